@@ -1,0 +1,1 @@
+"""What the bench does: one instrument interface, virtual and VISA implementations."""

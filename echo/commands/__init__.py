@@ -1,0 +1,1 @@
+"""Sub-commands of ``spin-echo``: each module has ``register(subparsers)`` and ``run(args)``."""

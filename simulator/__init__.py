@@ -1,0 +1,1 @@
+"""What a sample does: ensembles of giant-spin packets, environments, propagators."""
