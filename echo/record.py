@@ -1,0 +1,195 @@
+"""NetCDF-4 records of runs, written point by point so that nothing recorded is ever lost.
+
+Layout (SPEC.md, "Record"): data variables ``signal_re`` and ``signal_im`` with dimensions
+``(<one per sweep axis, named after the parameter>..., time)``, optionally ``mz``; a coordinate
+``time`` in seconds from the start of the (first) detection window; one coordinate per sweep
+axis in SI units; a variable ``point_complete`` (1 where a sweep point has been written);
+attributes ``protocol``, ``sample`` or ``bench``, ``source``, ``units``, ``spin_echo_version``,
+``created``, ``seed`` and ``complete``.
+
+:class:`RecordWriter` creates the file with every point unwritten (NaN), then writes and
+flushes one sweep point at a time; ``complete`` is set to 1 only when every point is written
+and the writer closes normally. After a crash or Ctrl-C the file is valid, holds every finished
+point, and has ``complete = 0``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import netCDF4
+import numpy as np
+import xarray as xr
+
+from echo import __version__
+from sequences.errors import InputError
+
+__all__ = ["RecordError", "RecordWriter", "complex_signal", "read_record", "unit_of_kind"]
+
+_UNITS = {
+    "time": "s",
+    "frequency": "Hz",
+    "energy": "Hz",
+    "angle": "rad",
+    "temperature": "K",
+    "field": "T",
+    "field_per_volt": "T/V",
+    "voltage": "V",
+    "dimensionless": "1",
+}
+
+
+class RecordError(InputError):
+    """A record file is missing, unreadable, or not a spin-echo record."""
+
+
+def unit_of_kind(kind: str) -> str:
+    """Return the SI unit string stored for a quantity kind (``"time"`` -> ``"s"``)."""
+    return _UNITS.get(kind, "1")
+
+
+class RecordWriter:
+    """Write a record incrementally; use as a context manager.
+
+    Parameters
+    ----------
+    path
+        Output file (``.nc``); overwritten if it exists.
+    axes
+        Sweep axes as ``(name, values_si, kind)`` in the order of the data dimensions.
+    time_s
+        Detection times in seconds from the start of the first detection window.
+    attrs
+        Global attributes: ``protocol`` (YAML text), ``sample`` or ``bench`` (YAML text),
+        ``source``, ``units``, ``seed``. ``spin_echo_version``, ``created`` and ``complete`` are
+        added here.
+    with_mz
+        Also store the normalised magnetisation ``mz`` (simulations).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        axes: Sequence[tuple[str, np.ndarray, str]],
+        time_s: np.ndarray,
+        attrs: Mapping[str, Any],
+        with_mz: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.shape = tuple(len(values) for _, values, _ in axes)
+        self._written = np.zeros(self.shape, dtype=bool)
+        names = [name for name, _, _ in axes]
+        if "time" in names or len(set(names)) != len(names):
+            raise RecordError(
+                "sweep axes must have distinct names other than 'time'", key="sweep", value=names
+            )
+        try:
+            self._ds = netCDF4.Dataset(self.path, "w", format="NETCDF4")
+        except OSError as err:
+            raise RecordError(f"cannot create record: {err}", file=str(self.path)) from None
+        ds = self._ds
+        for name, values, kind in axes:
+            ds.createDimension(name, len(values))
+            var = ds.createVariable(name, "f8", (name,))
+            var[:] = np.asarray(values, dtype=float)
+            var.units = unit_of_kind(kind)
+        ds.createDimension("time", len(time_s))
+        tvar = ds.createVariable("time", "f8", ("time",))
+        tvar[:] = np.asarray(time_s, dtype=float)
+        tvar.units = "s"
+        tvar.long_name = "time from the start of the detection window"
+        dims = (*names, "time")
+        self._vars = {
+            key: ds.createVariable(key, "f8", dims, fill_value=np.nan)
+            for key in ("signal_re", "signal_im", *(("mz",) if with_mz else ()))
+        }
+        done = ds.createVariable("point_complete", "i1", tuple(names), fill_value=False)
+        done.long_name = "1 where the sweep point has been written"
+        done[...] = np.zeros(self.shape, dtype=np.int8)
+        self._done = done
+        for key, value in attrs.items():
+            ds.setncattr(key, value if value is not None else "")
+        ds.spin_echo_version = __version__
+        ds.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        ds.complete = np.int8(0)
+        ds.sync()
+
+    def write_point(
+        self, index: tuple[int, ...], signal: np.ndarray, mz: np.ndarray | None = None
+    ) -> None:
+        """Write one sweep point (complex ``signal`` over time, optional ``mz``) and flush it."""
+        signal = np.asarray(signal)
+        self._vars["signal_re"][(*index, slice(None))] = signal.real
+        self._vars["signal_im"][(*index, slice(None))] = signal.imag
+        if mz is not None and "mz" in self._vars:
+            self._vars["mz"][(*index, slice(None))] = np.asarray(mz, dtype=float)
+        if index:
+            self._done[index] = 1
+        else:
+            self._done.assignValue(1)
+        self._written[index] = True
+        self._ds.sync()
+
+    @property
+    def complete(self) -> bool:
+        """True when every sweep point has been written."""
+        return bool(self._written.all())
+
+    def close(self) -> None:
+        """Mark the record complete if every point was written, then close the file."""
+        if self._ds.isopen():
+            self._ds.complete = np.int8(1 if self.complete else 0)
+            self._ds.close()
+
+    def abort(self) -> None:
+        """Close the file leaving ``complete = 0`` (after an error or an interruption)."""
+        if self._ds.isopen():
+            self._ds.close()
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def read_record(path: str | Path) -> xr.Dataset:
+    """Open a record as an :class:`xarray.Dataset` (loaded into memory, file closed).
+
+    Raises
+    ------
+    RecordError
+        If the file is missing, unreadable or lacks ``signal_re``/``signal_im``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RecordError("record file not found", file=str(path))
+    try:
+        with xr.open_dataset(path) as ds:
+            data = ds.load()
+    except (OSError, ValueError) as err:
+        raise RecordError(f"cannot read record: {err}", file=str(path)) from None
+    missing = {"signal_re", "signal_im", "time"} - set(data.variables)
+    if missing:
+        raise RecordError(
+            f"not a spin-echo record: missing {', '.join(sorted(missing))}", file=str(path)
+        )
+    return data
+
+
+def complex_signal(dataset: xr.Dataset) -> xr.DataArray:
+    """Return ``signal_re + 1j * signal_im`` of a record as a complex DataArray."""
+    return dataset["signal_re"] + 1j * dataset["signal_im"]

@@ -1,0 +1,127 @@
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from echo.record import RecordError, RecordWriter, complex_signal, read_record
+
+TIME_S = np.arange(8) * 1e-8
+AXES = [
+    ("tau", np.array([1e-6, 2e-6, 3e-6]), "time"),
+    ("carrier", np.array([4e6, 5e6]), "frequency"),
+]
+ATTRS = {
+    "protocol": "name: p\n",
+    "sample": "name: s\n",
+    "source": "simulate",
+    "units": "1",
+    "seed": 3,
+}
+
+
+def _signal(i: int, j: int) -> np.ndarray:
+    return (i + 1) * np.exp(1j * (j + 1) * TIME_S * 1e7)
+
+
+def test_complete_record_reads_back_with_xarray(tmp_path):
+    path = tmp_path / "r.nc"
+    with RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS, with_mz=True) as rec:
+        for i in range(3):
+            for j in range(2):
+                rec.write_point((i, j), _signal(i, j), mz=np.full(8, 0.1 * i))
+    ds = xr.open_dataset(path)
+    assert ds["signal_re"].dims == ("tau", "carrier", "time")
+    assert ds.attrs["complete"] == 1
+    assert ds.attrs["source"] == "simulate"
+    assert ds.attrs["seed"] == 3
+    assert ds["tau"].attrs["units"] == "s"
+    assert ds["carrier"].attrs["units"] == "Hz"
+    assert ds["time"].attrs["units"] == "s"
+    np.testing.assert_array_equal(ds["time"].values, TIME_S)
+    np.testing.assert_array_equal(complex_signal(ds).values[2, 1], _signal(2, 1))
+    np.testing.assert_array_equal(ds["mz"].values[1, 0], np.full(8, 0.1))
+    assert int(ds["point_complete"].sum()) == 6
+    for key in ("spin_echo_version", "created", "protocol", "sample", "units"):
+        assert key in ds.attrs
+    ds.close()
+
+
+def test_interruption_keeps_finished_points_and_marks_incomplete(tmp_path):
+    path = tmp_path / "r.nc"
+    with (
+        pytest.raises(KeyboardInterrupt),
+        RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS) as rec,
+    ):
+        rec.write_point((0, 0), _signal(0, 0))
+        rec.write_point((0, 1), _signal(0, 1))
+        raise KeyboardInterrupt
+    ds = read_record(path)
+    assert ds.attrs["complete"] == 0
+    np.testing.assert_array_equal(complex_signal(ds).values[0, 1], _signal(0, 1))
+    assert np.isnan(ds["signal_re"].values[1:]).all()
+    assert ds["point_complete"].values.tolist() == [[1, 1], [0, 0], [0, 0]]
+
+
+def test_hard_crash_leaves_a_valid_file_with_finished_points(tmp_path):
+    path = tmp_path / "crash.nc"
+    script = textwrap.dedent(
+        f"""
+        import os
+        import numpy as np
+        from echo.record import RecordWriter
+        rec = RecordWriter({str(path)!r}, axes=[("tau", np.arange(5.0), "time")],
+                           time_s=np.arange(4.0), attrs={{"source": "simulate"}})
+        rec.write_point((0,), np.ones(4) * 1j)
+        rec.write_point((1,), np.ones(4) * 2)
+        os._exit(9)  # no cleanup at all, as in a crash
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert proc.returncode == 9, proc.stderr.decode()
+    ds = read_record(path)
+    assert ds.attrs["complete"] == 0
+    np.testing.assert_array_equal(complex_signal(ds).values[:2], [[1j] * 4, [2] * 4])
+    assert np.isnan(ds["signal_re"].values[2:]).all()
+
+
+def test_record_without_sweep_axes(tmp_path):
+    path = tmp_path / "r.nc"
+    with RecordWriter(path, axes=[], time_s=TIME_S, attrs=ATTRS) as rec:
+        rec.write_point((), _signal(0, 0))
+    ds = read_record(path)
+    assert ds["signal_re"].dims == ("time",)
+    assert ds.attrs["complete"] == 1
+    np.testing.assert_array_equal(complex_signal(ds).values, _signal(0, 0))
+
+
+def test_partial_record_closed_normally_is_incomplete(tmp_path):
+    path = tmp_path / "r.nc"
+    with RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS) as rec:
+        rec.write_point((0, 0), _signal(0, 0))
+    assert read_record(path).attrs["complete"] == 0
+
+
+@pytest.mark.parametrize(
+    "axes",
+    [[("time", np.arange(2.0), "time")], [("a", np.arange(2.0), "time")] * 2],
+    ids=["axis-named-time", "duplicate-axis"],
+)
+def test_bad_axis_names_are_refused(tmp_path, axes):
+    with pytest.raises(RecordError, match="distinct names"):
+        RecordWriter(tmp_path / "r.nc", axes=axes, time_s=TIME_S, attrs=ATTRS)
+
+
+def test_read_record_errors_name_the_file(tmp_path):
+    with pytest.raises(RecordError, match="not found"):
+        read_record(tmp_path / "missing.nc")
+    junk = tmp_path / "junk.nc"
+    junk.write_text("not netcdf")
+    with pytest.raises(RecordError, match=r"junk\.nc"):
+        read_record(junk)
+    other = tmp_path / "other.nc"
+    xr.Dataset({"x": ("t", np.arange(3.0))}).to_netcdf(other)
+    with pytest.raises(RecordError, match="missing signal_im, signal_re, time"):
+        read_record(other)
