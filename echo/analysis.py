@@ -31,7 +31,10 @@ from sequences.errors import InputError
 
 __all__ = [
     "AnalysisError",
+    "EchoCurve",
     "EchoWindow",
+    "check_signal",
+    "echo_curve",
     "estimate_noise",
     "find_echo",
     "integrate_echo",
@@ -66,6 +69,36 @@ class EchoWindow:
     center_s: float
 
 
+@dataclass(frozen=True)
+class EchoCurve:
+    """Integrated echo of a one-axis sweep, ready for a fit.
+
+    Attributes
+    ----------
+    name, units
+        Swept parameter and its SI unit (from the record's coordinate).
+    x
+        Swept values (SI), written points only.
+    y
+        Integrated echo per point (see :func:`integrate_echo`), units ``y_units``.
+    sigma
+        Standard deviation of one ``y`` value: the record's noise (:func:`estimate_noise`)
+        divided by the square root of the number of samples in the window.
+    y_units
+        Units of the signal.
+    window
+        Integration window.
+    """
+
+    name: str
+    units: str
+    x: np.ndarray
+    y: np.ndarray
+    sigma: float
+    y_units: str
+    window: EchoWindow
+
+
 def sweep_dims(dataset: xr.Dataset) -> tuple[str, ...]:
     """Return the sweep dimensions of a record (every dimension of ``signal_re`` but ``time``)."""
     if "signal_re" not in dataset or "signal_im" not in dataset:
@@ -94,19 +127,40 @@ def record_signal(dataset: xr.Dataset) -> xr.DataArray:
     signal = dataset["signal_re"] + 1j * dataset["signal_im"]
     signal.name = "signal"
     signal.attrs["units"] = str(dataset.attrs.get("units", "arb. units"))
-    check_signal(signal.values, what="record signal")
+    check_signal(signal.values, what="record signal", missing_points_ok=True)
     return signal
 
 
-def check_signal(values: np.ndarray, *, what: str, minimum_points: int = 1) -> None:
-    """Raise :class:`AnalysisError` unless ``values`` is finite, not all zero, large enough."""
+def check_signal(
+    values: np.ndarray, *, what: str, minimum_points: int = 1, missing_points_ok: bool = False
+) -> None:
+    """Raise :class:`AnalysisError` unless ``values`` is finite, not all zero and large enough.
+
+    Parameters
+    ----------
+    values
+        Data whose last axis is time (or a 1-D series).
+    what
+        Name used in the message.
+    minimum_points
+        Smallest acceptable number of values.
+    missing_points_ok
+        Accept sweep points that are NaN over their whole time trace (points an interrupted
+        run never wrote); NaN inside a written trace is refused either way.
+    """
     array = np.asarray(values)
     if array.size < minimum_points:
         raise AnalysisError(f"has {array.size} points, needs at least {minimum_points}", key=what)
-    if not np.all(np.isfinite(array)):
-        bad = int(np.count_nonzero(~np.isfinite(array)))
+    finite = np.isfinite(array)
+    if missing_points_ok and array.ndim > 1:
+        missing = ~finite.any(axis=-1, keepdims=True)
+        finite = finite | missing
+        if missing.all():
+            raise AnalysisError("holds no written sweep point", key=what)
+    if not finite.all():
+        bad = int(np.count_nonzero(~finite))
         raise AnalysisError(f"holds {bad} NaN or infinite values", key=what)
-    if not np.any(array != 0):
+    if not np.any(np.nan_to_num(array) != 0):
         raise AnalysisError("is zero everywhere: nothing to analyse", key=what)
 
 
@@ -149,7 +203,7 @@ def find_echo(signal: xr.DataArray, *, width_factor: float = 1.5) -> EchoWindow:
         ``center +- width_factor * HWHM``, clipped to the detect window.
     """
     time_s = np.asarray(signal["time"].values, dtype=float)
-    check_signal(signal.values, what="signal", minimum_points=3)
+    check_signal(signal.values, what="signal", minimum_points=3, missing_points_ok=True)
     other = [d for d in signal.dims if d != "time"]
     profile = np.abs(signal).mean(other).values if other else np.abs(signal.values)
     peak = int(np.argmax(profile))
@@ -218,7 +272,7 @@ def integrate_echo(
     xarray.DataArray
         The window average per sweep point (dims: the sweep dimensions), units of the signal.
     """
-    check_signal(signal.values, what="signal")
+    check_signal(signal.values, what="signal", missing_points_ok=True)
     units = signal.attrs.get("units", "arb. units")
     if mode == "magnitude":
         result = _window_mean(np.abs(signal), window)
@@ -257,10 +311,61 @@ def estimate_noise(signal: xr.DataArray | np.ndarray) -> float:
         sigma in the units of the signal (0 for a noise-free, piecewise-linear signal).
     """
     values = np.asarray(signal.values if isinstance(signal, xr.DataArray) else signal)
-    check_signal(values, what="signal", minimum_points=3)
+    check_signal(values, what="signal", minimum_points=3, missing_points_ok=True)
     if values.shape[-1] < 3:
         raise AnalysisError("needs at least 3 time points to estimate noise", key="signal")
+    values = values.reshape(-1, values.shape[-1])
+    values = values[np.isfinite(values).all(axis=-1)]
     second = values[..., :-2] - 2.0 * values[..., 1:-1] + values[..., 2:]
     parts = np.concatenate([second.real.ravel(), second.imag.ravel()])
     mad = float(np.median(np.abs(parts - np.median(parts))))
     return MAD_TO_SIGMA * mad / np.sqrt(6.0)
+
+
+def echo_curve(
+    dataset: xr.Dataset,
+    *,
+    mode: Literal["quadrature", "magnitude"] = "quadrature",
+    window: EchoWindow | None = None,
+    baseline: bool = False,
+) -> EchoCurve:
+    """Integrate the echo at every point of a record with one sweep axis.
+
+    Parameters
+    ----------
+    dataset
+        A record with exactly one sweep axis.
+    mode
+        ``"quadrature"`` (phase-corrected, signed) or ``"magnitude"``; see :func:`integrate_echo`.
+    window
+        Integration window; ``None`` finds it with :func:`find_echo`.
+    baseline
+        Remove the edge baseline first (:func:`remove_baseline`).
+
+    Returns
+    -------
+    EchoCurve
+        One value per written sweep point.
+    """
+    dims = sweep_dims(dataset)
+    if len(dims) != 1:
+        raise AnalysisError(
+            "an echo curve needs a record with exactly one sweep axis", key="sweep", value=dims
+        )
+    signal = record_signal(dataset)
+    if baseline:
+        signal = remove_baseline(signal)
+    window = find_echo(signal) if window is None else window
+    echo = integrate_echo(signal, window=window, mode=mode)
+    inside = (signal["time"] >= window.start_s) & (signal["time"] <= window.stop_s)
+    written = np.isfinite(echo.values)
+    x = np.asarray(dataset[dims[0]].values, dtype=float)[written]
+    return EchoCurve(
+        name=dims[0],
+        units=str(dataset[dims[0]].attrs.get("units", "")),
+        x=x,
+        y=np.asarray(echo.values, dtype=float)[written],
+        sigma=estimate_noise(signal) / np.sqrt(int(inside.sum())),
+        y_units=str(signal.attrs["units"]),
+        window=window,
+    )
