@@ -1,0 +1,366 @@
+"""Protocols: a parameterised sequence with its sweeps and phase cycle, read from YAML.
+
+Top-level keys of a protocol file (unknown keys are errors):
+
+``name`` (required), ``description`` (one line first)
+``parameters`` (required)
+    Named defaults, in order; each is a quantity or an expression over the parameters above
+    it (``t_pi: 2*t_pi2``). ``carrier`` (a frequency, the drive and receiver reference) is
+    required. Parameters are overridable (``--set``) and sweepable; a parameter keeps the
+    dimension of its default.
+``sequence`` (required)
+    The pulses, delays and detection windows (:mod:`sequences.binding`).
+``sweep``
+    ``NAME: {start, stop, points, scale: linear|log}`` or ``NAME: {values: [...]}`` for one or
+    more parameters; the axes span a grid iterated in C order (last axis fastest).
+``phase_cycle``
+    A list of steps ``{pulses: [phase per pulse], receiver: +1 | -1 | ANGLE}``; step ``k`` adds
+    its phases to the pulses and weights the detected signal by ``receiver_k`` (an angle
+    ``a`` means ``exp(i a)``): ``signal = mean_k(receiver_k * signal_k)``
+    (:func:`combine_phase_cycle`). Default: one step, no phases, receiver +1.
+``shots`` (default 1), ``repetition_time`` (default ``1 ms``, at least the sequence length)
+``full_scale_rabi`` (default ``1 MHz``)
+    The nominal Rabi frequency at amplitude 1.0 (full-scale drive), as calibrated with the
+    ``nutation`` protocol: a pulse given by ``angle`` needs
+    ``amplitude = angle / (2 pi full_scale_rabi area_factor(shape) duration) <= 1``.
+
+Every point of the sweep is bound and laid out when the protocol is loaded, so a protocol that
+loads compiles at every point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import yaml
+
+from sequences.binding import bind_element, check_element
+from sequences.compile import layout
+from sequences.errors import CompileError, InputError, ProtocolError
+from sequences.model import Pulse, Sequence
+from sequences.parameters import (
+    MAX_SWEEP_POINTS,
+    Parameter,
+    PhaseStep,
+    SweepAxis,
+    parse_parameters,
+    parse_phase_cycle,
+    parse_sweep,
+)
+from sequences.quantity import Quantity, evaluate
+from sequences.yamlio import MapNode, Node, load_yaml
+
+__all__ = [
+    "Parameter",
+    "PhaseStep",
+    "Protocol",
+    "SweepAxis",
+    "combine_phase_cycle",
+    "parse_protocol",
+]
+
+_TOP_KEYS = (
+    "name",
+    "description",
+    "parameters",
+    "sequence",
+    "sweep",
+    "phase_cycle",
+    "shots",
+    "repetition_time",
+    "full_scale_rabi",
+)
+
+
+def combine_phase_cycle(signals: Any, phase_cycle: tuple[PhaseStep, ...]) -> np.ndarray:
+    """Combine the signals of the phase-cycle steps: ``mean_k(receiver_k * signal_k)``.
+
+    Parameters
+    ----------
+    signals
+        Complex array whose first axis runs over the steps of ``phase_cycle``.
+    phase_cycle
+        The protocol's steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        The combined complex signal (the first axis removed).
+    """
+    data = np.asarray(signals)
+    if data.ndim == 0 or data.shape[0] != len(phase_cycle):
+        raise ValueError(
+            f"expected {len(phase_cycle)} phase steps on the first axis, got shape {data.shape}"
+        )
+    receivers = np.array([step.receiver for step in phase_cycle], dtype=complex)
+    weights = receivers.reshape((-1,) + (1,) * (data.ndim - 1))
+    return np.mean(weights * data, axis=0)
+
+
+def _relocated(err: InputError, message: str) -> ProtocolError:
+    """Return a ProtocolError with ``message`` at the location of ``err``."""
+    return ProtocolError(message, file=err.file, line=err.line, key=err.key, value=err.value)
+
+
+@dataclass(frozen=True, eq=False)
+class Protocol:
+    """A named, parameterised sequence with sweeps and a phase cycle (see the module doc).
+
+    Build one with :func:`sequences.library.load_protocol` or :func:`parse_protocol`.
+    Two protocols are equal when their YAML texts (:meth:`to_yaml`) are equal.
+
+    Attributes
+    ----------
+    name, description
+        As written in the file.
+    parameters
+        Name -> :class:`Parameter` (text as written or overridden, SI default value, kind).
+    sweep_axes
+        The sweep axes, outermost first.
+    phase_cycle
+        The phase-cycle steps (at least one).
+    shots
+        Averages per phase step (hardware) or noise realisations (virtual).
+    repetition_time_s
+        Time between shots, seconds.
+    full_scale_rabi_hz
+        Nominal Rabi frequency at amplitude 1.0, Hz.
+    source
+        File name used in messages.
+    """
+
+    name: str
+    description: str
+    parameters: Mapping[str, Parameter]
+    sweep_axes: tuple[SweepAxis, ...]
+    phase_cycle: tuple[PhaseStep, ...]
+    shots: int
+    repetition_time_s: float
+    full_scale_rabi_hz: float
+    source: str
+    root: MapNode
+    overrides: Mapping[str, str]
+    elements: tuple[tuple[str, Node], ...]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Protocol):
+            return NotImplemented
+        return self.to_yaml() == other.to_yaml()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def carrier_hz(self) -> float:
+        """Default carrier (parameter ``carrier``), Hz."""
+        return self.parameters["carrier"].value
+
+    @property
+    def sweep_shape(self) -> tuple[int, ...]:
+        """Number of points on each sweep axis (``()`` without sweep)."""
+        return tuple(len(axis.values) for axis in self.sweep_axes)
+
+    def iter_points(self) -> Iterator[tuple[tuple[int, ...], dict[str, float]]]:
+        """Yield ``(index, {axis name: SI value})`` for every sweep point, in C order."""
+        for index in np.ndindex(*self.sweep_shape):
+            yield (
+                index,
+                {
+                    ax.name: float(ax.values[i])
+                    for ax, i in zip(self.sweep_axes, index, strict=True)
+                },
+            )
+
+    def _environment(self, point: Mapping[str, float]) -> dict[str, Quantity]:
+        env: dict[str, Quantity] = {}
+        for name, parameter in self.parameters.items():
+            if name in point:
+                env[name] = Quantity(float(point[name]), parameter.dim)
+                continue
+            node = self.root["parameters"].as_map()[name]
+            try:
+                env[name] = evaluate(parameter.text, env)
+            except InputError as err:
+                if name in self.overrides:
+                    raise ProtocolError(
+                        err.message, file="--set", key=name, value=parameter.text
+                    ) from None
+                raise node.error(err.message) from None
+        return env
+
+    def sequence(self, point: Mapping[str, float] | None = None, phase_step: int = 0) -> Sequence:
+        """Bind the parameters and return the concrete :class:`~sequences.model.Sequence`.
+
+        Parameters
+        ----------
+        point
+            Parameter values in SI (as yielded by :meth:`iter_points`); the others keep their
+            defaults (or overrides).
+        phase_step
+            Index into :attr:`phase_cycle`; its phases are added to the pulses.
+
+        Raises
+        ------
+        ProtocolError
+            For an unknown parameter in ``point``, a bad ``phase_step``, or values that make an
+            element invalid (located at the element).
+        """
+        point = dict(point or {})
+        for name, value in point.items():
+            if name not in self.parameters:
+                raise ProtocolError(
+                    f"unknown parameter; known parameters are {', '.join(self.parameters)}",
+                    file=self.source,
+                    key=name,
+                    value=value,
+                )
+        if not 0 <= phase_step < len(self.phase_cycle):
+            raise ProtocolError(
+                f"phase step must be in 0..{len(self.phase_cycle) - 1}",
+                file=self.source,
+                key="phase_cycle",
+                value=phase_step,
+            )
+        env = self._environment(point)
+        carrier = env["carrier"].value
+        if not (env["carrier"].dim == (-1, 0, 0, 0, 0) and carrier > 0):
+            raise self.root["parameters"].as_map()["carrier"].error("must be a positive frequency")
+        phases = iter(self.phase_cycle[phase_step].pulse_phases_rad)
+        elements = []
+        for kind, body in self.elements:
+            element = bind_element(kind, body, env, self.full_scale_rabi_hz)
+            if isinstance(element, Pulse):
+                element = Pulse(
+                    duration_s=element.duration_s,
+                    amplitude=element.amplitude,
+                    phase_rad=element.phase_rad + next(phases),
+                    shape=element.shape,
+                    frequency_hz=element.frequency_hz,
+                    angle_rad=element.angle_rad,
+                )
+            elements.append(element)
+        return Sequence(
+            elements=tuple(elements),
+            carrier_hz=carrier,
+            full_scale_rabi_hz=self.full_scale_rabi_hz,
+        )
+
+    def check(self) -> None:
+        """Bind and lay out every sweep point; raise a located ProtocolError if one fails."""
+        for _, point in self.iter_points():
+            where = ", ".join(f"{k} = {v:.6g}" for k, v in point.items())
+            suffix = f" (at sweep point {where})" if where else ""
+            try:
+                seq = self.sequence(point)
+                placed = layout(seq)
+            except CompileError as err:
+                index = int(err.key.split("[")[1].split("]")[0]) if err.key else 0
+                raise (
+                    self.root["sequence"].as_list().items[index].error(err.message + suffix)
+                ) from None
+            except InputError as err:
+                raise _relocated(err, err.message + suffix) from None
+            if placed.total_s > self.repetition_time_s:
+                raise self.root[
+                    "repetition_time" if "repetition_time" in self.root else "name"
+                ].error(
+                    f"the sequence lasts {placed.total_s:.6g} s, longer than the repetition "
+                    f"time {self.repetition_time_s:.6g} s{suffix}"
+                )
+
+    def with_overrides(self, overrides: Mapping[str, str]) -> Protocol:
+        """Return a copy with parameter defaults replaced, e.g. ``{"tau": "2 us"}``.
+
+        Raises
+        ------
+        ProtocolError
+            With ``file="--set"`` and the parameter as key, for an unknown parameter (the
+            message lists the known ones), a value that does not parse or has another dimension
+            than the default, or a value that makes the protocol invalid.
+        """
+        merged = {**self.overrides, **{str(k): str(v) for k, v in overrides.items()}}
+        try:
+            return parse_protocol(self.root, overrides=merged)
+        except InputError as err:
+            if err.file == "--set":
+                raise
+            names = ", ".join(f"{k}={v}" for k, v in overrides.items())
+            key = next(iter(overrides)) if len(overrides) == 1 else None
+            raise ProtocolError(
+                f"makes the protocol invalid: {err}", file="--set", key=key, value=names
+            ) from None
+
+    def to_yaml(self) -> str:
+        """Return the protocol as YAML text (overrides applied, original strings kept)."""
+        document = self.root.plain()
+        document["parameters"] = {
+            name: parameter.text if name in self.overrides else document["parameters"][name]
+            for name, parameter in self.parameters.items()
+        }
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "<string>") -> Protocol:
+        """Parse protocol YAML ``text``; ``source`` names it in messages."""
+        return parse_protocol(load_yaml(source, text=text, error_class=ProtocolError))
+
+
+def parse_protocol(root: MapNode, *, overrides: Mapping[str, str] | None = None) -> Protocol:
+    """Build and check a :class:`Protocol` from a loaded YAML document.
+
+    Parameters
+    ----------
+    root
+        The document (loaded with ``error_class=ProtocolError``).
+    overrides
+        Parameter texts replacing the defaults (from ``--set``).
+
+    Raises
+    ------
+    ProtocolError
+        Located at the offending key (or ``--set`` for overrides).
+    """
+    overrides = dict(overrides or {})
+    root.check_keys(_TOP_KEYS, required=("name", "parameters", "sequence"))
+    name = root["name"].as_str()
+    description = root["description"].as_str() if "description" in root else ""
+    parameters = parse_parameters(root["parameters"], overrides)
+    elements = tuple(check_element(node) for node in root["sequence"].as_list())
+    if not elements:
+        raise root["sequence"].error("must list at least one pulse, delay or detect")
+    n_pulses = sum(kind == "pulse" for kind, _ in elements)
+    full_scale = (
+        root["full_scale_rabi"].quantity("frequency", positive=True)
+        if "full_scale_rabi" in root
+        else 1e6
+    )
+    shots = root["shots"].integer(minimum=1, maximum=10**9) if "shots" in root else 1
+    repetition = (
+        root["repetition_time"].quantity("time", positive=True)
+        if "repetition_time" in root
+        else 1e-3
+    )
+    sweep = parse_sweep(root.get("sweep"), parameters)
+    total = math.prod(len(axis.values) for axis in sweep)
+    if total > MAX_SWEEP_POINTS:
+        raise root["sweep"].error(f"has {total} points; at most {MAX_SWEEP_POINTS} are allowed")
+    protocol = Protocol(
+        name=name,
+        description=description,
+        parameters=MappingProxyType(parameters),
+        sweep_axes=sweep,
+        phase_cycle=parse_phase_cycle(root.get("phase_cycle"), n_pulses),
+        shots=shots,
+        repetition_time_s=repetition,
+        full_scale_rabi_hz=full_scale,
+        source=root.file,
+        root=root,
+        overrides=MappingProxyType(overrides),
+        elements=elements,
+    )
+    protocol.check()
+    return protocol
