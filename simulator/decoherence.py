@@ -197,21 +197,23 @@ def chi_pp_eq7_binned(
     return np.diff(cumulative) / np.diff(edges)
 
 
-def spin_diffusion_threshold_hz(n_spins: float, delta_omega_hz: float, t2_s: float) -> float:
+def spin_diffusion_threshold_hz(group_width_hz: float, t2_s: float) -> float:
     r"""Smallest ``Delta_o`` that keeps coherence under nuclear spin diffusion, Eq. (8).
 
-    .. math:: \tilde\Delta_o \gg \left[(\delta\omega_o)^2 T_2^{-1}\right]^{1/3} N^{1/3}
+    .. math::
+        \tilde\Delta_o \gg \left[(\mu\omega_o)^2 T_2^{-1}\right]^{1/3}
+        = \left[(\delta\omega_o)^2 T_2^{-1}\right]^{1/3} N^{1/3}
 
-    (exponent ``+1/3`` as derived in the text; the printed ``-1/3`` is a misprint).  The spin
-    diffusion rate ``T_2^-1`` (1/s) enters as the energy ``hbar / T_2``, i.e. the frequency
+    from ``Delta eps ~ mu omega_o (T_2 Delta_o)^(-1/2) << Delta_o``: the bias wanders over the
+    polarisation group of width ``mu omega_o = N^(1/2) delta omega`` at the rate ``T_2^-1``
+    (exponent ``+1/3`` as derived in the text; the printed ``-1/3`` is a misprint).  The rate
+    ``T_2^-1`` (1/s) enters as the energy ``hbar / T_2``, i.e. the frequency
     ``1 / (2 pi t2_s)`` in hertz, like every rate in this module.
 
     Parameters
     ----------
-    n_spins
-        Number N of nuclear spins among which the spin diffusion runs.
-    delta_omega_hz
-        Spread ``delta omega_o`` of the hyperfine couplings, Hz.
+    group_width_hz
+        Range ``mu omega_o = N^(1/2) delta omega`` over which the bias diffuses, Hz.
     t2_s
         Nuclear spin-diffusion time ``T_2``, s.
 
@@ -221,7 +223,7 @@ def spin_diffusion_threshold_hz(n_spins: float, delta_omega_hz: float, t2_s: flo
         The threshold, Hz: coherence requires ``delta0_hz`` well above it.
     """
     rate_hz = 1.0 / (2.0 * math.pi * t2_s)
-    return (delta_omega_hz**2 * rate_hz) ** (1.0 / 3.0) * n_spins ** (1.0 / 3.0)
+    return (group_width_hz**2 * rate_hz) ** (1.0 / 3.0)
 
 
 def spin_diffusion_threshold_simple_hz(n_spins: float, t2_s: float) -> float:

@@ -115,15 +115,17 @@ def test_spin_diffusion_ferritin_protons() -> None:
     # above Delta_o = 1 MHz: coherence needs T2^-1 << Delta_o / N^(1/3) = 5.85e4 Hz ~ 1e5 Hz
     t2_s = 1.0 / (2.0 * math.pi * 1e5)
     assert d.spin_diffusion_threshold_simple_hz(5000, t2_s) == pytest.approx(1.709976e6, rel=1e-6)
-    # full form with delta_omega = T2^-1 = 1e5 Hz: (1e10 * 1e5)^(1/3) * 17.09976 = the same
-    assert d.spin_diffusion_threshold_hz(5000, 1e5, t2_s) == pytest.approx(1.709976e6, rel=1e-6)
+    # full form with delta_omega = T2^-1 = 1e5 Hz, width = 5000^(1/2) * 1e5 = 7.071068e6 Hz:
+    # (5e13 * 1e5)^(1/3) = (5e18)^(1/3) = 1.709976e6 Hz, the same
+    width = math.sqrt(5000) * 1e5
+    assert d.spin_diffusion_threshold_hz(width, t2_s) == pytest.approx(1.709976e6, rel=1e-6)
 
 
 def test_spin_diffusion_full_form_by_hand() -> None:
-    # N = 100, delta_omega = 1 MHz, 1/(2 pi T2) = 1e3 Hz: (1e12 * 1e3)^(1/3) * 100^(1/3)
-    #   = 1e5 * 4.641589 = 4.641589e5 Hz
+    # N = 100, delta_omega = 1 MHz (width mu omega_o = 10 * 1e6 = 1e7 Hz), 1/(2 pi T2) = 1e3 Hz:
+    # (1e12 * 1e3)^(1/3) * 100^(1/3) = 1e5 * 4.641589 = 4.641589e5 Hz
     t2_s = 1.0 / (2.0 * math.pi * 1e3)
-    assert d.spin_diffusion_threshold_hz(100, 1e6, t2_s) == pytest.approx(4.641589e5, rel=1e-6)
+    assert d.spin_diffusion_threshold_hz(1e7, t2_s) == pytest.approx(4.641589e5, rel=1e-6)
 
 
 def test_ohmic_couplings_by_hand() -> None:
