@@ -50,6 +50,8 @@ class FitResult:
         The data fitted.
     sigma
         Noise standard deviation per point used for the weights and the errors.
+    sigma_known
+        True when ``sigma`` was given, False when it was estimated from the residuals.
     chi2_reduced
         ``sum((y - f)^2 / sigma^2) / (n - p)``; 1 by construction when sigma was estimated.
     dof
@@ -68,6 +70,7 @@ class FitResult:
     x: np.ndarray
     y: np.ndarray
     sigma: np.ndarray
+    sigma_known: bool
     chi2_reduced: float
     dof: int
     function: Model
@@ -194,6 +197,7 @@ def least_squares_fit(
         x=x,
         y=y,
         sigma=np.asarray(point_sigma, dtype=float),
+        sigma_known=known,
         chi2_reduced=chi2_reduced,
         dof=dof,
         function=function,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -19,9 +20,18 @@ from matplotlib.figure import Figure
 
 from echo.analysis import find_echo, integrate_echo, record_signal, sweep_dims
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from echo.compare import Comparison
+    from echo.fitting import FitResult
+
 __all__ = [
     "axis_label",
     "display_scale",
+    "plot_compare",
+    "plot_decay_fit",
+    "plot_hole_spectrum",
     "plot_record",
 ]
 
@@ -174,4 +184,207 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
     figure.colorbar(mesh, ax=ax, label=axis_label("integrated |s|", units))
     fixed = ", ".join(f"{d} = {float(dataset[d].values[0]):.4g}" for d in dims[2:])
     ax.set_title(_title(dataset) + (f"\n{fixed}" if fixed else ""))
+    return _save(figure, path)
+
+
+def _fit_legend(fit: FitResult) -> str:
+    parts = []
+    for name, unit, value, error in zip(fit.names, fit.units, fit.values, fit.errors, strict=True):
+        factor, shown = display_scale([value], unit)
+        parts.append(f"{name} = {value / factor:.4g} ± {error / factor:.2g} {shown}".rstrip())
+    return "\n".join(parts)
+
+
+def _fit_figure(
+    fit: FitResult, *, x_name: str, x_units: str, y_units: str
+) -> tuple[Figure, Axes, float]:
+    """Draw data with error bars, the fitted curve and normalised residuals (2 axes)."""
+    factor, shown = display_scale(fit.x, x_units)
+    x_label = axis_label(x_name, shown)
+    figure = _new_figure(6.4, 6.0)
+    ax_fit, ax_res = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    dense = np.linspace(fit.x.min(), fit.x.max(), 400)
+    ax_fit.errorbar(
+        fit.x / factor, fit.y, yerr=fit.sigma, fmt="o", ms=3.5, color="k", lw=0.8, label="data"
+    )
+    ax_fit.plot(dense / factor, fit.predict(dense), color="C3", lw=1.5, label=fit.formula)
+    ax_fit.set_ylabel(axis_label("integrated echo", y_units))
+    ax_fit.legend(frameon=False, loc="best", title=_fit_legend(fit), title_fontsize="small")
+    quality = (
+        f"reduced chi-square {fit.chi2_reduced:.3g} ({fit.dof} dof)"
+        if fit.sigma_known
+        else "noise estimated from the residuals"
+    )
+    ax_fit.set_title(f"{fit.model}, {quality}", fontsize="medium")
+    ax_res.axhline(0.0, color="0.6", lw=0.6)
+    ax_res.plot(fit.x / factor, (fit.y - fit.predict(fit.x)) / fit.sigma, "o", ms=3, color="k")
+    ax_res.set_ylabel("residual (σ)")
+    ax_res.set_xlabel(x_label)
+    return figure, ax_fit, factor
+
+
+def plot_decay_fit(
+    fit: FitResult,
+    path: str | Path,
+    *,
+    x_name: str = "tau",
+    x_units: str = "s",
+    y_units: str = "",
+) -> Figure:
+    """Draw a decay (or nutation) fit: data with error bars and the model, residuals below.
+
+    Parameters
+    ----------
+    fit
+        A result of :mod:`echo.decay_fits` or :func:`echo.spectroscopy.fit_nutation`.
+    path
+        Output image.
+    x_name, x_units
+        Swept quantity and its SI unit (``"tau"``, ``"s"``).
+    y_units
+        Units of the echo.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes: data with fit (legend lists the parameters with standard errors) and the
+        residuals in units of the noise.
+    """
+    figure, _, _ = _fit_figure(fit, x_name=x_name, x_units=x_units, y_units=y_units)
+    return _save(figure, path)
+
+
+def plot_hole_spectrum(fit: FitResult, path: str | Path, *, y_units: str = "") -> Figure:
+    """Draw a hole-burning spectrum: probe echo versus offset, the fitted hole and baseline.
+
+    Parameters
+    ----------
+    fit
+        A result of :func:`echo.spectroscopy.fit_hole`.
+    path
+        Output image.
+    y_units
+        Units of the echo.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes: spectrum with fit, baseline and the FWHM marked; residuals below.
+    """
+    figure, ax_fit, factor = _fit_figure(fit, x_name="probe offset", x_units="Hz", y_units=y_units)
+    b0, b1, depth, f0, width = (fit.value(n) for n in ("b0", "b1", "d", "f0", "w"))
+    dense = np.linspace(fit.x.min(), fit.x.max(), 400)
+    ax_fit.plot(dense / factor, b0 + b1 * (dense - f0), "--", color="0.5", lw=1.0)
+    bottom = b0 * (1.0 - depth)
+    half = b0 * (1.0 - depth / 2.0)
+    arrow = {"arrowstyle": "<->", "color": "C0", "lw": 1.0}
+    ax_fit.annotate("", xy=(f0 / factor, b0), xytext=(f0 / factor, bottom), arrowprops=arrow)
+    ax_fit.annotate(
+        "",
+        xy=((f0 - width / 2) / factor, half),
+        xytext=((f0 + width / 2) / factor, half),
+        arrowprops=arrow,
+    )
+    width_factor, width_unit = display_scale([width], "Hz")
+    label = f"  FWHM {width / width_factor:.3g} {width_unit}"
+    label += f"\n  depth {depth:.3g} ± {fit.error('d'):.2g}"
+    ax_fit.text(
+        (f0 + width / 2) / factor,
+        half,
+        label,
+        color="C0",
+        va="center",
+        ha="left",
+        fontsize="small",
+    )
+    return _save(figure, path)
+
+
+def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
+    """Overlay a measured and a scaled simulated record, residuals below.
+
+    Without sweep axes the traces are drawn versus time (Re and Im of both); with sweep axes
+    the phase-corrected integrated echo (window and phase from the measured record) is drawn
+    versus the first sweep axis, other axes at their first point.
+
+    Parameters
+    ----------
+    comparison
+        A result of :func:`echo.compare.compare_records`.
+    path
+        Output image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two axes: overlay and residual.
+    """
+    measured, simulated = comparison.measured, comparison.simulated
+    units = str(measured.attrs.get("units", ""))
+    dims = [d for d in measured.dims if d != "time"]
+    figure = _new_figure(6.4, 6.0)
+    ax_top, ax_res = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    scale = comparison.scale
+    title = (
+        f"scale |c| = {abs(scale):.4g}, arg c = {np.degrees(np.angle(scale)):.1f} deg; "
+        f"reduced chi-square {comparison.chi2_reduced:.3g}"
+    )
+    if not dims:
+        time_us = np.asarray(measured["time"].values) * 1e6
+        sigma = comparison.noise_sigma
+        for part, colour, label in ((np.real, "C0", "Re"), (np.imag, "C3", "Im")):
+            ax_top.errorbar(
+                time_us,
+                part(measured.values),
+                yerr=sigma if sigma > 0 else None,
+                fmt="o",
+                ms=2.5,
+                lw=0.6,
+                color=colour,
+                alpha=0.7,
+                label=f"{label} measured",
+            )
+            ax_top.plot(
+                time_us,
+                part(simulated.values),
+                color=colour,
+                lw=1.5,
+                label=f"{label} simulated × c",
+            )
+            ax_res.plot(time_us, part(comparison.residual.values), color=colour, lw=1.0)
+        ax_res.set_xlabel("time in detect window (µs)")
+        ax_top.set_ylabel(axis_label("signal", units))
+    else:
+        reduced_m = measured.isel({d: 0 for d in dims[1:]})
+        reduced_s = simulated.isel({d: 0 for d in dims[1:]})
+        window = find_echo(reduced_m)
+        phase = float(np.angle(integrate_echo(reduced_m, window=window, mode="complex").sum()))
+        echo_m = integrate_echo(reduced_m, window=window, mode="quadrature", phase_rad=phase)
+        echo_s = integrate_echo(reduced_s, window=window, mode="quadrature", phase_rad=phase)
+        inside = (measured["time"] >= window.start_s) & (measured["time"] <= window.stop_s)
+        error = comparison.noise_sigma / np.sqrt(int(inside.sum()))
+        x, x_label, x_scale = _coordinate(measured, dims[0])
+        ax_top.errorbar(
+            x,
+            echo_m.values,
+            yerr=error if error > 0 else None,
+            fmt="o",
+            ms=3.5,
+            color="k",
+            lw=0.8,
+            label="measured",
+        )
+        ax_top.plot(x, echo_s.values, color="C3", lw=1.5, label="simulated × c")
+        ax_res.plot(x, echo_m.values - echo_s.values, "o-", ms=3, lw=0.8, color="k")
+        ax_res.set_xscale(x_scale)
+        ax_res.set_xlabel(x_label)
+        ax_top.set_ylabel(axis_label("integrated echo", units))
+        fixed = ", ".join(f"{d} = {float(measured[d].values[0]):.4g}" for d in dims[1:])
+        if fixed:
+            title += f"\n{fixed}"
+    ax_top.axhline(0.0, color="0.6", lw=0.6)
+    ax_res.axhline(0.0, color="0.6", lw=0.6)
+    ax_res.set_ylabel(axis_label("residual", units))
+    ax_top.legend(frameon=False, fontsize="small")
+    ax_top.set_title(title, fontsize="medium")
     return _save(figure, path)

@@ -8,9 +8,19 @@ import pytest
 import xarray as xr
 
 from echo.analysis import AnalysisError
-from echo.plots import axis_label, display_scale, plot_record
+from echo.compare import compare_records
+from echo.decay_fits import fit_echo_decay, fit_inversion_recovery
+from echo.plots import (
+    axis_label,
+    display_scale,
+    plot_compare,
+    plot_decay_fit,
+    plot_hole_spectrum,
+    plot_record,
+)
+from echo.spectroscopy import fit_hole, fit_nutation
 
-PROTOCOL = "name: hahn-echo\nsequence: []\n"
+PROTOCOL = "name: hahn-echo\nsequence:\n  - pulse: {angle: pi/2}\n  - detect: {points: 64}\n"
 
 
 def make_record(axes: list[tuple[str, np.ndarray, str]], *, seed: int = 1) -> xr.Dataset:
@@ -133,3 +143,73 @@ def test_plot_refuses_nonsense(tmp_path, corrupt):
 def test_not_a_record(tmp_path):
     with pytest.raises(AnalysisError, match="signal_re"):
         plot_record(xr.Dataset({"x": ("time", np.ones(3))}), tmp_path / "r.png")
+
+
+def assert_image(path):
+    image = mpimg.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    assert image[..., :3].std() > 0.05
+
+
+@pytest.mark.parametrize(
+    "axes",
+    [RECORDS["transient"][0], RECORDS["tau-sweep-log"][0], RECORDS["two-axes"][0]],
+    ids=["transient", "sweep", "two-axes"],
+)
+def test_plot_compare(tmp_path, axes):
+    measured = make_record(axes, seed=1)
+    simulated = make_record(axes, seed=2)
+    figure = plot_compare(compare_records(measured, simulated), tmp_path / "c.png")
+    assert_image(tmp_path / "c.png")
+    assert len(figure.axes) == 2
+    top, bottom = figure.axes
+    assert "scale |c|" in top.get_title()
+    assert "(" in bottom.get_xlabel() and "residual" in bottom.get_ylabel()
+
+
+TAU = np.linspace(0.1e-6, 8e-6, 25)
+RNG = np.random.default_rng(5)
+FITS = {
+    "stretched": (
+        fit_echo_decay(
+            TAU, np.exp(-((2 * TAU / 4e-6) ** 1.5)) + 0.02 * RNG.standard_normal(25), stretched=True
+        ),
+        "tau",
+        "s",
+    ),
+    "inversion-recovery": (
+        fit_inversion_recovery(
+            TAU * 100, 1 - 2 * np.exp(-TAU / 2e-6) + 0.02 * RNG.standard_normal(25)
+        ),
+        "recovery",
+        "s",
+    ),
+    "nutation": (
+        fit_nutation(TAU / 8, np.sin(2 * np.pi * 3e6 * TAU / 8) + 0.02 * RNG.standard_normal(25)),
+        "t_pulse",
+        "s",
+    ),
+}
+
+
+@pytest.mark.parametrize(("fit", "name", "units"), FITS.values(), ids=FITS.keys())
+def test_plot_decay_fit(tmp_path, fit, name, units):
+    figure = plot_decay_fit(fit, tmp_path / "f.pdf", x_name=name, x_units=units, y_units="V")
+    figure = plot_decay_fit(fit, tmp_path / "f.png", x_name=name, x_units=units, y_units="V")
+    assert (tmp_path / "f.pdf").stat().st_size > 1000
+    assert_image(tmp_path / "f.png")
+    assert len(figure.axes) == 2
+    assert figure.axes[1].get_xlabel().startswith(name + " (")
+    assert figure.axes[0].get_ylabel() == "integrated echo (V)"
+    legend = figure.axes[0].get_legend().get_title().get_text()
+    assert all(parameter in legend for parameter in fit.names)
+
+
+def test_plot_hole_spectrum(tmp_path):
+    offset = np.linspace(-5e6, 5e6, 61)
+    y = 1 - 0.5 / (1 + (2 * (offset - 0.5e6) / 1e6) ** 2) + 0.01 * RNG.standard_normal(61)
+    figure = plot_hole_spectrum(fit_hole(offset, y), tmp_path / "h.png", y_units="V")
+    assert_image(tmp_path / "h.png")
+    assert len(figure.axes) == 2
+    assert figure.axes[1].get_xlabel() == "probe offset (MHz)"
+    assert any("depth" in text.get_text() for text in figure.axes[0].texts)
