@@ -145,6 +145,8 @@ def parse_parameters(node: Node, overrides: Mapping[str, str]) -> dict[str, Para
             default = evaluate(written, env)
         except InputError as err:
             raise value_node.error(err.message) from None
+        if not np.isfinite(default.value):
+            raise value_node.error("must be finite")
         kind = _kind_of(default.dim)
         if kind is None:
             raise value_node.error(
@@ -158,6 +160,8 @@ def parse_parameters(node: Node, overrides: Mapping[str, str]) -> dict[str, Para
                 quantity = evaluate(text, env)
             except InputError as err:
                 raise ProtocolError(err.message, file="--set", key=name, value=text) from None
+            if not np.isfinite(quantity.value):
+                raise ProtocolError("must be finite", file="--set", key=name, value=text)
             if _normalised(quantity.dim) != _normalised(default.dim):
                 raise ProtocolError(
                     f"must be {KINDS[kind].expected} like its default {written!r}",

@@ -162,11 +162,16 @@ def _literal(number: str, unit: str) -> Quantity | None:
         power += sign * p
         factor *= f if sign > 0 else 1.0 / f
         dim = _combine(dim, d, sign)
-    return Quantity(float(Decimal(number).scaleb(power)) * factor, dim)
+    try:
+        scaled = float(Decimal(number).scaleb(power))
+    except ArithmeticError:
+        raise InputError("number out of range") from None
+    return Quantity(scaled * factor, dim)
 
 
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_LITERAL = re.compile(rf"(?<![\w.])({_NUMBER})\s*([A-Za-zµμ]+(?:/[A-Za-zµμ]+)?)")
+# The look-ahead keeps "1e300*2" from being read as the number 1 in unit "e".
+_LITERAL = re.compile(rf"(?<![\w.])({_NUMBER})(?![eE][+-]?\d)\s*([A-Za-zµμ]+(?:/[A-Za-zµμ]+)?)")
 
 _FUNCTIONS: dict[str, Callable[[float], float]] = {
     "sqrt": math.sqrt,
@@ -205,7 +210,10 @@ def evaluate(text: str | float | int, parameters: Mapping[str, Quantity] | None 
     if isinstance(text, bool):
         raise InputError("must be a number or a quantity string, not a boolean", value=text)
     if isinstance(text, (int, float)):
-        return Quantity(float(text))
+        try:
+            return Quantity(float(text))
+        except OverflowError:
+            raise InputError("number out of range", value=text) from None
     if not isinstance(text, str):
         raise InputError("must be a number or a quantity string", value=text)
     if len(text) > _MAX_EXPRESSION_CHARS:
@@ -214,7 +222,10 @@ def evaluate(text: str | float | int, parameters: Mapping[str, Quantity] | None 
     names.setdefault("pi", Quantity(math.pi))
 
     def substitute(match: re.Match[str]) -> str:
-        literal = _literal(match.group(1), match.group(2))
+        try:
+            literal = _literal(match.group(1), match.group(2))
+        except InputError as err:
+            raise InputError(err.message, value=text) from None
         if literal is None:
             if match.group(2) in names or match.group(2) in _FUNCTIONS:
                 return match.group(0)
@@ -244,7 +255,10 @@ class _Evaluator:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
             if isinstance(node.value, bool):
                 raise InputError("booleans are not numbers here")
-            return Quantity(float(node.value))
+            try:
+                return Quantity(float(node.value))
+            except OverflowError:
+                raise InputError("number out of range") from None
         if isinstance(node, ast.Name):
             if node.id not in self.names:
                 raise InputError(f"unknown name {node.id!r} (not a parameter, unit or 'pi')")
@@ -277,7 +291,11 @@ class _Evaluator:
             n = int(b.value)
             if a.value == 0 and n < 0:
                 raise InputError("division by zero")
-            return Quantity(a.value**n, tuple(x * n for x in a.dim))  # type: ignore[arg-type]
+            try:
+                power = a.value**n
+            except OverflowError:
+                raise InputError("number too large") from None
+            return Quantity(power, tuple(x * n for x in a.dim))  # type: ignore[arg-type]
         raise InputError(f"operator '{type(op).__name__}' is not allowed in an expression")
 
     def _call(self, node: ast.Call) -> Quantity:

@@ -6,8 +6,10 @@ so that every error can say ``hahn.yaml:7: sequence[2].pulse.duration = '-5 ns':
 positive time``.
 
 Safety: only :func:`yaml.compose` with the safe loader is used (no object construction);
-anchors and aliases are refused (they are how "billion laughs" documents explode), and
-documents are limited in size and node count. Duplicate keys are errors, not silent overwrites.
+tags other than the plain ones (str, int, float, bool, null, seq, map) are refused, dates are
+read as strings; anchors and aliases are refused (they are how "billion laughs" documents
+explode), and documents are limited in size and node count. Duplicate keys are errors, not
+silent overwrites.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ MAX_DOCUMENT_BYTES = 1_000_000
 MAX_NODES = 50_000
 
 _SCALARS = yaml.constructor.SafeConstructor()
+_ALLOWED_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")
+}
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 class Node:
@@ -219,6 +226,22 @@ class MapNode(Node):
             self[key]
 
 
+def _scalar(node: yaml.Node, file: str, path: str, error_class: type[InputError]) -> Any:
+    """Construct a scalar with the safe constructor; a located error if it cannot be read."""
+    if node.tag == _TIMESTAMP_TAG:
+        return node.value
+    try:
+        return _SCALARS.construct_object(node)
+    except (yaml.YAMLError, ValueError, KeyError, OverflowError) as err:
+        detail = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise error_class(
+            f"cannot read value: {detail}",
+            file=file,
+            line=node.start_mark.line + 1,
+            key=path or None,
+        ) from None
+
+
 def _convert(
     node: yaml.Node, file: str, path: str, error_class: type[InputError], count: list[int]
 ) -> Node:
@@ -226,12 +249,19 @@ def _convert(
     line = node.start_mark.line + 1
     if count[0] > MAX_NODES:
         raise error_class(f"document has more than {MAX_NODES} values", file=file, line=line)
+    if node.tag not in _ALLOWED_TAGS:
+        raise error_class(
+            f"YAML tags such as {node.tag!r} are not allowed",
+            file=file,
+            line=line,
+            key=path or None,
+        )
     if isinstance(node, yaml.MappingNode):
         entries: dict[str, Node] = {}
         key_lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = (
-                _SCALARS.construct_object(key_node)
+                _scalar(key_node, file, path, error_class)
                 if isinstance(key_node, yaml.ScalarNode)
                 else None
             )
@@ -256,12 +286,7 @@ def _convert(
             for i, item in enumerate(node.value)
         ]
         return SeqNode(items, file, line, path, error_class)
-    try:
-        value = _SCALARS.construct_object(node)
-    except yaml.YAMLError as err:
-        raise error_class(
-            f"cannot read value: {err}", file=file, line=line, key=path or None
-        ) from None
+    value = _scalar(node, file, path, error_class)
     return ScalarNode(value, file, line, path, error_class)
 
 
