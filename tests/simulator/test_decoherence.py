@@ -201,3 +201,37 @@ def test_rate_conversion_matches_hz_per_k() -> None:
     assert d.ohmic_damping_rate_hz(1.0 / (4 * math.pi**2), 1.0) == pytest.approx(
         K_B_OVER_H, rel=1e-9
     )
+
+
+def _gaussian_density(width_hz: float):
+    def density(x):
+        return np.exp(-0.5 * (np.asarray(x) / width_hz) ** 2) / (math.sqrt(2 * math.pi) * width_hz)
+
+    return density
+
+
+def test_channel_sum_without_coflips_is_eq7() -> None:
+    # kappa = 0: only M = 0 with Delta_M = 2 Delta_o; A = pi Delta_o W(0)
+    # W(0) = 1 / (sqrt(2 pi) 5e8) = 7.978846e-10 /Hz, A = pi 1e6 * 7.978846e-10 = 2.506628e-3
+    edges = np.linspace(0.0, 2e7, 81)
+    chi = d.chi_pp_channels_binned(
+        edges, 1e6, 0.0, omega0_hz=5e7, bias_density=_gaussian_density(5e8), y_points=16
+    )
+    expected = d.chi_pp_eq7_binned(edges, 1e6, 2.506628e-3)
+    np.testing.assert_allclose(chi, expected, rtol=1e-6, atol=0.0)
+
+
+def test_channel_sum_first_coflip_weight_by_hand() -> None:
+    # kappa = 1e-8: |J_1(2 sqrt(kappa y))| = sqrt(kappa y), <sqrt(y)> = Gamma(3/2) = sqrt(pi)/2.
+    # Each channel's total weight is pi Delta_M W (pi/2); M = +-1 together, W(+-omega_o/2) for a
+    # Gaussian of width 5e8 and omega_o/2 = 2.5e7: W = 7.978846e-10 * exp(-0.00125) = 7.968879e-10
+    #   2 * (pi^2/2) * 2e6 * 1e-4 * 0.8862269 * 7.968879e-10 = 1.394029e-6
+    # below 3.9 MHz (their 1/f^2 tail above it holds ~ (2/pi) 2 Delta_M / 3.9 MHz ~ 1e-4 of it);
+    # M = 0 (edge at 4 Delta_o J_0 ~ 4 MHz) carries pi A = pi * 2.506628e-3 = 7.874805e-3
+    edges = np.array([0.0, 3.9e6, 1e18])
+    chi = d.chi_pp_channels_binned(
+        edges, 1e6, 1e-8, omega0_hz=5e7, bias_density=_gaussian_density(5e8), y_points=20_000
+    )
+    weights = chi * np.diff(edges)
+    assert weights[0] == pytest.approx(1.394029e-6, rel=1e-3)
+    assert weights[1] == pytest.approx(7.874805e-3, rel=1e-6)
