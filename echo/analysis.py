@@ -14,8 +14,8 @@ coordinates and their units travel with the numbers. Definitions used across the
 - *integrated echo*: the window average of ``s(t)`` (integral over the window divided by its
   length, in the units of the signal); ``"quadrature"`` mode returns
   ``Re(exp(-i phi) <s>_window)``, ``"magnitude"`` mode returns ``<|s(t)|>_window``;
-- *noise*: the standard deviation per quadrature from the second difference along time,
-  ``sigma = 1.4826 MAD(s[k-1] - 2 s[k] + s[k+1]) / sqrt(6)`` (robust: a smooth echo contributes
+- *noise*: the standard deviation per quadrature from the fourth difference along time,
+  ``sigma = 1.4826 MAD(diff(s, 4)) / sqrt(70)`` (robust: a smooth echo contributes
   nothing, the few points where it bends are outliers of the MAD).
 """
 
@@ -291,35 +291,38 @@ def integrate_echo(
 
 
 def estimate_noise(signal: xr.DataArray | np.ndarray) -> float:
-    r"""Estimate the noise standard deviation per quadrature from second differences in time.
+    r"""Estimate the noise standard deviation per quadrature from fourth differences in time.
 
     .. math::
-        \sigma = \frac{1.4826\,\mathrm{MAD}(d)}{\sqrt{6}}, \quad
-        d_k = s_{k-1} - 2 s_k + s_{k+1}
+        \sigma = \frac{1.4826\,\mathrm{MAD}(d)}{\sqrt{70}}, \quad
+        d_k = s_{k-2} - 4 s_{k-1} + 6 s_k - 4 s_{k+1} + s_{k+2}
 
-    taken over the real and imaginary parts of every sweep point together (white noise of
-    variance sigma^2 gives var(d) = 6 sigma^2; a signal smooth on the sampling grid adds little).
+    taken over the real and imaginary parts of every sweep point together. White noise of
+    variance sigma^2 gives var(d) = 70 sigma^2 (the sum of the squared binomial coefficients);
+    a signal smooth on the sampling grid (an echo a few samples wide or wider) contributes its
+    fourth derivative times step^4, negligible, and the few points where it does not are outliers
+    that the median absolute deviation ignores.
 
     Parameters
     ----------
     signal
-        Complex signal whose last axis is time (at least 3 points).
+        Complex signal whose last axis is time (at least 5 points).
 
     Returns
     -------
     float
-        sigma in the units of the signal (0 for a noise-free, piecewise-linear signal).
+        sigma in the units of the signal (0 for a noise-free cubic signal).
     """
     values = np.asarray(signal.values if isinstance(signal, xr.DataArray) else signal)
-    check_signal(values, what="signal", minimum_points=3, missing_points_ok=True)
-    if values.shape[-1] < 3:
-        raise AnalysisError("needs at least 3 time points to estimate noise", key="signal")
+    check_signal(values, what="signal", missing_points_ok=True)
+    if values.shape[-1] < 5:
+        raise AnalysisError("needs at least 5 time points to estimate noise", key="signal")
     values = values.reshape(-1, values.shape[-1])
     values = values[np.isfinite(values).all(axis=-1)]
-    second = values[..., :-2] - 2.0 * values[..., 1:-1] + values[..., 2:]
-    parts = np.concatenate([second.real.ravel(), second.imag.ravel()])
+    fourth = np.diff(values, n=4, axis=-1)
+    parts = np.concatenate([fourth.real.ravel(), fourth.imag.ravel()])
     mad = float(np.median(np.abs(parts - np.median(parts))))
-    return MAD_TO_SIGMA * mad / np.sqrt(6.0)
+    return MAD_TO_SIGMA * mad / np.sqrt(70.0)
 
 
 def echo_curve(

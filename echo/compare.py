@@ -13,7 +13,7 @@ onto the measurement, by linear least squares over every common point:
 
 .. math:: c = \frac{\sum \bar{s}\, m}{\sum |s|^2}, \qquad r = m - c\,s
 
-Noise. ``sigma`` per quadrature comes from the measured record itself, from the second
+Noise. ``sigma`` per quadrature comes from the measured record itself, from the fourth
 differences along time (:func:`echo.analysis.estimate_noise`): records store the phase cycle
 already combined, so the high-pass of every trace is the noise estimate that is always
 available; a known value can be passed instead. The standard error of ``c`` is
@@ -230,7 +230,7 @@ def compare_records(
     residual = m - scale * s
     if noise_sigma is None:
         sigma = estimate_noise(signal_m)
-        source = "second differences along time of the measured record"
+        source = "fourth differences along time of the measured record"
     else:
         if not (np.isfinite(noise_sigma) and noise_sigma > 0):
             raise CompareError("must be a positive number", key="noise", value=noise_sigma)
