@@ -1,1 +1,21 @@
-"""What a sample does: ensembles of giant-spin packets, environments, propagators."""
+"""What a sample does: ensembles of giant-spin packets, environments, propagators.
+
+Public API: :func:`load_sample`, :func:`list_samples`, :class:`Sample`, :class:`Ensemble`,
+:func:`propagate`, :func:`simulate`, :class:`Observables`, :class:`SampleError`.
+"""
+
+from simulator.ensemble import Ensemble
+from simulator.propagator import Observables, propagate
+from simulator.sample import Sample, SampleError, list_samples, load_sample
+from simulator.simulate import simulate
+
+__all__ = [
+    "Ensemble",
+    "Observables",
+    "Sample",
+    "SampleError",
+    "list_samples",
+    "load_sample",
+    "propagate",
+    "simulate",
+]

@@ -1,0 +1,140 @@
+r"""The nuclear spin bath of Prokof'ev & Stamp as a generator of two-level packets.
+
+Paper Eq. (4)-(6) write the correlator as an average over biased two-level systems,
+
+.. math::
+
+    P(t) = 1 - \sum_M \int d\epsilon\, \frac{W(\epsilon) e^{-\epsilon/T}}{Z(T)}
+           \Big\langle P^{(0)}_M(t, \epsilon - M\omega_o/2) \Big\rangle_{y,\varphi},
+    \qquad
+    \Delta_M(\varphi, y) = 2\Delta_o\,|\cos\varphi\, J_M(2\sqrt{(\lambda-\lambda')y})| ,
+
+so the bath is sampled as packets:
+
+* **Bias** :math:`W(\epsilon)`: the polarisation :math:`\Delta N = N_\uparrow - N_\downarrow =
+  2k - N` of N spin-1/2 nuclei, :math:`k \sim \mathrm{Binomial}(N, 1/2)` (so the envelope is a
+  Gaussian of width :math:`N^{1/2}\omega_o`), and inside each group a Gaussian of width
+  :math:`\mu\omega_o = N^{1/2}\delta\omega` about :math:`\omega_o\Delta N`. For
+  :math:`\mu \ll 1` the groups are separate, for :math:`\mu \gg 1` they overlap; the same
+  mixture describes both. The thermal factor :math:`e^{-\epsilon/T_n}` (:math:`T_n` the
+  nuclear spin temperature as a frequency, :math:`k_B T_n/h`) multiplies the weight when the
+  sample gives ``environment.nuclear.temperature``; without it the nuclear spins are
+  unpolarised (the paper's :math:`k_B T \gg \omega_o` limit; nuclear spins rarely reach the
+  lattice temperature on the time scale of an experiment).
+* **Orthogonality blocking**: :math:`y \sim \mathrm{Exp}(1)`.
+* **Topological phase**: the winding sum :math:`\sum_\nu e^{-4\lambda'\nu^2}
+  e^{2i\nu(\Phi-\varphi)}` is a wrapped Gaussian, i.e. :math:`\varphi = \Phi +
+  \mathcal{N}(0, 2\lambda')` with :math:`\Phi = \pi S`; for :math:`\lambda' = 0` it is
+  :math:`\varphi = \Phi`.
+* **Channels M**: Eq. (4) *sums* over M (each channel carries the full weight of the grain). A
+  packet draws its channel with probability :math:`p_M = \langle J_M^2\rangle_y =
+  e^{-2\kappa} I_M(2\kappa)`, :math:`\kappa = \lambda - \lambda'`, and carries the weight
+  :math:`1/p_M` in its transition weight (:attr:`Ensemble.channel_weight`); ensemble sums are
+  normalised by the weight of the *grains*, and the equilibrium magnetisation counts each
+  grain once (through its drawn channel), so m_z stays in [-1, 1].
+
+Mapping onto the project's Hamiltonian :math:`H/h = 2\delta\tau_x + \epsilon\tau_z`: the
+paper's :math:`\Delta_M` is the full off-diagonal coefficient (:math:`E_M^2 = \epsilon^2 +
+\Delta_M^2`), so a packet has :math:`\delta = \Delta_M/2 = \Delta_o|\cos\varphi J_M|` and
+bias :math:`\epsilon - M\omega_o/2`; then :math:`E = \sqrt{\epsilon^2 + 4\delta^2} = E_M`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from simulator.sample import NuclearBath
+
+__all__ = ["bath_log_density", "channel_probabilities", "draw_bath_bias", "draw_splitting"]
+
+_TAIL = 1e-14
+
+
+def channel_probabilities(kappa: float) -> tuple[np.ndarray, np.ndarray]:
+    r"""Return channels M and :math:`p_M = e^{-2\kappa} I_M(2\kappa)` (they sum to 1).
+
+    :math:`p_M = \int_0^\infty dy\, e^{-y} J_M(2\sqrt{\kappa y})^2`; channels whose
+    probability is below 1e-14 of the total are dropped and the rest renormalised.
+    """
+    if kappa <= 0:
+        return np.zeros(1, dtype=int), np.ones(1)
+    top = int(2 * kappa + 12 * math.sqrt(2 * kappa + 1) + 12)
+    m = np.arange(-top, top + 1)
+    p = special.ive(m, 2.0 * kappa)
+    keep = p > _TAIL * p.max()
+    m, p = m[keep], p[keep]
+    return m, p / p.sum()
+
+
+def draw_splitting(
+    rng: np.random.Generator, delta0_hz: np.ndarray, bath: NuclearBath, spin: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Draw the channel, y and phase of each packet; return (delta_hz, M, log p_M).
+
+    .. math:: \delta = \Delta_o\,|\cos\varphi\, J_M(2\sqrt{(\lambda-\lambda') y})|
+
+    Parameters
+    ----------
+    rng
+        Random generator.
+    delta0_hz
+        Bare tunnelling amplitude :math:`\Delta_o` of each packet, Hz.
+    bath
+        The nuclear bath (lambda, lambda').
+    spin
+        Giant spin S (:math:`\Phi = \pi S`); None means :math:`\Phi = 0`.
+    """
+    n = len(delta0_hz)
+    channels, probs = channel_probabilities(bath.lam - bath.lam_prime)
+    index = rng.choice(len(channels), size=n, p=probs)
+    m = channels[index]
+    y = rng.exponential(1.0, n)
+    phi = math.pi * (spin or 0.0) + math.sqrt(2.0 * bath.lam_prime) * rng.standard_normal(n)
+    j = special.jv(m, 2.0 * np.sqrt((bath.lam - bath.lam_prime) * y))
+    return delta0_hz * np.abs(np.cos(phi) * j), m, np.log(probs[index])
+
+
+def _log_binomial(n_spins: int, k: np.ndarray) -> np.ndarray:
+    return (
+        special.gammaln(n_spins + 1.0)
+        - special.gammaln(k + 1.0)
+        - special.gammaln(n_spins - k + 1.0)
+        - n_spins * math.log(2.0)
+    )
+
+
+def bath_log_density(bath: NuclearBath, x_hz: np.ndarray) -> np.ndarray:
+    r"""Return :math:`\ln W(x)` of the nuclear bias density (1/Hz), exactly.
+
+    .. math::
+
+        W(\epsilon) = \sum_{k=0}^{N} \binom{N}{k} 2^{-N}
+        \frac{e^{-(\epsilon - \omega_o(2k-N))^2 / 2s^2}}{\sqrt{2\pi}\,s},
+        \qquad s = \mu\omega_o = N^{1/2}\delta\omega > 0 .
+
+    Only the groups within 9 s of x contribute above double precision; they are summed.
+    """
+    s = bath.group_width_hz
+    if s <= 0:
+        raise ValueError("the nuclear bias has no density when delta_omega = 0")
+    x = np.asarray(x_hz, dtype=float)
+    spacing = 2.0 * bath.omega0_hz
+    reach = math.ceil(9.0 * s / spacing) + 1
+    nearest = np.clip(np.rint((x / bath.omega0_hz + bath.n_spins) / 2.0), 0, bath.n_spins)
+    offsets = np.arange(-reach, reach + 1)
+    k = nearest[..., None] + offsets
+    valid = (k >= 0) & (k <= bath.n_spins)
+    kc = np.clip(k, 0, bath.n_spins)
+    z = (x[..., None] - bath.omega0_hz * (2.0 * kc - bath.n_spins)) / s
+    terms = _log_binomial(bath.n_spins, kc) - 0.5 * z * z
+    terms = np.where(valid, terms, -np.inf)
+    return special.logsumexp(terms, axis=-1) - math.log(math.sqrt(2.0 * math.pi) * s)
+
+
+def draw_bath_bias(rng: np.random.Generator, bath: NuclearBath, n: int) -> np.ndarray:
+    """Draw ``n`` nuclear biases from W (Hz): binomial polarisation plus the group spread."""
+    k = rng.binomial(bath.n_spins, 0.5, n)
+    return bath.omega0_hz * (2.0 * k - bath.n_spins) + bath.group_width_hz * rng.standard_normal(n)

@@ -1,0 +1,81 @@
+r"""``simulate``: a timeline on a sample, with everything the sample's environment does.
+
+:func:`simulate` draws the sample's ensemble (:mod:`simulator.ensemble`), converts the
+environment into relaxation rates and bias trajectories, and propagates
+(:mod:`simulator.propagator`):
+
+* ``relaxation: {T1, T2}``: Lindblad relaxation in each packet's eigenbasis;
+* ``environment.electrons.alpha``: Ohmic damping
+  :math:`\Gamma_s = 2\pi\alpha k_B T` (paper, after Eq. 10), added to :math:`\Gamma_2`
+  (an Ohmic bath coupled to :math:`\tau_z` dephases the packet);
+* ``environment.phonons``: the rate :math:`\Gamma_\phi` of paper Eq. (12) at the sample's
+  typical :math:`\Delta_o`, added to :math:`\Gamma_1` (phonons flip the spin, exchanging the
+  energy 2E) and, as :math:`\Gamma_\phi/2`, to :math:`\Gamma_2`;
+* ``environment.spin_diffusion``: stochastic bias trajectories (:mod:`simulator.diffusion`).
+
+The same ``(timeline, sample, seed, packets)`` gives the same result bit for bit.
+"""
+
+from __future__ import annotations
+
+from sequences.quantity import HZ_PER_K
+from sequences.timeline import Timeline
+from simulator.bloch import Relaxation
+from simulator.propagator import Observables, propagate_chunks
+from simulator.sample import Sample
+
+__all__ = ["environment_rates", "simulate"]
+
+
+def environment_rates(sample: Sample) -> tuple[float, float]:
+    """Return the extra (population, coherence) rates in 1/s from electrons and phonons.
+
+    Uses :func:`simulator.decoherence.ohmic_damping_rate_hz` and
+    :func:`simulator.decoherence.phonon_rate_hz` (paper Eqs. 10-12).
+    """
+    extra1 = extra2 = 0.0
+    if sample.electron_alpha is not None:
+        from simulator.decoherence import ohmic_damping_rate_hz
+
+        extra2 += ohmic_damping_rate_hz(sample.electron_alpha, sample.temperature_k)
+    if sample.phonons is not None:
+        from simulator.decoherence import phonon_rate_hz
+
+        rate = phonon_rate_hz(
+            sample.tunnel_splitting.typical_hz,
+            sample.omega0_big_hz,
+            sample.phonons.debye_temperature_k,
+            sample.phonons.anisotropy_hz / HZ_PER_K,
+            sample.spin,
+            sample.temperature_k,
+        )
+        extra1 += rate
+    return extra1, extra2
+
+
+def simulate(
+    timeline: Timeline, sample: Sample, *, seed: int | None = None, packets: int | None = None
+) -> Observables:
+    """Simulate ``timeline`` on ``sample``: ensemble, relaxation, diffusion, environment rates.
+
+    Parameters
+    ----------
+    timeline
+        The compiled protocol.
+    sample
+        The sample.
+    seed
+        Seed of the ensemble and of the bias trajectories; the sample's seed when None.
+    packets
+        Number of packets; the sample's when None.
+
+    Returns
+    -------
+    Observables
+        Signal and m_z at the detection times, normalised by the total weight.
+    """
+    seed = sample.seed if seed is None else seed
+    ensemble = sample.ensemble(packets=packets, seed=seed)
+    extra1, extra2 = environment_rates(sample)
+    relax = Relaxation.from_times(sample.t1_s, sample.t2_s, extra1=extra1, extra2=extra2)
+    return propagate_chunks(timeline, ensemble, relax, sample.temperature_k)
