@@ -152,14 +152,13 @@ class Budget:
     @property
     def conclusion(self) -> str:
         """Overall verdict: what blocks coherence, else what is marginal, else visible."""
-        blocked = [r.verdict.split(":", 1)[1].strip() for r in self.rows if r.blocked]
-        if blocked:
-            return "coherence blocked by " + "; ".join(dict.fromkeys(blocked))
-        marginal = [
-            r.verdict.split(":", 1)[1].strip() for r in self.rows if r.verdict.startswith(MARGINAL)
-        ]
-        if marginal:
-            return "coherence marginal: " + "; ".join(dict.fromkeys(marginal))
+        for kind, lead in (
+            ("blocked", "coherence blocked by "),
+            (MARGINAL, "coherence marginal: "),
+        ):
+            found = [r.verdict.split(": ", 1)[1] for r in self.rows if r.verdict.startswith(kind)]
+            if found:
+                return lead + _merge_mechanisms(found)
         return VISIBLE
 
     def to_dict(self) -> dict[str, object]:
@@ -169,6 +168,17 @@ class Budget:
             "rows": [row.to_dict() for row in self.rows],
             "conclusion": self.conclusion,
         }
+
+
+def _merge_mechanisms(mechanisms: list[str]) -> str:
+    """Join mechanisms, merging details: ``a (x)`` and ``a (y)`` -> ``a (x; y)``."""
+    details: dict[str, list[str]] = {}
+    for mechanism in mechanisms:
+        head, _, detail = mechanism.partition(" (")
+        found = details.setdefault(head, [])
+        if detail and detail.rstrip(")") not in found:
+            found.append(detail.rstrip(")"))
+    return "; ".join(f"{h} ({'; '.join(d)})" if d else h for h, d in details.items())
 
 
 def _g(x: float) -> str:

@@ -100,7 +100,9 @@ def test_tb_grain_is_killed_by_topological_decoherence() -> None:
     assert lam.value == 10.0
     assert lam.verdict == "blocked: topological decoherence (nuclear co-flipping)"
     assert _row(budget, "lambda - lambda'").verdict.startswith("blocked: topological")
-    assert budget.conclusion.startswith("coherence blocked by topological decoherence")
+    assert budget.conclusion == (
+        "coherence blocked by topological decoherence (nuclear co-flipping; orthogonality blocking)"
+    )
 
 
 @pytest.mark.parametrize(
