@@ -11,7 +11,8 @@ Each entry of ``sequence:`` is a one-key mapping:
     ``bandwidth`` (required) and ``beta`` (default 5.3); ``chirp`` ``bandwidth`` (required).
     A pulse written with ``angle`` gets
     ``amplitude = angle / (2 pi full_scale_rabi area_factor(shape) duration)``; an amplitude
-    above 1 is an error naming the pulse and the amplitude it would need.
+    above 1 (beyond a rounding tolerance of 1e-12) is an error naming the pulse and the
+    amplitude it would need.
 ``delay: TIME``
     Free evolution (>= 0).
 ``detect: {duration, points, offset}``
@@ -38,6 +39,8 @@ __all__ = ["ELEMENT_KINDS", "PULSE_KEYS", "bind_element", "check_element"]
 ELEMENT_KINDS = ("pulse", "delay", "detect")
 #: The keys of a pulse.
 PULSE_KEYS = ("angle", "amplitude", "duration", "phase", "shape", "frequency")
+#: Relative rounding tolerated when an angle asks for exactly full scale.
+_ROUNDING = 1e-12
 _DETECT_KEYS = ("duration", "points", "offset")
 _SHAPE_KEYS = {
     "rect": ("type",),
@@ -138,13 +141,14 @@ def _pulse(body: MapNode, env: Mapping[str, Quantity], full_scale_rabi_hz: float
     if "angle" in body:
         angle = body["angle"].quantity("angle", env, nonnegative=True)
         amplitude = angle / (2 * math.pi * full_scale_rabi_hz * shape.area_factor * duration)
-        if amplitude > 1:
+        if amplitude > 1 + _ROUNDING:
             needed = amplitude * full_scale_rabi_hz
             raise body.error(
                 f"angle {angle:.6g} rad over {duration:.6g} s as {shape.name} needs amplitude "
                 f"{amplitude:.6g} (peak Rabi frequency {needed:.6g} Hz) but full scale is "
                 f"{full_scale_rabi_hz:.6g} Hz (full_scale_rabi); lengthen the pulse"
             )
+        amplitude = min(amplitude, 1.0)
     else:
         amplitude = body["amplitude"].quantity("dimensionless", env, nonnegative=True)
         if amplitude > 1:

@@ -341,13 +341,13 @@ def compile_waveform(seq: Sequence, constraints: AwgConstraints, sample_rate_hz:
         carrier = _TWO_PI * np.mod(seq.carrier_hz * t, 1.0)
         values[k] = drive.rabi_hz(t) * np.cos(carrier + drive.phase_rad(t)) / seq.full_scale_rabi_hz
         peak = float(np.max(np.abs(values[k]), initial=0.0))
-        if peak > 1 + 1e-12:
+        if peak > 1:
             raise CompileError(
                 f"reaches {peak:.6g} of full scale; samples must stay within [-1, 1]",
                 key=f"sequence[{drive.element}].pulse",
             )
     full = 2 ** (constraints.dac_bits - 1) - 1
-    codes = np.clip(np.rint(values * full), -full, full)
+    codes = np.rint(values * full)
     markers = np.zeros((constraints.markers, n), dtype=bool)
     if constraints.markers >= 1:
         markers[0, : max(step, math.ceil(TRIGGER_S * rate))] = True

@@ -250,10 +250,11 @@ class Protocol:
         )
 
     def check(self) -> None:
-        """Bind and lay out every sweep point; raise a located ProtocolError if one fails."""
-        for _, point in self.iter_points():
+        """Bind and lay out the defaults and every sweep point; raise a located ProtocolError."""
+        swept = [point for _, point in self.iter_points()] if self.sweep_axes else []
+        for point in [{}, *swept]:
             where = ", ".join(f"{k} = {v:.6g}" for k, v in point.items())
-            suffix = f" (at sweep point {where})" if where else ""
+            suffix = f" (at sweep point {where})" if where else " (at the defaults)"
             try:
                 seq = self.sequence(point)
                 placed = layout(seq)

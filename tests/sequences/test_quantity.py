@@ -1,0 +1,129 @@
+import math
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sequences.errors import InputError
+from sequences.quantity import HZ_PER_K, Quantity, evaluate, format_quantity, parse_quantity
+
+PREFIXES = {"p": -12, "n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("50 ns", "time", 5e-8),
+        ("50ns", "time", 5e-8),
+        ("1 µs", "time", 1e-6),
+        ("4 MHz", "frequency", 4e6),
+        ("90 deg", "angle", math.pi / 2),
+        ("pi/2", "angle", math.pi / 2),
+        ("1.5708 rad", "angle", 1.5708),
+        ("20 mK", "temperature", 0.02),
+        ("1e-4 T/V", "field_per_volt", 1e-4),
+        ("10 G", "field", 1e-3),
+        ("2 V", "voltage", 2.0),
+        ("250 MSa/s", "frequency", 250e6),
+        ("1 MHz", "energy", 1e6),
+        ("3", "dimensionless", 3.0),
+        ("2e-3s", "time", 2e-3),
+        (".5 us", "time", 5e-7),
+    ],
+    ids=lambda v: str(v),
+)
+def test_parse_quantity_known_values(text, kind, expected):
+    assert parse_quantity(text, kind) == expected
+
+
+def test_temperature_as_energy_uses_boltzmann_over_planck():
+    assert parse_quantity("1 K", "energy") == pytest.approx(1.380649e-23 / 6.62607015e-34, 1e-15)
+    assert math.isclose(HZ_PER_K, 20.836619123e9, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("text", "parameters", "expected"),
+    [
+        ("tau - window/2", {"tau": 5e-6, "window": 4e-6}, 3e-6),
+        ("2*t_pi2 + 10 ns", {"t_pi2": 5e-7}, 1.01e-6),
+        ("sqrt(2)*pi/4", {}, math.sqrt(2) * math.pi / 4),
+        ("max(tau, 1 us)", {"tau": 5e-7}, 1e-6),
+        ("-(tau)", {"tau": 1e-6}, -1e-6),
+    ],
+    ids=["difference", "sum-with-literal", "functions", "max", "unary"],
+)
+def test_expressions(text, parameters, expected):
+    time = (1, 0, 0, 0, 0)
+    env = {k: Quantity(v, time) for k, v in parameters.items()}
+    q = evaluate(text, env)
+    assert q.value == pytest.approx(expected, rel=1e-15)
+
+
+def test_dimension_of_products_and_square_roots():
+    assert evaluate("1 ns ** 2").dim == (2, 0, 0, 0, 0)
+    assert evaluate("sqrt(4 ns**2)") == Quantity(4e-9, (1, 0, 0, 0, 0))
+    assert evaluate("1/(2 us)").dim == (-1, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        ("5 MHz", "time", "must be a time"),
+        ("3 ns + 2 MHz", "time", "cannot add"),
+        ("1 foo", "time", "unknown unit 'foo'"),
+        ("x", "time", "unknown name 'x'"),
+        ("__import__('os')", "time", "call of '__import__' is not allowed"),
+        ("open('f')", "time", "call of 'open' is not allowed"),
+        ("(lambda: 1)()", "dimensionless", "is not allowed"),
+        ("a.b", "dimensionless", "'Attribute' is not allowed"),
+        ("[1, 2]", "dimensionless", "'List' is not allowed"),
+        ("1/0", "dimensionless", "division by zero"),
+        ("((10**8)**8)**8", "dimensionless", "number too large"),
+        ("1e300*1e300", "dimensionless", "must be a finite"),
+        ("1e-99999999999999999999 ns", "time", "number out of range"),
+        ("log(0)", "dimensionless", "undefined"),
+        ("True", "dimensionless", "booleans"),
+        ("1 +", "dimensionless", "not a valid quantity"),
+        ("x" * 600, "dimensionless", "longer than 500"),
+    ],
+    ids=lambda v: str(v)[:20],
+)
+def test_bad_quantities_raise_input_error(text, kind, message):
+    with pytest.raises(InputError, match=None) as info:
+        parse_quantity(text, kind)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@given(
+    mantissa=st.decimals(min_value=Decimal("-1e6"), max_value=Decimal("1e6"), places=6),
+    prefix=st.sampled_from(sorted(PREFIXES)),
+    unit=st.sampled_from(["s", "Hz", "K", "T", "V"]),
+)
+def test_literal_is_the_float_nearest_to_the_exact_decimal_value(mantissa, prefix, unit):
+    kind = {"s": "time", "Hz": "frequency", "K": "temperature", "T": "field", "V": "voltage"}[unit]
+    text = f"{mantissa} {prefix}{unit}"
+    exact = Fraction(mantissa) * Fraction(10) ** PREFIXES[prefix]
+    assert parse_quantity(text, kind) == float(exact)
+
+
+@given(
+    value=st.floats(min_value=1e-13, max_value=1e4, allow_nan=False),
+    sign=st.sampled_from([1.0, -1.0]),
+    kind=st.sampled_from(["time", "frequency", "temperature", "field", "voltage", "angle"]),
+)
+def test_format_then_parse_round_trips(value, sign, kind):
+    x = sign * value * (1e6 if kind == "frequency" else 1.0)
+    assert parse_quantity(format_quantity(x, kind), kind) == pytest.approx(x, rel=4e-16, abs=0)
+
+
+@given(
+    a=st.floats(min_value=-1e3, max_value=1e3),
+    b=st.floats(min_value=-1e3, max_value=1e3),
+    c=st.floats(min_value=0.5, max_value=1e3),
+)
+def test_arithmetic_matches_python_on_plain_numbers(a, b, c):
+    text = f"({a!r} + {b!r}) * {c!r} - {b!r} / {c!r}"
+    assert evaluate(text).value == (a + b) * c - b / c
