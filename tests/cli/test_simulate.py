@@ -1,0 +1,152 @@
+"""End-to-end tests of ``spin-echo simulate``: the record, the plot, errors, interruption."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import matplotlib.image
+import numpy as np
+import pytest
+import xarray as xr
+
+from echo.cli import main
+from sequences import combine_phase_cycle, compile_timeline, load_protocol
+from simulator import load_sample, simulate
+
+PACKETS = "300"
+
+
+@pytest.fixture(scope="module")
+def hahn_record(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sim")
+    record, plot = out / "echo.nc", out / "echo.png"
+    status = main(
+        [
+            "simulate",
+            "hahn-echo",
+            "--sample",
+            "bare",
+            "--packets",
+            PACKETS,
+            "--set",
+            "window=3 us",
+            "-o",
+            str(record),
+            "--plot",
+            str(plot),
+        ]
+    )
+    assert status == 0
+    return record, plot
+
+
+def test_record_has_the_documented_layout(hahn_record):
+    record, _ = hahn_record
+    with xr.open_dataset(record) as ds:
+        protocol = load_protocol("hahn-echo")
+        assert ds["signal_re"].dims == ("tau", "time")
+        assert ds["signal_im"].dims == ("tau", "time")
+        assert ds["mz"].dims == ("tau", "time")
+        np.testing.assert_allclose(ds["tau"].values, protocol.sweep_axes[0].values, rtol=0)
+        assert ds["tau"].attrs["units"] == "s"
+        assert ds.attrs["complete"] == 1
+        assert ds.attrs["source"] == "simulate"
+        assert ds.attrs["seed"] == load_sample("bare").seed
+        assert "hahn-echo" in ds.attrs["protocol"]
+        assert "name: bare" in ds.attrs["sample"]
+        assert ds["time"].values[0] == 0.0
+        np.testing.assert_allclose(ds["time"].values[-1] + np.diff(ds["time"].values)[0], 3e-6)
+        assert np.all(np.isfinite(ds["signal_re"].values))
+        magnitude = np.hypot(ds["signal_re"].values, ds["signal_im"].values)
+        assert magnitude.max() <= 1.0
+        assert np.all(np.abs(ds["mz"].values) <= 1.0)
+
+
+def test_record_holds_the_phase_cycled_simulation_of_each_point(hahn_record):
+    record, _ = hahn_record
+    protocol = load_protocol("hahn-echo").with_overrides({"window": "3 us"})
+    sample = load_sample("bare")
+    with xr.open_dataset(record) as ds:
+        signal_rec = ds["signal_re"].values + 1j * ds["signal_im"].values
+    for index, values in list(protocol.iter_points())[::5]:
+        steps = [
+            simulate(
+                compile_timeline(protocol.sequence(values, k)),
+                sample,
+                seed=sample.seed,
+                packets=int(PACKETS),
+            ).signal
+            for k in range(len(protocol.phase_cycle))
+        ]
+        expected = combine_phase_cycle(steps, protocol.phase_cycle)
+        np.testing.assert_array_equal(signal_rec[index], expected)
+
+
+def test_plot_is_an_image(hahn_record):
+    _, plot = hahn_record
+    image = matplotlib.image.imread(plot)
+    assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["simulate", "hahn-echo", "--sample", "no-such-sample"], "no-such-sample"),
+        (["simulate", "no-such-protocol", "--sample", "bare"], "no-such-protocol"),
+        (["simulate", "hahn-echo", "--sample", "bare", "--set", "tau=3 MHz"], "tau"),
+        (["simulate", "hahn-echo", "--sample", "bare", "--set", "nonsense"], "NAME=VALUE"),
+    ],
+    ids=["unknown-sample", "unknown-protocol", "wrong-dimension", "malformed-set"],
+)
+def test_bad_input_exits_2_with_one_line(argv, needle, capsys, tmp_path):
+    status = main([*argv, "-o", str(tmp_path / "x.nc")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_leaves_a_valid_incomplete_record(tmp_path):
+    record = tmp_path / "long.nc"
+    env = {**os.environ, "HDF5_USE_FILE_LOCKING": "FALSE"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "echo.cli",
+            "simulate",
+            "hahn-echo",
+            "--sample",
+            "ferritin",
+            "--packets",
+            "20000",
+            "-o",
+            str(record),
+        ],
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    deadline = time.monotonic() + 120
+    written = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            with xr.open_dataset(record) as ds:
+                written = int(ds["point_complete"].sum())
+        except (OSError, ValueError, KeyError):
+            continue
+        if written >= 1:
+            break
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    with xr.open_dataset(record) as ds:
+        done = ds["point_complete"].values.astype(bool)
+        assert ds.attrs["complete"] == 0
+        assert done.sum() >= written >= 1
+        assert np.all(np.isfinite(ds["signal_re"].values[done]))
+        assert np.all(np.isnan(ds["signal_re"].values[~done]))
