@@ -1,0 +1,45 @@
+import subprocess
+import sys
+
+from echo.cli import main
+from echo.commands.protocols import format_sections, sections
+from sequences import list_protocols
+
+LIBRARY = (
+    "fid",
+    "nutation",
+    "hahn-echo",
+    "cpmg",
+    "stimulated-echo",
+    "inversion-recovery",
+    "hole-burning",
+)
+
+
+def test_protocols_lists_every_builtin_with_its_description(capsys):
+    assert main(["protocols"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "Protocols:"
+    for name, description in list_protocols():
+        (line,) = [x for x in lines if x.split()[:1] == [name]]
+        assert line.endswith(description)
+    assert {x.split()[0] for x in lines[1:] if x.strip()} >= set(LIBRARY)
+
+
+def test_sections_format_with_aligned_names_and_blank_lines_between():
+    text = format_sections([("A", [("x", "first"), ("long-name", "second")]), ("B", [("y", "")])])
+    assert text == "A:\n  x          first\n  long-name  second\n\nB:\n  y"
+    assert sections()[0][0] == "Protocols"
+
+
+def test_console_entry_point_runs_in_a_fresh_interpreter():
+    result = subprocess.run(
+        [sys.executable, "-m", "echo.cli", "protocols"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "hahn-echo" in result.stdout
