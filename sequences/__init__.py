@@ -2,7 +2,6 @@
 
 from sequences.compile import compile_timeline, compile_waveform
 from sequences.errors import CompileError, InputError, ProtocolError, SpinEchoError
-from sequences.library import list_protocols, load_protocol
 from sequences.model import Delay, Detect, Pulse, Sequence
 from sequences.protocol import (
     Parameter,
@@ -10,6 +9,8 @@ from sequences.protocol import (
     Protocol,
     SweepAxis,
     combine_phase_cycle,
+    list_protocols,
+    load_protocol,
 )
 from sequences.shapes import Chirp, Gaussian, Rect, Sech, Shape
 from sequences.timeline import AwgConstraints, DetectWindow, Timeline, Waveform

@@ -1,4 +1,4 @@
-"""Protocols: a parameterised sequence with its sweeps and phase cycle, read from YAML.
+"""Protocols: a parameterised sequence with its sweeps and phase cycle; the built-in library.
 
 Top-level keys of a protocol file (unknown keys are errors):
 
@@ -24,8 +24,11 @@ Top-level keys of a protocol file (unknown keys are errors):
     ``nutation`` protocol: a pulse given by ``angle`` needs
     ``amplitude = angle / (2 pi full_scale_rabi area_factor(shape) duration) <= 1``.
 
-Every point of the sweep is bound and laid out when the protocol is loaded, so a protocol that
-loads compiles at every point.
+Every point of the sweep (and the defaults) is bound and laid out when the protocol is loaded,
+so a protocol that loads compiles at every point.
+
+Built-in protocols live in ``sequences/library/NAME.yaml``: :func:`load_protocol` takes such a
+name or a path, :func:`list_protocols` lists the names with their one-line descriptions.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -56,11 +60,14 @@ from sequences.quantity import Quantity, evaluate
 from sequences.yamlio import MapNode, Node, load_yaml
 
 __all__ = [
+    "LIBRARY_DIR",
     "Parameter",
     "PhaseStep",
     "Protocol",
     "SweepAxis",
     "combine_phase_cycle",
+    "list_protocols",
+    "load_protocol",
     "parse_protocol",
 ]
 
@@ -365,3 +372,57 @@ def parse_protocol(root: MapNode, *, overrides: Mapping[str, str] | None = None)
     )
     protocol.check()
     return protocol
+
+
+#: Folder of the built-in protocols.
+LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+
+
+def _builtin_names() -> list[str]:
+    return sorted(path.stem for path in LIBRARY_DIR.glob("*.yaml"))
+
+
+def load_protocol(name_or_path: str | Path) -> Protocol:
+    """Load a built-in protocol by name (``"hahn-echo"``) or a protocol file by path.
+
+    Parameters
+    ----------
+    name_or_path
+        A name from :func:`list_protocols`, or the path of a YAML protocol file.
+
+    Returns
+    -------
+    Protocol
+        The checked protocol (every sweep point binds and lays out).
+
+    Raises
+    ------
+    ProtocolError
+        If the name is neither built-in nor an existing file, or the file is malformed
+        (the message names the file, line, key and value).
+    """
+    text = str(name_or_path)
+    builtin = LIBRARY_DIR / f"{text}.yaml"
+    if isinstance(name_or_path, str) and text in _builtin_names():
+        root = load_yaml(
+            builtin.name, text=builtin.read_text(encoding="utf-8"), error_class=ProtocolError
+        )
+        return parse_protocol(root)
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ProtocolError(
+            "is neither a built-in protocol nor a file; built-in protocols are "
+            + ", ".join(_builtin_names()),
+            key="protocol",
+            value=text,
+        )
+    return parse_protocol(load_yaml(path, error_class=ProtocolError))
+
+
+def list_protocols() -> list[tuple[str, str]]:
+    """Return ``(name, one-line description)`` of every built-in protocol, sorted by name."""
+    result = []
+    for name in _builtin_names():
+        description = load_protocol(name).description.strip()
+        result.append((name, description.splitlines()[0] if description else ""))
+    return result

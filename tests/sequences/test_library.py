@@ -13,7 +13,7 @@ from sequences import (
     list_protocols,
     load_protocol,
 )
-from sequences.library import LIBRARY_DIR
+from sequences.protocol import LIBRARY_DIR
 
 LIBRARY = (
     "fid",
