@@ -18,8 +18,9 @@ import numpy as np
 
 from echo.progress import Progress
 from echo.record import RecordWriter
-from sequences import Protocol, combine_phase_cycle, compile_timeline
+from sequences import combine_phase_cycle, compile_timeline
 from sequences.errors import SpinEchoError
+from sequences.protocol import Protocol
 from simulator import Sample, simulate
 
 __all__ = ["PointResult", "simulate_point", "simulate_protocol"]
@@ -29,7 +30,7 @@ MapFunction = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 
 @dataclass(frozen=True)
 class _PointJob:
-    protocol: Protocol
+    protocol_yaml: str
     sample: Sample
     index: tuple[int, ...]
     values: dict[str, float]
@@ -60,17 +61,22 @@ class PointResult:
 
 
 def simulate_point(job: _PointJob) -> PointResult:
-    """Simulate every phase step of one sweep point and combine them (executor entry point)."""
+    """Simulate every phase step of one sweep point and combine them (executor entry point).
+
+    The job carries the protocol as its YAML text (what the record stores), so that it pickles
+    to worker processes and the record's text is exactly what ran.
+    """
+    protocol = Protocol.from_yaml(job.protocol_yaml)
     signals = []
     mz = None
     times_s = None
-    for step in range(len(job.protocol.phase_cycle)):
-        timeline = compile_timeline(job.protocol.sequence(job.values, step))
+    for step in range(len(protocol.phase_cycle)):
+        timeline = compile_timeline(protocol.sequence(job.values, step))
         observed = simulate(timeline, job.sample, seed=job.seed, packets=job.packets)
         signals.append(observed.signal)
         if step == 0:
             mz, times_s = observed.mz, observed.times_s
-    signal = combine_phase_cycle(signals, job.protocol.phase_cycle)
+    signal = combine_phase_cycle(signals, protocol.phase_cycle)
     return PointResult(job.index, np.asarray(times_s), np.asarray(signal), np.asarray(mz))
 
 
@@ -107,8 +113,9 @@ def simulate_protocol(
         an interruption leaves a valid file with the finished points.
     """
     seed = sample.seed if seed is None else seed
+    protocol_yaml = protocol.to_yaml()
     jobs = [
-        _PointJob(protocol, sample, index, values, seed, packets)
+        _PointJob(protocol_yaml, sample, index, values, seed, packets)
         for index, values in protocol.iter_points()
     ]
     first = compile_timeline(protocol.sequence(jobs[0].values, 0))
@@ -118,7 +125,7 @@ def simulate_protocol(
     time_s = first.detect_times_s - window_start_s
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
     attrs = {
-        "protocol": protocol.to_yaml(),
+        "protocol": protocol_yaml,
         "sample": sample.to_yaml(),
         "source": "simulate",
         "units": "normalised",

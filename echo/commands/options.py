@@ -6,7 +6,7 @@ import argparse
 
 from sequences.errors import InputError
 
-__all__ = ["add_set_option", "parse_sets"]
+__all__ = ["add_executor_options", "add_set_option", "parse_sets"]
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +18,20 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="override a parameter, e.g. --set tau='2 us' (repeatable)",
+    )
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--workers N`` and ``--scheduler ADDRESS`` (see :func:`echo.executor.make_executor`)."""
+    group = parser.add_argument_group("scale-out")
+    group.add_argument(
+        "--workers", type=int, metavar="N", help="run sweep points in N local processes"
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run sweep points on a dask.distributed cluster, e.g. tcp://host:8786 "
+        "(default: $SPIN_ECHO_SCHEDULER if set)",
     )
 
 

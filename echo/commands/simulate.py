@@ -6,7 +6,8 @@ import argparse
 import datetime as _dt
 from pathlib import Path
 
-from echo.commands.options import add_set_option, parse_sets
+from echo.commands.options import add_executor_options, add_set_option, parse_sets
+from echo.executor import make_executor
 from echo.plots import plot_record
 from echo.record import read_record
 from echo.simulation import simulate_protocol
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the record")
     parser.add_argument("--seed", type=int, help="override the sample's seed")
     parser.add_argument("--packets", type=int, help="override the sample's packet count")
+    add_executor_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -46,7 +48,15 @@ def run(args: argparse.Namespace) -> int:
     if output is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = Path(f"{protocol.name}-{sample.name}-{stamp}.nc")
-    path = simulate_protocol(protocol, sample, output, seed=args.seed, packets=args.packets)
+    with make_executor(workers=args.workers, scheduler=args.scheduler) as executor:
+        path = simulate_protocol(
+            protocol,
+            sample,
+            output,
+            seed=args.seed,
+            packets=args.packets,
+            map_function=executor.map,
+        )
     print(f"record: {path}")
     if args.plot is not None:
         plot_record(read_record(path), args.plot)

@@ -150,3 +150,28 @@ def test_ctrl_c_leaves_a_valid_incomplete_record(tmp_path):
         assert done.sum() >= written >= 1
         assert np.all(np.isfinite(ds["signal_re"].values[done]))
         assert np.all(np.isnan(ds["signal_re"].values[~done]))
+
+
+def test_two_worker_processes_give_the_same_record_bit_for_bit(hahn_record, tmp_path):
+    record, _ = hahn_record
+    pooled = tmp_path / "pooled.nc"
+    status = main(
+        [
+            "simulate",
+            "hahn-echo",
+            "--sample",
+            "bare",
+            "--packets",
+            PACKETS,
+            "--set",
+            "window=3 us",
+            "-o",
+            str(pooled),
+            "--workers",
+            "2",
+        ]
+    )
+    assert status == 0
+    with xr.open_dataset(record) as a, xr.open_dataset(pooled) as b:
+        for key in ("signal_re", "signal_im", "mz"):
+            np.testing.assert_array_equal(a[key].values, b[key].values)
