@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import Ensemble, propagate
+from simulator.propagator import power_sums
 
 
 def _single(delta_hz, epsilon_hz, cos_theta=1.0):
@@ -38,3 +39,89 @@ def test_rabi_formula_for_a_detuned_packet(
     np.testing.assert_allclose(
         np.abs(obs.signal), abs(cos_theta) * sin_eta * transverse, rtol=0, atol=1e-12
     )
+
+
+def test_free_precession_phase_and_t2_decay(make_timeline):
+    delta, eps, carrier, t2 = 1.05e6, 0.2e6, 4e6, 0.7e-6
+    tl = make_timeline(
+        [(50e-9, 5e6, 0.0), (3e-6, 0.0, 0.0)], carrier_hz=carrier, detect=[(0.3e-6, 2e-6, 100)]
+    )
+    obs = propagate(tl, _single(delta, eps), t2_s=t2)
+    detuning = 2 * np.hypot(eps, 2 * delta) - carrier
+    lag = obs.times_s - obs.times_s[0]
+    expected = obs.signal[0] * np.exp(-2j * np.pi * detuning * lag - lag / t2)
+    np.testing.assert_allclose(obs.signal, expected, rtol=0, atol=1e-12)
+
+
+def test_inversion_recovery_t1(make_timeline):
+    delta, t1 = 1e6, 2e-6
+    rabi = 10e6
+    tl = make_timeline(
+        [(1 / (2 * rabi), rabi, 0.0), (8e-6, 0.0, 0.0)], detect=[(0.05e-6, 6e-6, 30)]
+    )
+    obs = propagate(tl, _single(delta, 0.0, 1.0), t1_s=t1, t2_s=t1)
+    # A resonant pi pulse inverts the packet (z: -1 -> +1); it recovers to z_eq = -1 at 1/T1.
+    lag = obs.times_s - 1 / (2 * rabi)
+    np.testing.assert_allclose(obs.mz, np.zeros_like(lag), atol=1e-12)  # cos(eta) = 0
+    tilted = propagate(tl, _single(delta, 0.5e6, 1.0), t1_s=t1)
+    energy = np.hypot(0.5e6, 2e6)
+    z_end = tilted.mz[0] / (0.5e6 / energy)
+    expected = -1 + (z_end + 1) * np.exp(-(lag - lag[0]) / t1)
+    np.testing.assert_allclose(tilted.mz / (0.5e6 / energy), expected, rtol=0, atol=1e-12)
+
+
+def test_hahn_echo_amplitude_of_ideal_pulses(make_timeline):
+    # Pulses 1 ps long at 250 GHz Rabi: ideal rotations (detuning x t_p ~ 1e-6). The detunings
+    # 2E - f_c = k / (K tau), k = 0..K-1, at fixed eta and theta make every term but the echo
+    # cancel exactly at 2 tau, whatever the flip angles; the echo of each packet is
+    # |cos theta| sin(eta) sin(b1) sin^2(b2/2).
+    t_p, rabi, carrier, tau, k_count = 1e-12, 1 / (4e-12), 4e6, 1e-6, 5
+    detuning = np.arange(k_count) / (k_count * tau)
+    eta_values, cos_values = np.array([np.pi / 2, 1.2]), np.array([1.0, 0.6, -0.4])
+    det, eta, cos_t = (a.ravel() for a in np.meshgrid(detuning, eta_values, cos_values))
+    energy = (carrier + det) / 2
+    eps, delta = energy * np.cos(eta), energy * np.sin(eta) / 2
+    segments = [(t_p, rabi, 0.0), (tau, 0.0, 0.0), (2 * t_p, rabi, np.pi / 2), (2 * tau, 0.0, 0.0)]
+    tl = make_timeline(segments, carrier_hz=carrier, detect=[(3 * t_p + 2 * tau, 1e-7, 1)])
+    obs = propagate(tl, Ensemble(delta, eps, cos_t, np.ones(len(det))))
+    sin_eta = 2 * delta / np.hypot(eps, 2 * delta)
+    beta = 2 * np.pi * rabi * np.abs(cos_t) * sin_eta * t_p
+    each = np.abs(cos_t) * sin_eta * np.abs(np.sin(beta)) * np.sin(beta) ** 2
+    assert abs(obs.signal[0]) == pytest.approx(each.mean(), rel=1e-6)
+    # A time tau later every term (echo included) cancels.
+    off = make_timeline(segments, carrier_hz=carrier, detect=[(3 * t_p + 3 * tau, 1e-7, 1)])
+    assert abs(propagate(off, Ensemble(delta, eps, cos_t, 1.0)).signal[0]) < 1e-6 * each.mean()
+
+
+def test_power_sums_match_direct_sums():
+    rng = np.random.default_rng(0)
+    coeff = rng.normal(size=5000) + 1j * rng.normal(size=5000)
+    phase = rng.uniform(-3, 3, 5000)
+    for count in (1, 2, 7, 64, 300):
+        direct = np.array([np.sum(coeff * np.exp(1j * j * phase)) for j in range(count)])
+        np.testing.assert_allclose(
+            power_sums(coeff, phase, count), direct, rtol=0, atol=1e-10 * np.abs(direct).max()
+        )
+
+
+def test_chunking_does_not_change_the_result(make_hahn):
+    rng = np.random.default_rng(1)
+    n = 3000
+    ens = Ensemble(
+        rng.uniform(0.8e6, 1.2e6, n),
+        rng.normal(0, 0.5e6, n),
+        rng.uniform(-1, 1, n),
+        rng.uniform(0, 1, n),
+    )
+    tl = make_hahn(1e-6, points=32)
+    whole = propagate(tl, ens, t1_s=5e-6, t2_s=3e-6)
+    parts = propagate(tl, ens, t1_s=5e-6, t2_s=3e-6, chunk=700)
+    np.testing.assert_allclose(parts.signal, whole.signal, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(parts.mz, whole.mz, rtol=0, atol=1e-13)
+
+
+def test_rejects_unphysical_relaxation_and_frames(make_hahn):
+    with pytest.raises(ValueError, match="2 T1"):
+        propagate(make_hahn(1e-6), _single(1e6, 0.0), t1_s=1e-6, t2_s=3e-6)
+    with pytest.raises(ValueError, match="frame"):
+        propagate(make_hahn(1e-6), _single(1e6, 0.0), frame="tilted")
