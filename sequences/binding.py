@@ -146,7 +146,7 @@ def _pulse(body: MapNode, env: Mapping[str, Quantity], full_scale_rabi_hz: float
             raise body.error(
                 f"angle {angle:.6g} rad over {duration:.6g} s as {shape.name} needs amplitude "
                 f"{amplitude:.6g} (peak Rabi frequency {needed:.6g} Hz) but full scale is "
-                f"{full_scale_rabi_hz:.6g} Hz (full_scale_rabi); lengthen the pulse"
+                f"{full_scale_rabi_hz:.6g} Hz; lengthen the pulse or raise full_scale_rabi"
             )
         amplitude = min(amplitude, 1.0)
     else:

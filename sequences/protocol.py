@@ -139,6 +139,12 @@ class Protocol:
         Nominal Rabi frequency at amplitude 1.0, Hz.
     source
         File name used in messages.
+    root
+        The document as read (with locations), the source of :meth:`to_yaml`.
+    overrides
+        Parameter texts given with :meth:`with_overrides`.
+    elements
+        ``(kind, node)`` of every ``sequence`` entry, checked, bound by :meth:`sequence`.
     """
 
     name: str
