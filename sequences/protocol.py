@@ -167,6 +167,10 @@ class Protocol:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as the document and overrides (for process pools); rebuilt on load."""
+        return (_restore, (self.root, dict(self.overrides)))
+
     @property
     def carrier_hz(self) -> float:
         """Default carrier (parameter ``carrier``), Hz."""
@@ -321,6 +325,11 @@ class Protocol:
     def from_yaml(cls, text: str, *, source: str = "<string>") -> Protocol:
         """Parse protocol YAML ``text``; ``source`` names it in messages."""
         return parse_protocol(load_yaml(source, text=text, error_class=ProtocolError))
+
+
+def _restore(root: MapNode, overrides: dict[str, str]) -> Protocol:
+    """Rebuild a pickled :class:`Protocol`."""
+    return parse_protocol(root, overrides=overrides)
 
 
 def parse_protocol(root: MapNode, *, overrides: Mapping[str, str] | None = None) -> Protocol:

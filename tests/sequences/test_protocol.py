@@ -1,4 +1,5 @@
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -189,3 +190,10 @@ def test_library_protocol_round_trips():
     for name in ("hahn-echo", "hole-burning", "stimulated-echo"):
         p = load_protocol(name)
         assert Protocol.from_yaml(p.to_yaml(), source="copy") == p
+
+
+def test_protocols_pickle_for_process_pools():
+    p = load_protocol("hahn-echo").with_overrides({"tau": "3 us"})
+    q = pickle.loads(pickle.dumps(p))
+    assert q == p and q.overrides == {"tau": "3 us"} and q.source == "hahn-echo.yaml"
+    assert q.sequence() == p.sequence()
