@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from sequences.errors import ProtocolError
 from sequences.shapes import Rect, Shape
 
-__all__ = ["Delay", "Detect", "Element", "Pulse", "Sequence"]
+__all__ = ["MAX_DETECT_POINTS", "Delay", "Detect", "Element", "Pulse", "Sequence"]
 
 #: Largest number of detection points in one window.
 MAX_DETECT_POINTS = 1_000_000
