@@ -1,10 +1,12 @@
 """What a sample does: ensembles of giant-spin packets, environments, propagators.
 
 Public API: :func:`load_sample`, :func:`list_samples`, :class:`Sample`, :class:`Ensemble`,
-:func:`propagate`, :func:`simulate`, :class:`Observables`, :class:`SampleError`.
+:func:`propagate`, :func:`propagate_sampled`, :func:`simulate`, :class:`Observables`,
+:class:`SampleError`.
 """
 
 from simulator.ensemble import Ensemble
+from simulator.lab import propagate_sampled
 from simulator.propagator import Observables, propagate
 from simulator.sample import Sample, SampleError, list_samples, load_sample
 from simulator.simulate import simulate
@@ -17,5 +19,6 @@ __all__ = [
     "list_samples",
     "load_sample",
     "propagate",
+    "propagate_sampled",
     "simulate",
 ]
