@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 
 from sequences import list_protocols
+from simulator import list_samples
 
 __all__ = ["format_sections", "register", "run", "sections"]
 
 
 def sections() -> list[tuple[str, list[tuple[str, str]]]]:
     """Return the listing: ``[(title, [(name, one-line description), ...]), ...]``."""
-    return [("Protocols", list_protocols())]
+    return [("Protocols", list_protocols()), ("Samples", list_samples())]
 
 
 def format_sections(listing: list[tuple[str, list[tuple[str, str]]]]) -> str:
@@ -33,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``protocols`` sub-command."""
     parser = sub.add_parser(
         "protocols",
-        help="list the built-in protocols",
-        description="List the built-in protocols with a one-line description each.",
+        help="list the built-in protocols and samples",
+        description="List the built-in protocols and samples with a one-line description each.",
     )
     parser.set_defaults(func=run)
 

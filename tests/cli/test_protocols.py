@@ -43,3 +43,14 @@ def test_console_entry_point_runs_in_a_fresh_interpreter():
     )
     assert result.returncode == 0, result.stderr
     assert "hahn-echo" in result.stdout
+
+
+def test_protocols_also_lists_the_builtin_samples(capsys):
+    from simulator import list_samples
+
+    assert main(["protocols"]) == 0
+    out = capsys.readouterr().out
+    _, samples_block = out.split("\n\nSamples:\n")
+    names = [line.split()[0] for line in samples_block.splitlines() if line.strip()]
+    assert names == [name for name, _ in list_samples()]
+    assert {"bare", "ferritin", "tb-grain"} <= set(names)
