@@ -1,0 +1,155 @@
+"""Instrument settings declared once: SCPI command, unit, and a validator with limits.
+
+Every value a driver writes to an instrument goes through a :class:`Setting`: the command
+template, the unit, and a validator (:class:`Range` or :class:`OneOf`) holding the model's
+limits. A bench file's ``limits`` block may only tighten them (:data:`BENCH_LIMITS` lists the
+keys it may use); :meth:`Setting.violation` checks a value against the tighter of the two
+*before* anything is written, so a driver never sends an amplitude, offset or sample rate
+beyond what the bench allows.
+
+Numbers are written in one unambiguous format, :func:`scpi_number` (``2.500000000E+08``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "BENCH_LIMITS",
+    "OneOf",
+    "Range",
+    "Setting",
+    "declare",
+    "scpi_number",
+]
+
+#: Keys a bench file's ``limits`` block may hold, with the quantity kind of each. Each bounds
+#: the setting of the same name from above (offsets: their magnitude).
+BENCH_LIMITS: dict[str, str] = {
+    "amplitude_vpp": "voltage",
+    "offset_v": "voltage",
+    "sample_rate_hz": "frequency",
+}
+
+
+def scpi_number(value: float | int) -> str:
+    """Format a number for SCPI: integers as NR1 (``1``), floats as NR3 (``2.5E+08``).
+
+    Floats carry ten significant digits (``2.500000000E+08``), enough that a sample rate or a
+    time base is written exactly as computed, and a form every SCPI parser accepts.
+    """
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return f"{float(value):.9E}"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A closed numeric interval ``[minimum, maximum]`` in the setting's unit."""
+
+    minimum: float
+    maximum: float
+
+    def tightened(self, limit: float | None, *, symmetric: bool) -> Range:
+        """Return the interval cut to ``<= limit`` (``|value| <= limit`` when symmetric)."""
+        if limit is None:
+            return self
+        low = max(self.minimum, -limit) if symmetric else self.minimum
+        return Range(low, min(self.maximum, limit))
+
+    def violation(self, value: float | int | str, unit: str) -> str | None:
+        """Return why ``value`` is not allowed, or None if it is."""
+        if isinstance(value, (str, bool)) or not math.isfinite(float(value)):
+            return f"must be a finite number of {unit}"
+        if self.minimum > self.maximum:
+            return f"no value is allowed (the limits leave an empty range, {self.describe(unit)})"
+        if not self.minimum <= float(value) <= self.maximum:
+            return f"must be {self.describe(unit)}"
+        return None
+
+    def describe(self, unit: str) -> str:
+        """Say the interval in words, e.g. ``between 0.001 and 2 Vpp``."""
+        return f"between {self.minimum:g} and {self.maximum:g} {unit}".rstrip()
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A discrete set of allowed values (numbers or SCPI keywords)."""
+
+    choices: tuple[float | int | str, ...]
+
+    def tightened(self, limit: float | None, *, symmetric: bool) -> OneOf:
+        """Return the choices not above ``limit`` (a limit on a keyword set is not allowed)."""
+        if limit is None:
+            return self
+        numbers = [c for c in self.choices if not isinstance(c, str)]
+        kept = [c for c in numbers if (abs(c) if symmetric else c) <= limit]
+        return OneOf(tuple(kept))
+
+    def violation(self, value: float | int | str, unit: str) -> str | None:
+        """Return why ``value`` is not allowed, or None if it is."""
+        if value in self.choices:
+            return None
+        return f"must be {self.describe(unit)}"
+
+    def describe(self, unit: str) -> str:
+        """Say the allowed values in words."""
+        shown = ", ".join(str(c) for c in self.choices)
+        return f"one of {shown} {unit}".rstrip()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One instrument setting: its SCPI command, unit and validator.
+
+    Attributes
+    ----------
+    name
+        Setting name; also the bench-file limit key that tightens it, when that key is in
+        :data:`BENCH_LIMITS` (``amplitude_vpp``, ``offset_v``, ``sample_rate_hz``).
+    command
+        Command template with ``{value}`` and any of the driver's fields, e.g.
+        ``"SOUR{channel}:VOLT {value}"``.
+    unit
+        Unit of the value as written (``"Vpp"``, ``"V"``, ``"Sa/s"``, ``"s"``, ``""``).
+    validator
+        The model's allowed values.
+    symmetric
+        The bench limit bounds the magnitude (offsets), not just the maximum.
+    """
+
+    name: str
+    command: str
+    unit: str
+    validator: Range | OneOf
+    symmetric: bool = False
+
+    def allowed(self, limits: Mapping[str, float]) -> Range | OneOf:
+        """Return the validator tightened by the bench ``limits`` (tighter of the two wins)."""
+        return self.validator.tightened(limits.get(self.name), symmetric=self.symmetric)
+
+    def violation(self, value: float | int | str, limits: Mapping[str, float]) -> str | None:
+        """Return why ``value`` may not be written with these bench ``limits``, or None."""
+        why = self.allowed(limits).violation(value, self.unit)
+        if why is not None and self.name in limits:
+            why += f" (model limits {self.validator.describe(self.unit)}, tightened by the bench)"
+        return why
+
+    def render(self, value: float | int | str, **fields: object) -> str:
+        """Return the SCPI command that writes ``value``."""
+        text = value if isinstance(value, str) else scpi_number(value)
+        return self.command.format(value=text, **fields)
+
+
+def declare(*settings: Setting) -> dict[str, Setting]:
+    """Return ``{name: setting}``, refusing two declarations of one name."""
+    table: dict[str, Setting] = {}
+    for setting in settings:
+        if setting.name in table:
+            raise ValueError(f"setting {setting.name!r} is declared twice")
+        table[setting.name] = setting
+    return table

@@ -1,0 +1,91 @@
+"""Shared fixtures: emulated instruments on real sockets of 127.0.0.1, driver configs, waveforms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from drivers.config import InstrumentConfig
+from drivers.emulated import EmulatedInfiniiVision, EmulatedLab, EmulatedTrueform
+from drivers.emulator import ScpiServer
+from sequences.timeline import DetectWindow, Waveform
+
+#: VISA timeout of every socket test, seconds (short: fault tests wait for it).
+TIMEOUT_S = 0.5
+
+
+@dataclass
+class KeysightLab:
+    lab: EmulatedLab
+    awg: EmulatedTrueform
+    scope: EmulatedInfiniiVision
+    awg_resource: str
+    scope_resource: str
+
+
+def _serve(model: str) -> Iterator[KeysightLab]:
+    lab = EmulatedLab()
+    awg = EmulatedTrueform(lab, model)
+    scope = EmulatedInfiniiVision(lab)
+    with ScpiServer(awg) as awg_server, ScpiServer(scope) as scope_server:
+        yield KeysightLab(lab, awg, scope, awg_server.resource, scope_server.resource)
+
+
+@pytest.fixture(params=["33600A", "33500B"], ids=["33600A", "33500B"])
+def keysight_lab(request) -> Iterator[KeysightLab]:
+    """Emulated Trueform AWG (each model) and InfiniiVision scope, on sockets."""
+    yield from _serve(request.param)
+
+
+@pytest.fixture
+def scope_lab() -> Iterator[KeysightLab]:
+    """Emulated 33600A and InfiniiVision scope, on sockets."""
+    yield from _serve("33600A")
+
+
+def awg_config(
+    driver: str, resource: str | None, *, limits=None, timeout_s=TIMEOUT_S, **options
+) -> InstrumentConfig:
+    values = {
+        "channel": 1,
+        "sample_rate": 250e6,
+        "amplitude": 0.5,
+        "offset": 0.0,
+        "load": "50",
+        "trigger": "BUS",
+    }
+    values.update(options)
+    return InstrumentConfig(
+        role="awg",
+        driver=driver,
+        resource=resource,
+        timeout_s=timeout_s,
+        limits=dict(limits or {"amplitude_vpp": 2.0}),
+        options=values,
+    )
+
+
+def scope_config(driver: str, resource: str | None, *, timeout_s=TIMEOUT_S, **options):
+    values = {"channel": 1, "points": 500, "range": 1.0, "trigger_level": 1.0, "byte_order": "LSB"}
+    values.update(options)
+    return InstrumentConfig(
+        role="detector",
+        driver=driver,
+        resource=resource,
+        timeout_s=timeout_s,
+        limits={},
+        options=values,
+    )
+
+
+def sine_waveform(n: int, rate_hz: float, dac_bits: int, *, cycles: float = 7.0) -> Waveform:
+    """A quantised sine burst with a trigger marker at sample 0 and one detect window."""
+    full = 2 ** (dac_bits - 1) - 1
+    codes = np.rint(0.9 * full * np.sin(2 * np.pi * cycles * np.arange(n) / n))
+    markers = np.zeros((1, n), dtype=bool)
+    markers[0, :4] = True
+    window = DetectWindow(start_s=n / rate_hz / 2, duration_s=n / rate_hz / 4, points=64)
+    return Waveform(rate_hz, codes / full, dac_bits, markers, 4e6, 1e6, (window,))

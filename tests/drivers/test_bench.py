@@ -1,0 +1,149 @@
+"""Bench files: parsing, validation against driver settings and bench limits, errors."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from drivers.bench import load_bench
+from drivers.interface import BenchError
+from sequences.errors import InputError
+
+LAB = textwrap.dedent(
+    """\
+    name: lab-a
+    awg:
+      driver: keysight-33600a
+      resource: "TCPIP::10.0.0.20::INSTR"
+      sample_rate: 250 MHz
+      amplitude: 20 mV
+      timeout: 5 s
+      limits: {amplitude_vpp: 2.0, sample_rate_hz: 500 MHz}
+    detector:
+      driver: keysight-infiniivision
+      resource: "TCPIP::10.0.0.21::INSTR"
+      channel: 2
+      byte_order: msb
+    coil: {field_per_volt: 1e-4 T/V, pickup: 1 mV}
+    receiver: {bandwidth: 2 MHz}
+    """
+)
+
+
+def write(tmp_path, text):
+    path = tmp_path / "lab.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_lab_bench_parses_to_si(tmp_path):
+    spec = load_bench(write(tmp_path, LAB))
+    assert spec.name == "lab-a"
+    assert spec.text == LAB
+    assert not spec.is_virtual
+    awg = spec.awg
+    assert (awg.driver, awg.resource, awg.timeout_s) == (
+        "keysight-33600a",
+        "TCPIP::10.0.0.20::INSTR",
+        5.0,
+    )
+    assert awg.limits == {"amplitude_vpp": 2.0, "sample_rate_hz": 500e6}
+    assert awg.options == {
+        "channel": 1,
+        "sample_rate": 250e6,
+        "amplitude": 0.02,
+        "offset": 0.0,
+        "load": "50",
+        "trigger": "BUS",
+    }
+    assert awg.backend == "@py"
+    assert spec.detector.options["channel"] == 2
+    assert spec.detector.options["byte_order"] == "MSB"
+    assert spec.detector.timeout_s == 10.0
+    assert spec.coil.field_per_volt_t == 1e-4
+    assert spec.coil.pickup_v == pytest.approx(1e-3, rel=1e-15)
+    assert spec.receiver_bandwidth_hz == 2e6
+    assert spec.lockin is None
+    assert awg.label == "awg (keysight-33600a at TCPIP::10.0.0.20::INSTR)"
+
+
+ERRORS = {
+    "amplitude-above-limit": (
+        ("amplitude: 20 mV", "amplitude: 3 V"),
+        "lab.yaml:6: awg.amplitude = '3 V': must be between 0.001 and 2 Vpp (model limits "
+        "between 0.001 and 10 Vpp, tightened by the bench)",
+    ),
+    "rate-above-limit": (
+        ("sample_rate: 250 MHz", "sample_rate: 800 MHz"),
+        "lab.yaml:5: awg.sample_rate = '800 MHz': must be between 1e-06 and 5e+08 Sa/s",
+    ),
+    "unknown-key": (
+        ("timeout: 5 s", "timout: 5 s"),
+        "lab.yaml:7: awg.timout: unknown key 'timout'",
+    ),
+    "unknown-driver": (
+        ("driver: keysight-33600a", "driver: keysight-33250a"),
+        "lab.yaml:3: awg.driver = 'keysight-33250a': unknown awg driver; known: keysight-33500b, "
+        "keysight-33600a",
+    ),
+    "detector-as-awg": (
+        ("driver: keysight-33600a", "driver: keysight-infiniivision"),
+        "unknown awg driver",
+    ),
+    "missing-resource": (
+        ('  resource: "TCPIP::10.0.0.20::INSTR"\n', ""),
+        "awg.resource: missing required key 'resource'",
+    ),
+    "missing-amplitude": (("  amplitude: 20 mV\n", ""), "awg.amplitude: missing required key"),
+    "unknown-limit": (("amplitude_vpp: 2.0", "power_dbm: 2.0"), "unknown limit"),
+    "negative-limit": (("amplitude_vpp: 2.0", "amplitude_vpp: -2.0"), "a limit must be positive"),
+    "limit-wrong-unit": (("amplitude_vpp: 2.0", "amplitude_vpp: 2 MHz"), "must be a voltage"),
+    "bad-timeout": (("timeout: 5 s", "timeout: -1 s"), "must be a positive time"),
+    "bad-choice": (("byte_order: msb", "byte_order: middle"), "must be one of LSB, MSB"),
+    "bad-channel": (("channel: 2", "channel: 7"), "channel = 7: must be one of 1, 2, 3, 4"),
+    "level": (
+        (
+            "amplitude: 20 mV\n  timeout: 5 s\n  limits: {amplitude_vpp: 2.0,",
+            "amplitude: 9 V\n  offset: 1 V\n  timeout: 5 s\n  limits: {amplitude_vpp: 10,",
+        ),
+        "exceeds the 5 V output range",
+    ),
+    "unknown-top-key": (("receiver:", "reciever:"), "unknown key 'reciever'"),
+    "bad-coil": (("1e-4 T/V", "1e-4 T"), "coil.field_per_volt"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS), ids=list(ERRORS))
+def test_bench_file_errors_name_file_line_key_value(tmp_path, case):
+    (old, new), message = ERRORS[case]
+    assert old in LAB
+    path = write(tmp_path, LAB.replace(old, new, 1))
+    with pytest.raises(BenchError) as info:
+        load_bench(path)
+    assert isinstance(info.value, InputError)
+    text = str(info.value)
+    assert text.startswith(f"{path}:")
+    assert message.replace("lab.yaml", str(path)) in text
+
+
+def test_rate_above_model_names_the_model_limit(tmp_path):
+    path = write(tmp_path, LAB.replace("500 MHz}", "5 GHz}").replace("250 MHz", "2 GHz"))
+    with pytest.raises(BenchError, match=r"must be between 1e-06 and 1e\+09 Sa/s"):
+        load_bench(path)
+
+
+def test_unknown_bench_name_lists_built_ins():
+    with pytest.raises(BenchError, match="no such bench file or built-in bench"):
+        load_bench("no-such-bench")
+
+
+def test_visa_backend_path_is_relative_to_the_bench_file(tmp_path):
+    path = write(tmp_path, "visa_backend: sim/x.yaml@sim\n" + LAB)
+    spec = load_bench(path)
+    assert spec.awg.backend == f"{tmp_path}/sim/x.yaml@sim"
+
+
+def test_yaml_errors_are_bench_errors(tmp_path):
+    with pytest.raises(BenchError, match="YAML syntax error"):
+        load_bench(write(tmp_path, "name: [unclosed\n"))
