@@ -55,6 +55,8 @@ class PaperResult:
         Packet counts and how the error bars were obtained.
     figure
         File name of the figure (in the output directory).
+    metrics
+        The same comparisons as numbers, ``(name, value)`` (for JSON and tests).
     """
 
     key: str
@@ -64,6 +66,11 @@ class PaperResult:
     rows: tuple[tuple[str, str, str, str], ...]
     statistics: str
     figure: str
+    metrics: tuple[tuple[str, float], ...] = ()
+
+    def metric(self, name: str) -> float:
+        """Return the metric ``name``."""
+        return dict(self.metrics)[name]
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,15 @@ def _pt_result(
         rows=rows,
         statistics=stats,
         figure=save_figure(fig, outdir, "pt_bessel.png"),
+        metrics=(
+            ("a_paper", a_paper),
+            ("a_flat", a_flat),
+            ("a_sim", a_sim),
+            ("a_sim_error", a_err),
+            ("max_abs_z_paper", float(np.max(np.abs(z_paper)))),
+            ("max_abs_z_flat", float(np.max(np.abs(z_flat)))),
+            ("max_abs_diff_over_a", float(np.max(np.abs(p_st.mean - paper)) / a_paper)),
+        ),
     )
 
 
@@ -243,6 +252,19 @@ def _eq7_result(
         rows=rows,
         statistics=stats,
         figure=save_figure(fig, outdir, "chi_eq7.png"),
+        metrics=(
+            ("weight_below_edge", w_below),
+            ("weight_below_edge_error", e_below),
+            ("edge_bin", float(peak)),
+            ("edge_bin_error", float(peak_err)),
+            ("edge_bin_paper", float(paper[first] * width[first])),
+            ("weight_above", w_above),
+            ("weight_above_error", e_above),
+            ("weight_above_paper", ref_above),
+            ("weight_above_flat", ref_flat),
+            ("fraction_within_2se", float(np.mean(np.abs(z_flat[above]) <= 2))),
+            ("max_abs_z_flat", float(np.max(np.abs(z_flat[above])))),
+        ),
     )
 
 
@@ -257,6 +279,7 @@ def fig1_result(outdir: Path, *, packets: int, seed: int) -> PaperResult:
     width = np.diff(edges)
     fig, axes = new_figure(2)
     rows: list[tuple[str, str, str, str]] = []
+    metrics: list[tuple[str, float]] = []
     for ax, (label, lam) in zip(axes, (("a", 1e-3), ("b", 10.0)), strict=True):
         sample = load_paper_sample(
             outdir, _SAMPLE.format(name=f"paper-fig1{label}", lam=lam, width="1 MHz")
@@ -300,6 +323,14 @@ def fig1_result(outdir: Path, *, packets: int, seed: int) -> PaperResult:
         rows.append((f"({label}) scored bins within 2 s.e. of the reference", "all",
                      f"{np.mean(np.abs(z[scored]) <= 2):.0%} of {int(scored.sum())}",
                      f"max |z| = {np.max(np.abs(z[scored])):.1f}"))  # fmt: skip
+        metrics += [
+            (f"{label}_total", total), (f"{label}_total_error", total_err),
+            (f"{label}_total_reference", total_ref),
+            (f"{label}_low_share", low_sim), (f"{label}_low_share_reference", low_ref),
+            (f"{label}_scored_bins", float(scored.sum())),
+            (f"{label}_fraction_within_2se", float(np.mean(np.abs(z[scored]) <= 2))),
+            (f"{label}_max_abs_z", float(np.max(np.abs(z[scored])))),
+        ]  # fmt: skip
         stats = (
             f"{st.packets:,} packets per panel in {st.replicas} independent replicas; error "
             "bars are standard errors of the mean; a bin is scored when every replica has at "
@@ -319,4 +350,5 @@ def fig1_result(outdir: Path, *, packets: int, seed: int) -> PaperResult:
         rows=tuple(rows),
         statistics=stats,
         figure=save_figure(fig, outdir, "fig1.png"),
+        metrics=tuple(metrics),
     )
