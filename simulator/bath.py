@@ -48,7 +48,13 @@ from scipy import special
 
 from simulator.sample import NuclearBath
 
-__all__ = ["bath_log_density", "channel_probabilities", "draw_bath_bias", "draw_splitting"]
+__all__ = [
+    "bath_log_density",
+    "channel_probabilities",
+    "cos_pi_spin",
+    "draw_bath_bias",
+    "draw_splitting",
+]
 
 _TAIL = 1e-14
 
@@ -92,9 +98,21 @@ def draw_splitting(
     index = rng.choice(len(channels), size=n, p=probs)
     m = channels[index]
     y = rng.exponential(1.0, n)
-    phi = math.pi * (spin or 0.0) + math.sqrt(2.0 * bath.lam_prime) * rng.standard_normal(n)
+    if bath.lam_prime > 0:
+        phase = math.pi * ((spin or 0.0) % 2.0)
+        cos_phi = np.cos(phase + math.sqrt(2.0 * bath.lam_prime) * rng.standard_normal(n))
+    else:
+        cos_phi = np.full(n, cos_pi_spin(spin))
     j = special.jv(m, 2.0 * np.sqrt((bath.lam - bath.lam_prime) * y))
-    return delta0_hz * np.abs(np.cos(phi) * j), m, np.log(probs[index])
+    return delta0_hz * np.abs(cos_phi * j), m, np.log(probs[index])
+
+
+def cos_pi_spin(spin: float | None) -> float:
+    r"""Return :math:`\cos\pi S` exactly (1, -1 or 0) for S a multiple of 1/2; 1 when None."""
+    if spin is None:
+        return 1.0
+    twice = round(2 * spin) % 4
+    return (1.0, 0.0, -1.0, 0.0)[twice]
 
 
 def _log_binomial(n_spins: int, k: np.ndarray) -> np.ndarray:

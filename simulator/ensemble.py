@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sequences.quantity import HZ_PER_K
-from simulator.bath import bath_log_density, draw_bath_bias, draw_splitting
+from simulator.bath import bath_log_density, cos_pi_spin, draw_bath_bias, draw_splitting
 from simulator.sample import Sample
 
 __all__ = ["Ensemble", "sample_ensemble"]
@@ -149,7 +149,7 @@ def sample_ensemble(
     extra = np.zeros(n) if sample.bias is None else sample.bias.sample(rng, n)
     sampling = sample.bias_sampling
     if sample.nuclear is None:
-        delta = delta0 * (1.0 if sample.spin is None else abs(math.cos(math.pi * sample.spin)))
+        delta = delta0 * abs(cos_pi_spin(sample.spin))
         epsilon, log_w = extra, np.zeros(n)
         if sampling is not None and sample.bias is not None and sample.bias.has_density:
             pick = rng.random(n) < sampling.fraction

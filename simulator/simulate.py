@@ -21,6 +21,7 @@ from __future__ import annotations
 from sequences.quantity import HZ_PER_K
 from sequences.timeline import Timeline
 from simulator.bloch import Relaxation
+from simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
 from simulator.propagator import Observables, propagate_chunks
 from simulator.sample import Sample
 
@@ -78,4 +79,9 @@ def simulate(
     ensemble = sample.ensemble(packets=packets, seed=seed)
     extra1, extra2 = environment_rates(sample)
     relax = Relaxation.from_times(sample.t1_s, sample.t2_s, extra1=extra1, extra2=extra2)
-    return propagate_chunks(timeline, ensemble, relax, sample.temperature_k)
+    if sample.diffusion is None:
+        return propagate_chunks(timeline, ensemble, relax, sample.temperature_k)
+    process = OrnsteinUhlenbeck(sample.diffusion.t2_s, sample.diffusion.width_hz)
+    return propagate_diffusing(
+        timeline, ensemble, relax, sample.temperature_k, process, seed=int(seed)
+    )
