@@ -17,7 +17,16 @@ from sequences.errors import InputError, SpinEchoError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Sub-command modules under :mod:`echo.commands`, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("protocols", "show", "simulate", "compare", "budget", "fit", "paper")
+COMMANDS: tuple[str, ...] = (
+    "protocols",
+    "show",
+    "simulate",
+    "compare",
+    "budget",
+    "fit",
+    "paper",
+    "plot",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

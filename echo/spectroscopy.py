@@ -143,7 +143,9 @@ def fit_hole(
     -------
     FitResult
         Parameters ``b0`` (echo away from the hole, at f0), ``b1`` (slope, 1/Hz),
-        ``d`` (fractional depth, 1 = the echo vanishes at f0), ``f0`` (Hz), ``w`` (FWHM, Hz).
+        ``d`` (fractional depth in [0, 1], 1 = the echo vanishes at f0), ``f0`` (Hz),
+        ``w`` (FWHM, Hz). A hole wider than half the scanned range is refused: the baseline on
+        both sides is what defines its depth.
     """
     if shape not in ("lorentzian", "gaussian"):
         raise AnalysisError("must be 'lorentzian' or 'gaussian'", key="shape", value=shape)
@@ -175,7 +177,7 @@ def fit_hole(
     def model(x: np.ndarray, b0: float, b1: float, d: float, f0: float, w: float) -> np.ndarray:
         return (b0 + b1 * (x - f0)) * (1.0 - d * hole_profile((x - f0) / w, shape))
 
-    return least_squares_fit(
+    result = least_squares_fit(
         model,
         f,
         y,
@@ -185,6 +187,13 @@ def fit_hole(
         names=("b0", "b1", "d", "f0", "w"),
         units=("", "1/Hz", "", "Hz", "Hz"),
         lower=[0.0, -np.inf, 0.0, float(f[0]), step / 10.0],
-        upper=[np.inf, np.inf, 1.5, float(f[-1]), 10.0 * float(np.ptp(f))],
+        upper=[np.inf, np.inf, 1.0, float(f[-1]), 10.0 * float(np.ptp(f))],
         sigma=sigma,
     )
+    if result.value("w") > 0.5 * float(np.ptp(f)):
+        raise AnalysisError(
+            f"the fitted hole (FWHM {result.value('w'):.3g} Hz) is not narrower than half the "
+            f"scanned range ({np.ptp(f):.3g} Hz): no hole is resolved; scan a wider range",
+            key="offset",
+        )
+    return result
