@@ -98,10 +98,15 @@ def _free_diffusing(
     m, z, xi = state
     steps = max(1, math.ceil(span_s / process.max_step_s))
     h = span_s / steps
+    decay2 = math.exp(-relax.gamma2 * h)
     for _ in range(steps):
         xi, mean = process.step(xi, h, rng)
-        frame = PacketFrame.build(ensemble, temperature_k, ensemble.epsilon_hz + mean)
-        m, z = free_evolve(m, z, frame, relax, h, carrier_hz)
+        if relax.gamma1 > 0:
+            frame = PacketFrame.build(ensemble, temperature_k, ensemble.epsilon_hz + mean)
+            m, z = free_evolve(m, z, frame, relax, h, carrier_hz)
+            continue
+        energy = np.hypot(ensemble.epsilon_hz + mean, 2.0 * ensemble.delta_hz)
+        m = m * (decay2 * np.exp(2j * math.pi * h * (2.0 * energy - carrier_hz)))
     return m, z, xi
 
 

@@ -1,0 +1,101 @@
+"""Distribution blocks: parsing (property-based), drawing and densities."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sequences.yamlio import load_yaml
+from simulator.distributions import Distribution, parse_distribution, parse_orientation
+from simulator.sample import SampleError
+
+positive = st.floats(min_value=1e-3, max_value=1e9, allow_nan=False, allow_infinity=False)
+signed = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
+
+
+def _parse(text, **kwargs):
+    root = load_yaml("d.yaml", text=f"d: {text}\n", error_class=SampleError)
+    return parse_distribution(root["d"], **kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(mean=signed, width=positive, median=positive, sigma=positive, low=signed, span=positive)
+def test_parsed_parameters_are_the_written_values(mean, width, median, sigma, low, span):
+    high = low + span
+    assert _parse(f"{{distribution: gaussian, mean: {mean!r} Hz, width: {width!r} Hz}}") == (
+        Distribution("gaussian", (("mean", mean), ("width", width)))
+    )
+    lognormal = _parse(f"{{distribution: lognormal, median: {median!r} Hz, sigma: {sigma!r}}}")
+    assert lognormal.param("median") == median and lognormal.param("sigma") == sigma
+    if high > low:
+        uniform = _parse(f"{{distribution: uniform, low: {low!r} Hz, high: {high!r} Hz}}")
+        assert (uniform.param("low"), uniform.param("high")) == (low, high)
+
+
+@settings(max_examples=80, deadline=None)
+@given(value=st.one_of(st.text(max_size=12), st.integers(), st.floats(), st.booleans()))
+def test_any_bad_value_is_a_located_sample_error(value):
+    text = f"{{distribution: gaussian, mean: {value!r}, width: 1 MHz}}"
+    try:
+        root = load_yaml("d.yaml", text=f"d: {text}\n", error_class=SampleError)
+    except SampleError:
+        return
+    try:
+        parse_distribution(root["d"])
+    except SampleError as err:
+        assert err.file == "d.yaml"
+        assert err.key.startswith("d")
+
+
+@pytest.mark.parametrize(
+    ("text", "mean", "var"),
+    [
+        ("{distribution: fixed, value: 2 MHz}", 2e6, 0.0),
+        ("{distribution: gaussian, mean: 1 MHz, width: 0.2 MHz}", 1e6, 0.04e12),
+        (
+            "{distribution: lognormal, median: 1 MHz, sigma: 0.3}",
+            1e6 * math.exp(0.045),
+            1e12 * (math.exp(0.09) - 1) * math.exp(0.09),
+        ),
+        ("{distribution: uniform, low: 1 MHz, high: 3 MHz}", 2e6, 4e12 / 12),
+        ("{distribution: list, values: [1 MHz, 2 MHz], weights: [3, 1]}", 1.25e6, 0.1875e12),
+    ],
+    ids=["fixed", "gaussian", "lognormal", "uniform", "list"],
+)
+def test_draws_have_the_closed_form_moments(text, mean, var):
+    dist = _parse(text)
+    x = dist.sample(np.random.default_rng(0), 200_000)
+    assert x.mean() == pytest.approx(mean, abs=5 * math.sqrt(var / len(x)) + 1e-9)
+    assert x.var() == pytest.approx(var, rel=0.02, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{distribution: gaussian, mean: 1 MHz, width: 0.2 MHz}",
+        "{distribution: lognormal, median: 1 MHz, sigma: 0.3}",
+        "{distribution: uniform, low: 1 MHz, high: 3 MHz}",
+    ],
+    ids=["gaussian", "lognormal", "uniform"],
+)
+def test_densities_integrate_to_one(text):
+    dist = _parse(text)
+    grid = np.linspace(-2e6, 8e6, 400_001)
+    assert np.trapezoid(np.exp(dist.logpdf(grid)), grid) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_orientation():
+    root = load_yaml(
+        "o.yaml",
+        text="a: {distribution: fixed, theta: 60 deg}\nb: {distribution: isotropic}\n",
+        error_class=SampleError,
+    )
+    fixed, iso = parse_orientation(root["a"]), parse_orientation(root["b"])
+    rng = np.random.default_rng(1)
+    np.testing.assert_allclose(fixed.sample_cos(rng, 3), 0.5, rtol=1e-15)
+    c = iso.sample_cos(rng, 100_000)
+    assert abs(c.mean()) < 0.01 and c.var() == pytest.approx(1 / 3, rel=0.02)
