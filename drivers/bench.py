@@ -34,6 +34,9 @@ from drivers.interface import Awg, BenchError, Detector, LockIn
 from drivers.keysight_awg import Keysight33500B, Keysight33600A
 from drivers.keysight_scope import KeysightInfiniiVision
 from drivers.settings import BENCH_LIMITS
+from drivers.srs_lockin import SR830, SR860
+from drivers.tektronix_awg import TektronixAWG5200, TektronixAWG70000
+from drivers.tektronix_scope import TektronixScope
 from drivers.visa import DEFAULT_BACKEND, open_transport
 from sequences.yamlio import MapNode, Node, load_yaml
 
@@ -41,7 +44,17 @@ __all__ = ["DRIVERS", "Bench", "list_benches", "load_bench", "open_bench"]
 
 #: Driver classes by the name a bench file uses.
 DRIVERS: dict[str, Any] = {
-    cls.DRIVER: cls for cls in (Keysight33500B, Keysight33600A, KeysightInfiniiVision)
+    cls.DRIVER: cls
+    for cls in (
+        Keysight33500B,
+        Keysight33600A,
+        TektronixAWG5200,
+        TektronixAWG70000,
+        KeysightInfiniiVision,
+        TektronixScope,
+        SR830,
+        SR860,
+    )
 }
 
 _BUILTIN_DIR = Path(__file__).with_name("benches")

@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from drivers.emulator import EmulatedInstrument
+from drivers.emulator import EmulatedInstrument, parse_bool, parse_keyword, parse_number
 
 __all__ = [
     "AwgOutput",
@@ -30,8 +31,6 @@ __all__ = [
     "EmulatedTrueform",
     "loopback",
 ]
-
-_ON = {"ON": True, "1": True, "OFF": False, "0": False}
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +75,7 @@ class EmulatedLab:
 
     def __init__(self, response: Response = loopback) -> None:
         self.response = response
-        self.scopes: list[EmulatedInfiniiVision] = []
+        self.scopes: list[Any] = []
         self.played: list[AwgOutput] = []
 
     def play(self, output: AwgOutput) -> None:
@@ -84,23 +83,6 @@ class EmulatedLab:
         self.played.append(output)
         for scope in self.scopes:
             scope.trigger_in(output, self.response)
-
-
-def _number(text: str | bytes) -> float:
-    if isinstance(text, bytes):
-        raise ValueError("a number was expected, not a block")
-    return float(text)
-
-
-def _word(text: str | bytes, choices: dict[str, str]) -> str:
-    """Match an SCPI keyword in short or long form (``choices``: long form -> short form)."""
-    if isinstance(text, bytes):
-        raise ValueError("a keyword was expected, not a block")
-    word = text.strip().upper()
-    for long, short in choices.items():
-        if word in (long, short) or (word.startswith(short) and long.startswith(word)):
-            return short
-    raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
 
 
 class EmulatedTrueform(EmulatedInstrument):
@@ -173,7 +155,7 @@ class EmulatedTrueform(EmulatedInstrument):
         return abs(offset) + amplitude / 2 <= limit + 1e-12
 
     def _bord(self, value: str) -> None:
-        self.byte_order = _word(value, {"NORMAL": "NORM", "SWAPPED": "SWAP"})
+        self.byte_order = parse_keyword(value, {"NORMAL": "NORM", "SWAPPED": "SWAP"})
 
     def _bord_q(self) -> str:
         return self.byte_order
@@ -231,7 +213,7 @@ class EmulatedTrueform(EmulatedInstrument):
             self.selected = name.upper()
 
     def _srate(self, channel: int, value: str) -> None:
-        rate = _number(value)
+        rate = parse_number(value)
         if not 1e-6 <= rate <= self.max_rate:
             self.push_error(-222, "Data out of range; sample rate")
         else:
@@ -241,15 +223,17 @@ class EmulatedTrueform(EmulatedInstrument):
         return f"{self.sample_rate:.9E}"
 
     def _function(self, channel: int, value: str) -> None:
-        self.function = _word(value, {"SINUSOID": "SIN", "SQUARE": "SQU", "ARBITRARY": "ARB"})
+        self.function = parse_keyword(
+            value, {"SINUSOID": "SIN", "SQUARE": "SQU", "ARBITRARY": "ARB"}
+        )
         if self.function == "ARB" and self.selected is None:
             self.push_error(-221, "Settings conflict; no arb selected")
 
     def _unit(self, channel: int, value: str) -> None:
-        self.unit = _word(value, {"VPP": "VPP", "VRMS": "VRMS", "DBM": "DBM"})
+        self.unit = parse_keyword(value, {"VPP": "VPP", "VRMS": "VRMS", "DBM": "DBM"})
 
     def _volt(self, channel: int, value: str) -> None:
-        amplitude = _number(value)
+        amplitude = parse_number(value)
         if self.unit != "VPP":
             self.push_error(-221, f"Settings conflict; amplitude unit is {self.unit}")
         elif not 1e-3 <= amplitude <= 10.0 or not self._level_ok(amplitude, self.offset):
@@ -261,7 +245,7 @@ class EmulatedTrueform(EmulatedInstrument):
         return f"{self.amplitude:.9E}"
 
     def _offset(self, channel: int, value: str) -> None:
-        offset = _number(value)
+        offset = parse_number(value)
         if abs(offset) > 4.995 or not self._level_ok(self.amplitude, offset):
             self.push_error(-222, "Data out of range; offset")
         else:
@@ -271,20 +255,20 @@ class EmulatedTrueform(EmulatedInstrument):
         return f"{self.offset:.9E}"
 
     def _burst_mode(self, channel: int, value: str) -> None:
-        self.burst_mode = _word(value, {"TRIGGERED": "TRIG", "GATED": "GAT"})
+        self.burst_mode = parse_keyword(value, {"TRIGGERED": "TRIG", "GATED": "GAT"})
 
     def _burst_cycles(self, channel: int, value: str) -> None:
-        cycles = int(_number(value))
+        cycles = int(parse_number(value))
         if not 1 <= cycles <= 100_000_000:
             self.push_error(-222, "Data out of range; burst count")
         else:
             self.burst_cycles = cycles
 
     def _burst_state(self, channel: int, value: str) -> None:
-        self.burst_on = _ON[value.strip().upper()]
+        self.burst_on = parse_bool(value)
 
     def _trigger_source(self, channel: int, value: str) -> None:
-        self.trigger_source = _word(
+        self.trigger_source = parse_keyword(
             value, {"BUS": "BUS", "EXTERNAL": "EXT", "IMMEDIATE": "IMM", "TIMER": "TIM"}
         )
 
@@ -292,16 +276,16 @@ class EmulatedTrueform(EmulatedInstrument):
         word = value.strip().upper()
         if word in ("INF", "INFINITY"):
             self.load = "INF"
-        elif 1.0 <= _number(value) <= 10e3:
-            self.load = f"{_number(value):g}"
+        elif 1.0 <= parse_number(value) <= 10e3:
+            self.load = f"{parse_number(value):g}"
         else:
             self.push_error(-222, "Data out of range; load")
 
     def _sync(self, value: str) -> None:
-        self.sync_on = _ON[value.strip().upper()]
+        self.sync_on = parse_bool(value)
 
     def _output(self, channel: int, value: str) -> None:
-        self.output_on = _ON[value.strip().upper()]
+        self.output_on = parse_bool(value)
 
     def _output_q(self, channel: int) -> str:
         return "1" if self.output_on else "0"
@@ -377,49 +361,49 @@ class EmulatedInfiniiVision(EmulatedInstrument):
             self.source = int(match.group(1))
 
     def _format(self, value: str) -> None:
-        self.format = _word(value, {"WORD": "WORD", "BYTE": "BYTE", "ASCII": "ASC"})
+        self.format = parse_keyword(value, {"WORD": "WORD", "BYTE": "BYTE", "ASCII": "ASC"})
 
     def _byte_order(self, value: str) -> None:
-        self.byte_order = _word(value, {"LSBFIRST": "LSBF", "MSBFIRST": "MSBF"})
+        self.byte_order = parse_keyword(value, {"LSBFIRST": "LSBF", "MSBFIRST": "MSBF"})
 
     def _unsigned(self, value: str) -> None:
-        self.unsigned = _ON[value.strip().upper()]
+        self.unsigned = parse_bool(value)
 
     def _points_mode(self, value: str) -> None:
-        self.points_mode = _word(value, {"NORMAL": "NORM", "MAXIMUM": "MAX", "RAW": "RAW"})
+        self.points_mode = parse_keyword(value, {"NORMAL": "NORM", "MAXIMUM": "MAX", "RAW": "RAW"})
 
     def _points(self, value: str) -> None:
-        points = int(_number(value))
+        points = int(parse_number(value))
         if not 100 <= points <= 8_000_000:
             self.push_error(-222, "Data out of range; points")
         else:
             self.points = points
 
     def _range(self, channel: int, value: str) -> None:
-        volts = _number(value)
+        volts = parse_number(value)
         if not 8e-3 <= volts <= 40.0:
             self.push_error(-222, "Data out of range; channel range")
         else:
             self.range[channel] = volts
 
     def _offset(self, channel: int, value: str) -> None:
-        self.offset[channel] = _number(value)
+        self.offset[channel] = parse_number(value)
 
     def _reference(self, value: str) -> None:
-        self.reference = _word(value, {"LEFT": "LEFT", "CENTER": "CENT", "RIGHT": "RIGH"})
+        self.reference = parse_keyword(value, {"LEFT": "LEFT", "CENTER": "CENT", "RIGHT": "RIGH"})
 
     def _time_range(self, value: str) -> None:
-        seconds = _number(value)
+        seconds = parse_number(value)
         if not 2e-8 <= seconds <= 500.0:
             self.push_error(-222, "Data out of range; time base range")
         else:
             self.time_range = seconds
 
     def _position(self, value: str) -> None:
-        self.position = _number(value)
+        self.position = parse_number(value)
 
     def _trigger_mode(self, value: str) -> None:
-        self.trigger_mode = _word(value, {"EDGE": "EDGE", "GLITCH": "GLIT"})
+        self.trigger_mode = parse_keyword(value, {"EDGE": "EDGE", "GLITCH": "GLIT"})
 
     def _trigger_source(self, value: str) -> None:
         word = value.strip().upper()
@@ -429,14 +413,14 @@ class EmulatedInfiniiVision(EmulatedInstrument):
             self.trigger_source = word[:4] if word.startswith("EXT") else word
 
     def _trigger_level(self, value: str) -> None:
-        level = _number(value)
+        level = parse_number(value)
         if abs(level) > 8.0:
             self.push_error(-222, "Data out of range; trigger level")
         else:
             self.trigger_level = level
 
     def _sweep(self, value: str) -> None:
-        self.sweep = _word(value, {"NORMAL": "NORM", "AUTO": "AUTO"})
+        self.sweep = parse_keyword(value, {"NORMAL": "NORM", "AUTO": "AUTO"})
 
     def _single(self, *sources: str) -> None:
         self.armed = True

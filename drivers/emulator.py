@@ -34,6 +34,9 @@ __all__ = [
     "Fault",
     "MessageParser",
     "ScpiServer",
+    "parse_bool",
+    "parse_keyword",
+    "parse_number",
     "scpi_pattern",
 ]
 
@@ -199,6 +202,30 @@ def summarise(message: bytes) -> str:
         out.append(chr(c))
         i += 1
     return "".join(out)
+
+
+def parse_number(text: str | bytes) -> float:
+    """Read a numeric SCPI parameter (ValueError otherwise)."""
+    if isinstance(text, bytes):
+        raise ValueError("a number was expected, not a block")
+    return float(text)
+
+
+def parse_bool(text: str | bytes) -> bool:
+    """Read a boolean SCPI parameter: ``ON``/``1`` or ``OFF``/``0`` (ValueError otherwise)."""
+    word = parse_keyword(text, {"ON": "ON", "OFF": "OFF", "1": "1", "0": "0"})
+    return word in ("ON", "1")
+
+
+def parse_keyword(text: str | bytes, choices: dict[str, str]) -> str:
+    """Match a keyword in short or long form (``choices``: long form -> short form)."""
+    if isinstance(text, bytes):
+        raise ValueError("a keyword was expected, not a block")
+    word = text.strip().upper()
+    for long, short in choices.items():
+        if word in (long, short) or (word.startswith(short) and long.startswith(word)):
+            return short
+    raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
 
 
 @dataclass

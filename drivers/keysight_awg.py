@@ -145,6 +145,22 @@ class KeysightTrueform(ScpiDriver, Awg):
             return waveform.codes.astype(np.int16)
         return waveform.samples.astype(np.float32)
 
+    def _burst_settings(self) -> list[tuple[str, float | int | str]]:
+        opts = self.config.options
+        return [
+            ("function", "ARB"),
+            ("sample_rate_hz", self.sample_rate_hz),
+            ("amplitude_unit", "VPP"),
+            ("load", self.load),
+            ("amplitude_vpp", self.amplitude_vpp),
+            ("offset_v", float(opts["offset"])),
+            ("burst_mode", "TRIG"),
+            ("burst_cycles", 1),
+            ("trigger_source", opts["trigger"]),
+            ("burst_state", "ON"),
+            ("sync", "ON"),
+        ]
+
     def upload(self, waveform: Waveform) -> None:
         """Load ``waveform`` as a triggered single-burst arb (output off while loading).
 
@@ -160,21 +176,7 @@ class KeysightTrueform(ScpiDriver, Awg):
             )
         if why is not None:
             raise InstrumentError(self.label, data_command, f"refused, not sent: {why}")
-        opts = self.config.options
-        setup = [
-            ("function", "ARB"),
-            ("sample_rate_hz", self.sample_rate_hz),
-            ("amplitude_unit", "VPP"),
-            ("load", self.load),
-            ("amplitude_vpp", self.amplitude_vpp),
-            ("offset_v", float(opts["offset"])),
-            ("burst_mode", "TRIG"),
-            ("burst_cycles", 1),
-            ("trigger_source", opts["trigger"]),
-            ("burst_state", "ON"),
-            ("sync", "ON"),
-        ]
-        for name, value in setup:
+        for name, value in self._burst_settings():
             self.check(name, value)
         self.apply_all([("output", "OFF"), ("byte_order", "SWAP")])
         self.send(f"SOUR{c}:DATA:VOL:CLE")
@@ -182,9 +184,13 @@ class KeysightTrueform(ScpiDriver, Awg):
             data_command, self._block(waveform), datatype=self.DATATYPE, big_endian=False
         )
         self.complete(data_command)
-        self.send(f"SOUR{c}:FUNC:ARB {ARB_NAME}")
-        self.apply_all(setup)
+        self.configure()
         self._waveform_length = len(waveform.samples)
+
+    def configure(self) -> None:
+        """Select the loaded arb and set up the triggered single burst (text commands only)."""
+        self.send(f"SOUR{self.config.options['channel']}:FUNC:ARB {ARB_NAME}")
+        self.apply_all(self._burst_settings())
 
     @property
     def load(self) -> str:

@@ -120,6 +120,9 @@ class Setting:
         The model's allowed values.
     symmetric
         The bench limit bounds the magnitude (offsets), not just the maximum.
+    written_scale
+        Factor applied to the (validated) value when it is written, for instruments that take
+        a per-division value: ``0.1`` writes a full-scale range as volts per division.
     """
 
     name: str
@@ -127,6 +130,7 @@ class Setting:
     unit: str
     validator: Range | OneOf
     symmetric: bool = False
+    written_scale: float = 1.0
 
     def allowed(self, limits: Mapping[str, float]) -> Range | OneOf:
         """Return the validator tightened by the bench ``limits`` (tighter of the two wins)."""
@@ -141,7 +145,12 @@ class Setting:
 
     def render(self, value: float | int | str, **fields: object) -> str:
         """Return the SCPI command that writes ``value``."""
-        text = value if isinstance(value, str) else scpi_number(value)
+        if isinstance(value, str):
+            text = value
+        elif self.written_scale != 1.0:
+            text = scpi_number(float(value) * self.written_scale)
+        else:
+            text = scpi_number(value)
         return self.command.format(value=text, **fields)
 
 

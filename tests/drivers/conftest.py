@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from drivers.bench import DRIVERS
 from drivers.config import InstrumentConfig
 from drivers.emulated import EmulatedInfiniiVision, EmulatedLab, EmulatedTrueform
 from drivers.emulator import ScpiServer
+from drivers.settings import Range, Setting
 from sequences.timeline import DetectWindow, Waveform
 
 #: VISA timeout of every socket test, seconds (short: fault tests wait for it).
@@ -89,3 +93,43 @@ def sine_waveform(n: int, rate_hz: float, dac_bits: int, *, cycles: float = 7.0)
     markers[0, :4] = True
     window = DetectWindow(start_s=n / rate_hz / 2, duration_s=n / rate_hz / 4, points=64)
     return Waveform(rate_hz, codes / full, dac_bits, markers, 4e6, 1e6, (window,))
+
+
+SIM_DIR = Path(__file__).resolve().parents[2] / "drivers" / "sim"
+
+
+def sim_config(role: str, driver: str, sim_file: str, resource: str, **options) -> InstrumentConfig:
+    """A config reaching a pyvisa-sim device of drivers/sim/<sim_file>."""
+    cls = DRIVERS[driver]
+    values = {key: option.default for key, option in cls.OPTIONS.items()}
+    values.update(options)
+    limits = values.pop("limits", {})
+    return InstrumentConfig(
+        role=role,
+        driver=driver,
+        resource=resource,
+        timeout_s=TIMEOUT_S,
+        limits=limits,
+        options=values,
+        backend=f"{SIM_DIR / sim_file}@sim",
+    )
+
+
+def assert_sim_specs_match(sim_file: str, device: str, settings: dict[str, Setting]) -> None:
+    """Every property of the simulated device is a driver setting with the same limits."""
+    data = yaml.safe_load((SIM_DIR / sim_file).read_text())
+    properties = data["devices"][device]["properties"]
+    assert properties, "no properties to compare"
+    for name, prop in properties.items():
+        setting = settings[name]
+        specs = prop["specs"]
+        scale = setting.written_scale
+        if isinstance(setting.validator, Range):
+            assert float(specs["min"]) == pytest.approx(
+                setting.validator.minimum * scale, rel=1e-12
+            )
+            assert float(specs["max"]) == pytest.approx(
+                setting.validator.maximum * scale, rel=1e-12
+            )
+        else:
+            assert {str(v) for v in specs["valid"]} == {str(c) for c in setting.validator.choices}

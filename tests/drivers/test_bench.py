@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pytest
 
 from drivers.bench import load_bench
@@ -147,3 +148,23 @@ def test_visa_backend_path_is_relative_to_the_bench_file(tmp_path):
 def test_yaml_errors_are_bench_errors(tmp_path):
     with pytest.raises(BenchError, match="YAML syntax error"):
         load_bench(write(tmp_path, "name: [unclosed\n"))
+
+
+def test_tektronix_bench_with_lockin(tmp_path):
+    text = textwrap.dedent(
+        """\
+        name: lab-b
+        awg: {driver: tektronix-awg5200, resource: "TCPIP::10.0.0.30::INSTR",
+              sample_rate: 2.5 GHz, amplitude: 0.5 V, trigger_input: btr}
+        detector: {driver: tektronix-mso, resource: "TCPIP::10.0.0.31::INSTR", points: 5000,
+                   range: 0.2 V}
+        lockin: {driver: srs-sr830, resource: "GPIB0::8::INSTR", phase: 90 deg}
+        """
+    )
+    spec = load_bench(write(tmp_path, text))
+    assert spec.awg.options["trigger_input"] == "BTR"
+    assert spec.detector.options["points"] == 5000
+    assert spec.lockin.options["phase"] == pytest.approx(np.pi / 2, rel=1e-15)
+    bad = text.replace("amplitude: 0.5 V", "amplitude: 1 V")
+    with pytest.raises(BenchError, match=r"awg.amplitude = '1 V': must be between 0.025 and 0.75"):
+        load_bench(write(tmp_path, bad))

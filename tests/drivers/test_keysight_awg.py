@@ -10,7 +10,7 @@ from drivers.interface import InstrumentError
 from drivers.keysight_awg import Keysight33500B, Keysight33600A, keysight_level_violation
 from drivers.visa import open_transport
 from sequences.timeline import Waveform
-from tests.drivers.conftest import awg_config, sine_waveform
+from tests.drivers.conftest import assert_sim_specs_match, awg_config, sim_config, sine_waveform
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -191,3 +191,65 @@ def test_constraints_are_tightened_by_the_bench():
     assert constraints.dac_bits == 14
     assert constraints.min_length == 32
     assert constraints.max_length == 4_000_000
+
+
+SIM = "keysight-trueform.yaml"
+SIM_DEVICES = {
+    "keysight-33600a": (Keysight33600A, "TCPIP::trueform.sim::INSTR"),
+    "keysight-33500b": (Keysight33500B, "TCPIP::trueform-b.sim::INSTR"),
+}
+
+
+@pytest.mark.parametrize("driver", list(SIM_DEVICES), ids=list(SIM_DEVICES))
+def test_simulated_instrument_has_the_drivers_limits(driver):
+    assert_sim_specs_match(SIM, driver, SIM_DEVICES[driver][0].SETTINGS)
+
+
+@pytest.mark.parametrize("driver", list(SIM_DEVICES), ids=list(SIM_DEVICES))
+def test_text_dialogue_on_pyvisa_sim(driver):
+    cls, resource = SIM_DEVICES[driver]
+    config = sim_config("awg", driver, SIM, resource, sample_rate=2e8, amplitude=0.25, offset=-0.1)
+    awg = cls(config, open_transport(config))
+    awg.connect()
+    awg.configure()
+    awg._waveform_length = 100
+    awg.arm()
+    awg.trigger()
+    assert float(awg.query("SOUR1:VOLT?")) == 0.25
+    assert float(awg.query("SOUR1:VOLT:OFFS?")) == -0.1
+    assert float(awg.query("SOUR1:FUNC:ARB:SRAT?")) == 2e8
+    assert awg.query("TRIG1:SOUR?") == "BUS"
+    assert awg.query("SOUR1:BURS:STAT?") == "ON"
+    assert awg.query("OUTP1?") == "ON"
+    assert awg.query("SYST:ERR?") == '+0,"No error"'
+    awg.close()
+
+
+def test_simulator_refuses_what_the_model_cannot_do():
+    """The simulated instrument is not looser than the driver: beyond 10 Vpp is an error."""
+    config = sim_config(
+        "awg", "keysight-33600a", SIM, "TCPIP::trueform.sim::INSTR", sample_rate=1e8, amplitude=0.5
+    )
+    awg = Keysight33600A(config, open_transport(config))
+    awg.write("SOUR1:VOLT 1.2E+01")
+    with pytest.raises(InstrumentError, match="-113"):
+        awg.complete("SOUR1:VOLT 1.2E+01")
+    awg.close()
+
+
+def test_bench_limit_refusal_leaves_the_simulator_untouched():
+    resource = "TCPIP::trueform.sim::INSTR"
+    options = {"sample_rate": 1e8, "amplitude": 0.5}
+    config = sim_config("awg", "keysight-33600a", SIM, resource, **options)
+    awg = Keysight33600A(config, open_transport(config))
+    awg.connect()
+    awg.configure()
+    tight = sim_config(
+        "awg", "keysight-33600a", SIM, resource, **options, limits={"amplitude_vpp": 0.3}
+    )
+    limited = Keysight33600A(tight, open_transport(tight))
+    with pytest.raises(InstrumentError, match="refused, not sent"):
+        limited.configure()
+    assert float(awg.query("SOUR1:VOLT?")) == 0.5
+    limited.close()
+    awg.close()

@@ -10,7 +10,7 @@ from drivers.emulator import Fault
 from drivers.interface import InstrumentError
 from drivers.keysight_scope import KeysightInfiniiVision
 from drivers.visa import open_transport
-from tests.drivers.conftest import TIMEOUT_S, scope_config
+from tests.drivers.conftest import TIMEOUT_S, assert_sim_specs_match, scope_config, sim_config
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -162,3 +162,31 @@ def test_acquire_without_arm_is_an_error(scope_lab):
     with pytest.raises(InstrumentError, match="not armed"):
         scope.acquire()
     scope.close()
+
+
+SIM = "keysight-infiniivision.yaml"
+
+
+def test_simulated_scope_has_the_drivers_limits():
+    assert_sim_specs_match(SIM, "keysight-infiniivision", KeysightInfiniiVision.SETTINGS)
+
+
+def test_text_dialogue_and_scaling_on_pyvisa_sim():
+    config = sim_config(
+        "detector", "keysight-infiniivision", SIM, "TCPIP::infiniivision.sim::INSTR", points=2
+    )
+    with pytest.raises(InstrumentError, match="points = 2"):
+        KeysightInfiniiVision(config, open_transport(config)).connect()
+    config = sim_config(
+        "detector", "keysight-infiniivision", SIM, "TCPIP::infiniivision.sim::INSTR", points=200
+    )
+    scope = KeysightInfiniiVision(config, open_transport(config))
+    scope.connect()
+    scope.arm(5e-7, 2e-7)
+    trace = scope.acquire()
+    assert scope.query(":TIM:POS?") == "5.000000000E-07"
+    scope.close()
+    # "#14ABCD": little-endian int16 0x4241 = 16961 and 0x4443 = 17475; preamble yinc 1 mV,
+    # yorigin 10 mV, yref 0; xinc 1 ns, xorigin 500 ns, xref 0
+    np.testing.assert_allclose(trace.values, [16.961 + 0.01, 17.475 + 0.01], rtol=1e-12)
+    np.testing.assert_allclose(trace.time_s, [5e-7, 5.01e-7], rtol=1e-12)
