@@ -356,7 +356,13 @@ def _parse(root: MapNode, text: str) -> Sample:
     if "temperature" in root:
         fields["temperature_k"] = root["temperature"].quantity("temperature", nonnegative=True)
     if "bias_sampling" in root:
-        fields["bias_sampling"] = _bias_sampling(root["bias_sampling"].as_map())
+        node = root["bias_sampling"]
+        fields["bias_sampling"] = _bias_sampling(node.as_map())
+        if nuclear is not None:
+            if nuclear.group_width_hz <= 0:
+                raise node.error("needs environment.nuclear.delta_omega > 0 (a bias density)")
+        elif not fields["bias"].has_density:
+            raise node.error("needs a bias with a density (gaussian, lognormal or uniform)")
     fields.update(_rates(root, env))
     return Sample(**fields)
 

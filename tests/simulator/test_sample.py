@@ -149,6 +149,13 @@ BAD = [
         5,
     ),
     (
+        "sampling-without-density",
+        GOOD.replace("gaussian, mean: 0 Hz, width: 1 MHz", "fixed, value: 0 Hz")
+        + "bias_sampling: {width: 1 MHz, fraction: 0.5}\n",
+        "bias_sampling",
+        5,
+    ),
+    (
         "phonons-need-spin",
         GOOD + "environment:\n  phonons: {debye_temperature: 300 K, anisotropy: 1 K}\n",
         "environment.phonons",
