@@ -10,7 +10,9 @@ The parts (all from the simulator's packet ensembles of the paper's spin bath):
 1. P(t) for ``lambda << 1`` against the Bessel series (:mod:`echo.paper_spectra`);
 2. chi''(omega) against Eq. (7) and its edge at ``4 Delta_o``;
 3. Fig. 1: chi'' for ``lambda = 1e-3`` and ``lambda - lambda' = 10`` (sum over M, y average);
-4. the spin-echo proposal: Hahn echo and hole burning on a wide ``Delta_o`` distribution, with
+4. Eq. (8): loss of coherence under nuclear spin diffusion against ``T_2^-1`` and N
+   (:mod:`echo.paper_dynamics`);
+5. the spin-echo proposal: Hahn echo and hole burning on a wide ``Delta_o`` distribution, with
    and without topological decoherence (:mod:`echo.paper_dynamics`).
 """
 
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from echo.paper_dynamics import echo_result
+from echo.paper_dynamics import echo_result, spin_diffusion_result
 from echo.paper_result import PaperResult
 from echo.paper_spectra import ferritin_results, fig1_result
 
@@ -68,8 +70,9 @@ def reproduce_paper(
     outdir
         Output directory (created): figures, ``report.md``, ``metrics.json``, ``samples/``.
     packets
-        Packets of the spectral parts (P(t), Eq. 7, Fig. 1 per panel); the pulse simulations
-        use ``packets // 40`` per point (at least 2000).
+        Packets of the spectral parts (P(t), Eq. 7, Fig. 1 per panel); the echo simulations use
+        ``packets // 40`` per point and the 56 spin-diffusion echoes ``packets // 160`` (at
+        least 2000 each).
     seed
         Seed of the first replica of every ensemble.
     progress
@@ -79,9 +82,11 @@ def reproduce_paper(
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     pulse_packets = max(2000, packets // 40)
+    diffusion_packets = max(2000, packets // 160)
     steps: tuple[tuple[str, Callable[[], tuple[PaperResult, ...]]], ...] = (
         ("P(t) and Eq. (7)", lambda: ferritin_results(out, packets=packets, seed=seed)),
         ("Fig. 1", lambda: (fig1_result(out, packets=packets, seed=seed),)),
+        ("Eq. (8)", lambda: (spin_diffusion_result(out, packets=diffusion_packets, seed=seed),)),
         ("spin echo", lambda: (echo_result(out, packets=pulse_packets, seed=seed),)),
     )
     results: list[PaperResult] = []

@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="reproduce the paper's results (figures + report)",
         description=(
             "Reproduce Prokof'ev & Stamp (1995) from the simulator's packet ensembles: P(t) and "
-            "the Bessel series, Eq. (7), Fig. 1, and the spin-echo proposal; write the figures "
-            "and a markdown report comparing each simulated value with the paper's formula."
+            "the Bessel series, Eq. (7), Fig. 1, Eq. (8) and the spin-echo proposal; write the "
+            "figures and a markdown report comparing each simulated value with the paper's "
+            "formula."
         ),
     )
     parser.add_argument("--outdir", default="paper", help="output directory (default: paper)")
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=DEFAULT_PACKETS,
         help=f"packets of the spectral ensembles (default {DEFAULT_PACKETS:,}; "
-        f"at least {MIN_PACKETS:,}); the pulse simulations use 1/40 of it",
+        f"at least {MIN_PACKETS:,}); the pulse simulations use 1/40 and 1/160 of it",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the first replica")
     parser.set_defaults(func=run)
