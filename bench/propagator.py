@@ -328,9 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile simulator.propagate")
     args = parser.parse_args(argv)
     quick = args.quick
-    args.packets = args.packets or (10**5 if quick else 10**6)
-    args.points = args.points or (256 if quick else 1024)
-    args.sampled_packets = args.sampled_packets or (10**4 if quick else 10**5)
+    defaults = {"packets": 10**5, "points": 256, "sampled_packets": 10**4}
+    if not quick:
+        defaults = {"packets": 10**6, "points": 1024, "sampled_packets": 10**5}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     args.repeats = 3 if quick else 5
     args.subsample = 4 if quick else 8
     args.lab_subsample = 1 if quick else 2

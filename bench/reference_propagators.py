@@ -233,13 +233,13 @@ def expm_loop_lab_mz(
     t2_s: float | None,
     temperature_k: float = 0.0,
 ) -> np.ndarray:
-    """Lab-frame :math:`M_z` of each packet after every sample of ``waveform`` (expm loop).
+    """Lab-frame :math:`M_z` of each packet at every sample time of ``waveform`` (expm loop).
 
     Returns
     -------
     numpy.ndarray
-        Real array ``(packets, samples)``: :math:`M_z` at the end of each sample period,
-        unweighted.
+        Real array ``(packets, samples)``: :math:`M_z` at each sample time :math:`k/f_s`,
+        before sample ``k`` acts; unweighted.
     """
     g1, g2 = _rates(t1_s, t2_s)
     dt = 1.0 / waveform.sample_rate_hz
@@ -264,6 +264,6 @@ def expm_loop_lab_mz(
         m = np.array([0.0, 0.0, mz_eq, 1.0])
         weight_z, weight_x = cos_theta[p] * eps_ratio, kappa
         for j, which in enumerate(index):
-            m = steps[which] @ m
             out[p, j] = weight_z * m[2] + weight_x * m[0]
+            m = steps[which] @ m
     return out
