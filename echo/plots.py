@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
+from matplotlib import ticker
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from echo.analysis import find_echo, integrate_echo, record_signal, sweep_dims
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
     from echo.compare import Comparison
     from echo.fitting import FitResult
 
@@ -79,6 +79,20 @@ def _coordinate(dataset: xr.Dataset | xr.DataArray, dim: str) -> tuple[np.ndarra
             if not np.allclose(spacing, spacing[0], rtol=1e-6):
                 scale = "log"
     return values / factor, axis_label(dim, shown), scale
+
+
+def _set_scale(ax: Axes, which: str, scale: str) -> None:
+    """Set the x or y scale; log axes get plain-number labels at 1, 2 and 5 per decade."""
+    if which == "x":
+        ax.set_xscale(scale)
+        axis = ax.xaxis
+    else:
+        ax.set_yscale(scale)
+        axis = ax.yaxis
+    if scale == "log":
+        axis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axis.set_minor_locator(ticker.LogLocator(subs=(2.0, 5.0)))
+        axis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
 
 
 def _new_figure(width_in: float, height_in: float) -> Figure:
@@ -151,7 +165,7 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
         mesh = ax_map.pcolormesh(
             time_us, sweep, np.abs(signal.values), shading="nearest", cmap="viridis"
         )
-        ax_map.set_yscale(scale)
+        _set_scale(ax_map, "y", scale)
         ax_map.set_xlabel("time in detect window (µs)")
         ax_map.set_ylabel(sweep_label)
         figure.colorbar(mesh, ax=ax_map, label=axis_label("|s|", units))
@@ -160,7 +174,7 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
         echo = integrate_echo(signal, window=window, mode="quadrature")
         ax_curve.plot(sweep, echo.values, "o-", color="C0", ms=3.5, lw=1.0)
         ax_curve.axhline(0.0, color="0.6", lw=0.6)
-        ax_curve.set_xscale(scale)
+        _set_scale(ax_curve, "x", scale)
         ax_curve.set_xlabel(sweep_label)
         ax_curve.set_ylabel(axis_label("integrated echo (phase-corrected)", units))
         ax_curve.set_title(
@@ -177,8 +191,8 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
     mesh = ax.pcolormesh(
         x, y, echo.transpose(first, second).values, shading="nearest", cmap="viridis"
     )
-    ax.set_xscale(x_scale)
-    ax.set_yscale(y_scale)
+    _set_scale(ax, "x", x_scale)
+    _set_scale(ax, "y", y_scale)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     figure.colorbar(mesh, ax=ax, label=axis_label("integrated |s|", units))
@@ -376,7 +390,7 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
         )
         ax_top.plot(x, echo_s.values, color="C3", lw=1.5, label="simulated × c")
         ax_res.plot(x, echo_m.values - echo_s.values, "o-", ms=3, lw=0.8, color="k")
-        ax_res.set_xscale(x_scale)
+        _set_scale(ax_res, "x", x_scale)
         ax_res.set_xlabel(x_label)
         ax_top.set_ylabel(axis_label("integrated echo", units))
         fixed = ", ".join(f"{d} = {float(measured[d].values[0]):.4g}" for d in dims[1:])
