@@ -3,20 +3,17 @@ r"""The paper's P(t), Eq. (7) and Fig. 1, from packet ensembles of the paper's s
 Every ensemble comes from :meth:`simulator.Sample.ensemble` (the bath generator of
 :mod:`simulator.bath`: polarisation groups, channels M with
 :math:`\Delta_M = 2\Delta_o|\cos\varphi J_M(2\sqrt{(\lambda-\lambda')y})|`, bias shifted by
-:math:`M\omega_o/2`).  A packet :math:`H/h = 2\delta\tau_x + \epsilon\tau_z` started in
-:math:`|\uparrow\rangle` flips with probability
-:math:`(2\delta/E)^2 \sin^2(2\pi E t)`, :math:`E = \sqrt{\epsilon^2 + 4\delta^2}`, and absorbs at
-:math:`2E`.  The comparisons use the **paper's convention** of Eq. (4) (DESIGN.md):
+:math:`M\omega_o/2`), and its observables from :func:`simulator.correlator` (the physical
+:math:`\langle\tau_z(t)\tau_z(0)\rangle`) and :func:`simulator.absorption_spectrum` (packets
+weighted by :math:`(2\delta/E)^2` at :math:`f = 2E`).  The comparisons use the **paper's
+convention** of Eq. (4) (DESIGN.md), to which they are converted here:
 
 .. math::
-    P(t) = 1 - \frac{1}{W}\sum_p w_p \Big(\frac{2\delta_p}{E_p}\Big)^2 \sin^2(2\pi E_p t),
-    \qquad
-    \chi''(f) = \frac{\pi}{W \Delta f}\sum_{p:\,2E_p \in \mathrm{bin}} w_p
-    \frac{1}{2}\Big(\frac{2\delta_p}{E_p}\Big)^2,
+    P_{paper}(t) = \frac{1 + P_{physical}(t)}{2}, \qquad
+    \chi''_{paper}(f) = \frac{\pi}{2}\,\chi''_{simulator}(f),
 
 so that :math:`1 - P(t) = \pi^{-1}\int \chi''(f)(1 - \cos 2\pi f t)\,df` as for the printed
-Bessel series and Eq. (7); the physical correlator :math:`\langle\tau_z(t)\tau_z(0)\rangle`
-is :math:`2P(t) - 1`.  Frequencies are in hertz (:math:`\omega = 2\pi f`).
+Bessel series and Eq. (7).  Frequencies are in hertz (:math:`\omega = 2\pi f`).
 """
 
 from __future__ import annotations

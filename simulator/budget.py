@@ -17,7 +17,7 @@ a rate (1/s) is set against an energy ``E/h`` as ``rate / 2 pi``, as in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sequences.quantity import HZ_PER_K
 from simulator import decoherence as dc
@@ -124,22 +124,11 @@ class BudgetRow:
     criterion: str
     verdict: str
 
-    @property
-    def blocked(self) -> bool:
-        """True when this row's mechanism blocks coherence."""
-        return self.verdict.startswith("blocked")
-
     def to_dict(self) -> dict[str, object]:
-        """Return the row as JSON-ready data (an infinite value becomes None)."""
-        value = None if not math.isfinite(self.value) else self.value
-        return {
-            "quantity": self.quantity,
-            "equation": self.equation,
-            "value": value,
-            "unit": self.unit,
-            "criterion": self.criterion,
-            "verdict": self.verdict,
-        }
+        """Return the row as JSON-ready data (a value that is not finite becomes None)."""
+        data: dict[str, object] = asdict(self)
+        data["value"] = self.value if math.isfinite(self.value) else None
+        return data
 
 
 @dataclass(frozen=True)
