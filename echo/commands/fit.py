@@ -68,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             "must be a positive whole number", key="--max-evaluations", value=args.max_evaluations
         )
+    output = args.output or Path(f"{Path(args.sample).stem}-fitted.yaml")
+    if not output.parent.is_dir():
+        raise InputError("cannot write the fitted sample: no such folder", file=str(output))
     sample = load_sample(args.sample)
     sets = parse_sets(args.sets)
     if sets:
@@ -82,7 +85,6 @@ def run(args: argparse.Namespace) -> int:
         fit_scale=not args.fixed_scale,
         max_evaluations=args.max_evaluations,
     )
-    output = args.output or Path(f"{sample.name}-fitted.yaml")
     try:
         output.write_text(result.to_yaml(record=str(args.measured)), encoding="utf-8")
     except OSError as err:
