@@ -33,6 +33,7 @@ __all__ = [
     "plot_decay_fit",
     "plot_hole_spectrum",
     "plot_record",
+    "short_units",
 ]
 
 _PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
@@ -61,8 +62,19 @@ def display_scale(values: np.ndarray | Sequence[float], units: str) -> tuple[flo
     return _PREFIXES[-1][0], _PREFIXES[-1][1] + units
 
 
+def short_units(units: str) -> str:
+    """Return ``units`` without a trailing explanation in parentheses.
+
+    ``"normalised magnetisation (1 = all packets fully polarised and coupled)"`` becomes
+    ``"normalised magnetisation"``; ``"V"`` stays ``"V"``.
+    """
+    head, sep, _ = units.partition(" (")
+    return head.strip() if sep and head.strip() else units
+
+
 def axis_label(name: str, units: str) -> str:
     """Return ``"name (units)"``, or ``name`` alone for dimensionless quantities."""
+    units = short_units(units)
     return f"{name} ({units})" if units and units not in {"1", "dimensionless"} else name
 
 

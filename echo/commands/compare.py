@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from echo.compare import Comparison, compare_records
-from echo.plots import display_scale, plot_compare
+from echo.plots import display_scale, plot_compare, short_units
 from echo.record import read_record
 
 __all__ = ["format_value", "register", "report", "run"]
@@ -48,7 +48,7 @@ def format_value(value: float, units: str) -> str:
 
 def report(comparison: Comparison, names: tuple[str, str]) -> str:
     """Return the text report of a comparison (what ``spin-echo compare`` prints)."""
-    units = str(comparison.measured.attrs.get("units", ""))
+    units = short_units(str(comparison.measured.attrs.get("units", "")))
     scale = comparison.scale
     magnitude = abs(scale)
     phase_error = np.degrees(comparison.scale_error / magnitude) if magnitude else float("inf")

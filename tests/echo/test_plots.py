@@ -213,3 +213,10 @@ def test_plot_hole_spectrum(tmp_path):
     assert len(figure.axes) == 2
     assert figure.axes[1].get_xlabel() == "probe offset (MHz)"
     assert any("depth" in text.get_text() for text in figure.axes[0].texts)
+
+
+def test_long_units_are_shortened_on_axes(tmp_path):
+    record = make_record([])
+    record.attrs["units"] = "normalised magnetisation (1 = all packets fully polarised and coupled)"
+    figure = plot_record(record, tmp_path / "r.png")
+    assert figure.axes[0].get_ylabel() == "signal (normalised magnetisation)"
