@@ -197,7 +197,8 @@ def spin_diffusion_result(outdir: Path, *, packets: int, seed: int) -> PaperResu
          "from the echo-time value"),
     ]  # fmt: skip
     rows += [
-        (f"N = {n}: T₂⁻¹/2π where the echo halves", f"{line[i]:.3g} Hz (× {shift:.2f})",
+        (f"N = {n}: T₂⁻¹/2π where the echo halves",
+         f"{line[i]:.3g} Hz (over the echo {shift * line[i]:.3g} Hz)",
          f"{crossing[i]:.3g} Hz", f"{crossing[i] / line[i]:.2f} × paper")
         for i, n in enumerate(_SPINS)
     ]  # fmt: skip
