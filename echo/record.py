@@ -2,8 +2,10 @@
 
 Layout (SPEC.md, "Record"): data variables ``signal_re`` and ``signal_im`` with dimensions
 ``(<one per sweep axis, named after the parameter>..., time)``, optionally ``mz``; a coordinate
-``time`` in seconds from the start of the (first) detection window; one coordinate per sweep
-axis in SI units; a variable ``point_complete`` (1 where a sweep point has been written);
+``time`` in seconds from the start of the detection window (with several windows, as in CPMG,
+the windows are laid end to end: see :func:`record_time_axis`) and a coordinate ``window``
+along ``time`` (index of the window of each point); one coordinate per sweep axis in SI units;
+a variable ``point_complete`` (1 where a sweep point has been written);
 attributes ``protocol``, ``sample`` or ``bench``, ``source``, ``units``, ``spin_echo_version``,
 ``created``, ``seed`` and ``complete``.
 
@@ -27,8 +29,16 @@ import xarray as xr
 
 from echo import __version__
 from sequences.errors import InputError
+from sequences.timeline import DetectWindow
 
-__all__ = ["RecordError", "RecordWriter", "complex_signal", "read_record", "unit_of_kind"]
+__all__ = [
+    "RecordError",
+    "RecordWriter",
+    "complex_signal",
+    "read_record",
+    "record_time_axis",
+    "unit_of_kind",
+]
 
 _UNITS = {
     "time": "s",
@@ -52,6 +62,26 @@ def unit_of_kind(kind: str) -> str:
     return _UNITS.get(kind, "1")
 
 
+def record_time_axis(windows: Sequence[DetectWindow]) -> tuple[np.ndarray, np.ndarray]:
+    """Return the record's ``time`` axis and ``window`` index for a list of detection windows.
+
+    Each window contributes its sample times relative to its own start, shifted by the total
+    duration of the windows before it, so the axis is increasing and the same at every sweep
+    point even when the windows move (CPMG echoes at multiples of tau).
+
+    Returns
+    -------
+    time_s, window
+        Times in seconds, and the index of the window each time belongs to.
+    """
+    offsets = np.cumsum([0.0, *(w.duration_s for w in windows)])
+    time_s = np.concatenate(
+        [w.times_s - w.start_s + offset for w, offset in zip(windows, offsets, strict=False)]
+    )
+    window = np.concatenate([np.full(w.points, k) for k, w in enumerate(windows)])
+    return time_s, window
+
+
 class RecordWriter:
     """Write a record incrementally; use as a context manager.
 
@@ -62,13 +92,15 @@ class RecordWriter:
     axes
         Sweep axes as ``(name, values_si, kind)`` in the order of the data dimensions.
     time_s
-        Detection times in seconds from the start of the first detection window.
+        The record's time axis, seconds (see :func:`record_time_axis`).
     attrs
         Global attributes: ``protocol`` (YAML text), ``sample`` or ``bench`` (YAML text),
         ``source``, ``units``, ``seed``. ``spin_echo_version``, ``created`` and ``complete`` are
         added here.
     with_mz
         Also store the normalised magnetisation ``mz`` (simulations).
+    window
+        Index of the detection window of each time (default: all 0).
     """
 
     def __init__(
@@ -79,6 +111,7 @@ class RecordWriter:
         time_s: np.ndarray,
         attrs: Mapping[str, Any],
         with_mz: bool = False,
+        window: np.ndarray | None = None,
     ) -> None:
         self.path = Path(path)
         self.shape = tuple(len(values) for _, values, _ in axes)
@@ -102,7 +135,10 @@ class RecordWriter:
         tvar = ds.createVariable("time", "f8", ("time",))
         tvar[:] = np.asarray(time_s, dtype=float)
         tvar.units = "s"
-        tvar.long_name = "time from the start of the detection window"
+        tvar.long_name = "time from the start of the detection window (windows end to end)"
+        wvar = ds.createVariable("window", "i4", ("time",))
+        wvar[:] = np.zeros(len(time_s), dtype=int) if window is None else np.asarray(window)
+        wvar.long_name = "index of the detection window"
         dims = (*names, "time")
         self._vars = {
             key: ds.createVariable(key, "f8", dims, fill_value=np.nan)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from echo.progress import Progress
-from echo.record import RecordWriter
+from echo.record import RecordWriter, record_time_axis
 from sequences import combine_phase_cycle, compile_timeline
 from sequences.errors import SpinEchoError
 from sequences.protocol import Protocol
@@ -46,8 +46,8 @@ class PointResult:
     ----------
     index
         Index of the point in the sweep grid.
-    times_s
-        Absolute detection times, seconds from the sequence start.
+    time_s
+        The record's time axis of this point (:func:`echo.record.record_time_axis`).
     signal
         Detected complex signal, phase cycle combined.
     mz
@@ -55,7 +55,7 @@ class PointResult:
     """
 
     index: tuple[int, ...]
-    times_s: np.ndarray
+    time_s: np.ndarray
     signal: np.ndarray
     mz: np.ndarray
 
@@ -69,15 +69,15 @@ def simulate_point(job: _PointJob) -> PointResult:
     protocol = Protocol.from_yaml(job.protocol_yaml)
     signals = []
     mz = None
-    times_s = None
+    time_s = None
     for step in range(len(protocol.phase_cycle)):
         timeline = compile_timeline(protocol.sequence(job.values, step))
         observed = simulate(timeline, job.sample, seed=job.seed, packets=job.packets)
         signals.append(observed.signal)
         if step == 0:
-            mz, times_s = observed.mz, observed.times_s
+            mz, (time_s, _) = observed.mz, record_time_axis(timeline.detect)
     signal = combine_phase_cycle(signals, protocol.phase_cycle)
-    return PointResult(job.index, np.asarray(times_s), np.asarray(signal), np.asarray(mz))
+    return PointResult(job.index, np.asarray(time_s), np.asarray(signal), np.asarray(mz))
 
 
 def simulate_protocol(
@@ -121,8 +121,7 @@ def simulate_protocol(
     first = compile_timeline(protocol.sequence(jobs[0].values, 0))
     if not first.detect:
         raise SpinEchoError(f"protocol {protocol.name!r} has no detect step: nothing to record")
-    window_start_s = first.detect[0].start_s
-    time_s = first.detect_times_s - window_start_s
+    time_s, window = record_time_axis(first.detect)
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
     attrs = {
         "protocol": protocol_yaml,
@@ -132,11 +131,12 @@ def simulate_protocol(
         "seed": -1 if seed is None else int(seed),
     }
     progress = Progress(len(jobs), f"simulate {protocol.name}")
-    with RecordWriter(path, axes=axes, time_s=time_s, attrs=attrs, with_mz=True) as record:
+    with RecordWriter(
+        path, axes=axes, time_s=time_s, attrs=attrs, with_mz=True, window=window
+    ) as record:
         for result in map_function(simulate_point, jobs):
-            relative = result.times_s - result.times_s[0]
-            if relative.shape != time_s.shape or not np.allclose(
-                relative, time_s, rtol=0, atol=1e-15
+            if result.time_s.shape != time_s.shape or not np.allclose(
+                result.time_s, time_s, rtol=1e-12, atol=0
             ):
                 raise SpinEchoError(
                     f"sweep point {result.index}: detection times differ from the first point's; "

@@ -175,3 +175,19 @@ def test_two_worker_processes_give_the_same_record_bit_for_bit(hahn_record, tmp_
     with xr.open_dataset(record) as a, xr.open_dataset(pooled) as b:
         for key in ("signal_re", "signal_im", "mz"):
             np.testing.assert_array_equal(a[key].values, b[key].values)
+
+
+def test_multi_window_protocol_records_every_echo_of_the_train(tmp_path):
+    record = tmp_path / "cpmg.nc"
+    assert (
+        main(["simulate", "cpmg", "--sample", "bare", "--packets", "200", "-o", str(record)]) == 0
+    )
+    protocol = load_protocol("cpmg")
+    windows = compile_timeline(protocol.sequence(dict(next(protocol.iter_points())[1]))).detect
+    with xr.open_dataset(record) as ds:
+        assert ds.attrs["complete"] == 1
+        expected = np.repeat(np.arange(len(windows)), [w.points for w in windows])
+        np.testing.assert_array_equal(ds["window"].values, expected)
+        assert len(windows) > 1
+        assert np.all(np.diff(ds["time"].values) > 0)
+        assert np.all(np.isfinite(ds["signal_re"].values))

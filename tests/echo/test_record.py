@@ -125,3 +125,13 @@ def test_read_record_errors_name_the_file(tmp_path):
     xr.Dataset({"x": ("t", np.arange(3.0))}).to_netcdf(other)
     with pytest.raises(RecordError, match="missing signal_im, signal_re, time"):
         read_record(other)
+
+
+def test_record_time_axis_lays_windows_end_to_end():
+    from echo.record import record_time_axis
+    from sequences.timeline import DetectWindow
+
+    windows = [DetectWindow(5e-6, 2e-6, 4), DetectWindow(11e-6, 1e-6, 2)]
+    time_s, window = record_time_axis(windows)
+    np.testing.assert_allclose(time_s, [0, 0.5e-6, 1e-6, 1.5e-6, 2e-6, 2.5e-6], rtol=0, atol=1e-21)
+    assert window.tolist() == [0, 0, 0, 0, 1, 1]
