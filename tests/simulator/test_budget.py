@@ -67,7 +67,8 @@ def test_ferritin_nuclear_rows_by_hand() -> None:
 def test_ferritin_spin_diffusion_rows_by_hand() -> None:
     budget = decoherence_budget(FERRITIN)
     # width mu omega_o = 1e7 Hz, T2^-1 / 2 pi = 1e3 / 6.283185 = 159.1549 Hz:
-    # [1e14 * 159.1549]^(1/3) = (1.591549e16)^(1/3) = 2.154435e5 * 1.167544 = 2.515398e5 Hz, > 1e6 / 10: marginal
+    # [1e14 * 159.1549]^(1/3) = (1.591549e16)^(1/3) = 2.154435e5 * 1.167544 = 2.515398e5 Hz,
+    # above 1e6 / 10: marginal
     full = _row(budget, "[w^2 T2^-1]")
     assert full.value == pytest.approx(2.515398e5, rel=1e-6)
     assert full.verdict == "marginal: nuclear spin diffusion"
