@@ -51,6 +51,17 @@ class MachineFloor:
     copy_bytes_per_s: float
     triad_bytes_per_s: float
 
+    def best_with(self, other: MachineFloor) -> MachineFloor:
+        """Return the better of each throughput of ``self`` and ``other`` (two measurements)."""
+        return MachineFloor(
+            cores=self.cores,
+            trig_per_s=max(self.trig_per_s, other.trig_per_s),
+            trig_per_s_one_core=max(self.trig_per_s_one_core, other.trig_per_s_one_core),
+            cmac_per_s=max(self.cmac_per_s, other.cmac_per_s),
+            copy_bytes_per_s=max(self.copy_bytes_per_s, other.copy_bytes_per_s),
+            triad_bytes_per_s=max(self.triad_bytes_per_s, other.triad_bytes_per_s),
+        )
+
     @property
     def bandwidth_bytes_per_s(self) -> float:
         """The better of the copy and triad bandwidths, bytes per second."""
