@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from echo.executor import SCHEDULER_ENV, Executor, ExecutorError, make_executor, point_seed
+from sequences import compile_timeline, load_protocol
 from sequences.errors import InputError, SpinEchoError
+from simulator import load_sample, simulate
 
 distributed = pytest.importorskip("distributed")
 
@@ -28,6 +30,15 @@ def seeded_work(item: tuple[int, int]) -> bytes:
     w = np.linalg.eigvalsh(spd)
     z = np.exp(1j * rng.uniform(0, 2 * np.pi, 1000)) * np.sin(rng.standard_normal(1000))
     return x.tobytes() + w.tobytes() + np.cumsum(z).tobytes()
+
+
+def simulate_hahn_point(item: tuple[float, int]) -> bytes:
+    """One sweep point of the built-in Hahn echo on ferritin (spin bath, spin diffusion)."""
+    tau_s, seed = item
+    protocol = load_protocol("hahn-echo")
+    timeline = compile_timeline(protocol.sequence({"tau": tau_s}))
+    observed = simulate(timeline, load_sample("ferritin"), seed=seed, packets=1000)
+    return observed.signal.tobytes() + observed.mz.tobytes()
 
 
 def slow_identity(item: tuple[int, float]) -> int:
@@ -87,6 +98,20 @@ def test_results_are_bitwise_identical_across_executors(cluster, monkeypatch):
         assert ex.workers == 2
         clustered = list(ex.map(seeded_work, ITEMS))
     assert len(set(reference)) == len(ITEMS)
+    assert pooled == reference
+    assert clustered == reference
+
+
+def test_simulated_sweep_points_are_bitwise_identical_across_executors(cluster, monkeypatch):
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    items = [(tau_s, point_seed(7, i)) for i, tau_s in enumerate([2e-6, 5e-6, 12e-6])]
+    with make_executor() as ex:
+        reference = list(ex.map(simulate_hahn_point, items))
+    with make_executor(workers=2) as ex:
+        pooled = list(ex.map(simulate_hahn_point, items))
+    with make_executor(scheduler=cluster.scheduler_address) as ex:
+        clustered = list(ex.map(simulate_hahn_point, items))
+    assert len(set(reference)) == len(items)
     assert pooled == reference
     assert clustered == reference
 
