@@ -18,7 +18,8 @@ at f (rotating-wave approximation), is the static field :math:`\vec h = (B\cos\v
 B\sin\varphi, E - f/2)` with :math:`B = -r\cos\theta\sin\eta/2` (Rabi frequency
 :math:`r\cos\theta\,2\delta/E`). Maps per segment: rotation (Rodrigues) with isotropic decay
 and its closed-form affine term when :math:`\Gamma_1 = \Gamma_2`; otherwise the 4x4 affine
-generator is exponentiated (``scipy.linalg.expm``, batched). Free evolution is diagonal.
+generator is exponentiated (``scipy.linalg.expm``, batched). Free evolution is diagonal. The
+loops over packets run in :mod:`simulator.kernels` (numpy or numba).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from scipy.linalg import expm
 
 from sequences.quantity import HZ_PER_K
+from simulator import kernels
 from simulator.ensemble import Ensemble
 
 __all__ = ["PacketFrame", "Relaxation", "drive_field", "free_evolve", "rotate_relax"]
@@ -133,8 +135,8 @@ def free_evolve(
     .. math:: m \to m\,e^{(2\pi i(2E - f_c) - \Gamma_2)t},\qquad
               z \to z_{eq} + (z - z_{eq})e^{-\Gamma_1 t}
     """
-    phase = TWO_PI * (2.0 * frame.energy_hz - carrier_hz) * duration_s
-    m = m * (math.exp(-relax.gamma2 * duration_s) * np.exp(1j * phase))
+    phase = (TWO_PI * duration_s) * (2.0 * frame.energy_hz - carrier_hz)
+    m = m * (math.exp(-relax.gamma2 * duration_s) * kernels.phasor(phase))
     z = frame.z_eq + (z - frame.z_eq) * math.exp(-relax.gamma1 * duration_s)
     return m, z
 
@@ -167,31 +169,7 @@ def rotate_relax(
     """
     if not relax.isotropic:
         return _expm_map(m, z, field, relax, z_eq, duration_s)
-    ox, oy, oz = (2.0 * TWO_PI * f for f in field)
-    w = np.sqrt(ox * ox + oy * oy + oz * oz)
-    inv = np.where(w > 0, 1.0 / np.where(w > 0, w, 1.0), 0.0)
-    nx, ny, nz = ox * inv, oy * inv, oz * inv
-    theta = w * duration_s
-    c, s = np.cos(theta), np.sin(theta)
-    one_c = 2.0 * np.sin(0.5 * theta) ** 2
-    x, y = m.real, m.imag
-    ndr = nx * x + ny * y + nz * z
-    x1 = x * c + (ny * z - nz * y) * s + nx * ndr * one_c
-    y1 = y * c + (nz * x - nx * z) * s + ny * ndr * one_c
-    z1 = z * c + (nx * y - ny * x) * s + nz * ndr * one_c
-    g = relax.gamma1
-    if g == 0.0:
-        return x1 + 1j * y1, z1
-    decay = math.exp(-g * duration_s)
-    i1 = -math.expm1(-g * duration_s) / g
-    den = g * g + w * w
-    ic = (g - decay * (g * c - w * s)) / den
-    i_s = (w - decay * (g * s + w * c)) / den
-    par = (i1 - ic) * nz
-    x2 = decay * x1 + g * z_eq * (i_s * ny + par * nx)
-    y2 = decay * y1 + g * z_eq * (-i_s * nx + par * ny)
-    z2 = decay * z1 + g * z_eq * (ic + par * nz)
-    return x2 + 1j * y2, z2
+    return kernels.rotate(m, z, field, relax.gamma1, z_eq, duration_s)
 
 
 def _expm_map(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class Ensemble:
         """Weight of the grain each packet belongs to, ``weight / channel_weight``."""
         return self.weight / self.channel_weight
 
-    @property
+    @cached_property
     def norm(self) -> float:
         """The normaliser of weighted sums: ``total_weight`` or the sum of grain weights."""
         if self.total_weight is not None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sequences.timeline import Timeline
+from simulator import kernels
 from simulator.bloch import PacketFrame, Relaxation, drive_field, free_evolve, rotate_relax
 from simulator.ensemble import Ensemble
 
@@ -71,27 +72,19 @@ def power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarr
     r"""Return :math:`S_j = \sum_p c_p e^{i j \phi_p}` for :math:`j = 0 \dots count-1`.
 
     Factorised as :math:`j = j_1 B + j_0`, :math:`B = \lceil\sqrt{count}\rceil`:
-    :math:`S = V^T U` with :math:`U_{pj_0} = c_p e^{ij_0\phi_p}` and
-    :math:`V_{pj_1} = e^{ij_1 B\phi_p}`, both built by cumulative products, in blocks of
-    packets so that the work stays in cache.
+    :math:`S_{j_1 B + j_0} = \sum_p V_{j_1 p} U_{j_0 p}` with :math:`U_{j_0 p} = c_p
+    e^{ij_0\phi_p}` and :math:`V_{j_1 p} = e^{ij_1 B\phi_p}`
+    (:func:`simulator.kernels.powers`), one complex matrix product per block of packets, the
+    blocks small enough for U and V to stay in cache.
     """
     b0 = max(1, math.isqrt(count - 1) + 1) if count > 1 else 1
     b1 = -(-count // b0)
     total = np.zeros((b1, b0), dtype=complex)
     for start in range(0, len(coeff), _BLOCK):
-        c = coeff[start : start + _BLOCK]
         ph = phase_rad[start : start + _BLOCK]
-        u = np.empty((len(c), b0), dtype=complex)
-        u[:, 0] = c
-        if b0 > 1:
-            u[:, 1:] = np.exp(1j * ph)[:, None]
-            np.cumprod(u, axis=1, out=u)
-        v = np.empty((len(c), b1), dtype=complex)
-        v[:, 0] = 1.0
-        if b1 > 1:
-            v[:, 1:] = np.exp(1j * b0 * ph)[:, None]
-            np.cumprod(v, axis=1, out=v)
-        total += v.T @ u
+        u = kernels.powers(coeff[start : start + _BLOCK], ph, b0)
+        v = kernels.powers(None, b0 * ph, b1)
+        total += v @ u.T
     return total.ravel()[:count]
 
 

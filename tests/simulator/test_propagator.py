@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import Ensemble, propagate
+from simulator import Ensemble, kernels, propagate
 from simulator.propagator import power_sums
+
+pytestmark = pytest.mark.usefixtures("kernel_backend")
+
+
+@pytest.fixture(params=kernels.available_backends())
+def kernel_backend(request):
+    """Run the test with each available kernel backend (numba when installed, numpy)."""
+    with kernels.use_backend(request.param):
+        yield request.param
 
 
 def _single(delta_hz, epsilon_hz, cos_theta=1.0):
