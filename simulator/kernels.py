@@ -219,7 +219,8 @@ def sampled_run(
     """
     energy, transverse, longitudinal, z_eq = packet
     along, across = weighted
-    if backend() == "numba":
+    bound = FOUR_PI * dt_s * (float(np.max(energy)) + float(np.max(np.abs(drive_hz))))
+    if backend() == "numba" and bound < _numba().TRIG_LIMIT:
         return _numba().sampled_run(
             m,
             z,

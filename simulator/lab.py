@@ -28,6 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from sequences.timeline import Timeline, Waveform
+from simulator import kernels
 from simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
 from simulator.ensemble import Ensemble
 from simulator.propagator import (
@@ -185,8 +186,8 @@ def propagate_sampled(
     runs = _zero_runs(samples)
     for start in range(0, len(ensemble), chunk):
         frame = PacketFrame.build(ensemble.chunk(start, start + chunk), temperature_k)
-        a = frame.weight * frame.coupling
-        along, across = a * frame.cos_eta, a * frame.sin_eta
+        transverse, longitudinal = frame.coupling * frame.sin_eta, frame.coupling * frame.cos_eta
+        along, across = frame.weight * longitudinal, frame.weight * transverse
         m = np.zeros(len(frame.energy_hz), dtype=complex)
         z = frame.z_eq.copy()
         for first, stop, is_zero in runs:
@@ -201,8 +202,15 @@ def propagate_sampled(
                 out[first:stop] -= (sums * np.exp(-relax.gamma2 * j)).real
                 m, z = free_evolve(m, z, frame, relax, count * dt, 0.0)
                 continue
-            for k in range(first, stop):
-                out[k] += frame.mz_eq + np.dot(along, z - frame.z_eq) - np.dot(across, m.real)
-                field = _lab_field(frame, samples[k] * scale)
-                m, z = rotate_relax(m, z, field, relax, frame.z_eq, dt)
+            out[first:stop] += frame.mz_eq
+            drive = samples[first:stop] * scale
+            if relax.isotropic:
+                packet = (frame.energy_hz, transverse, longitudinal, frame.z_eq)
+                m, z = kernels.sampled_run(
+                    m, z, packet, (along, across), drive, dt, relax.gamma1, out[first:stop]
+                )
+                continue
+            for k, b in enumerate(drive, start=first):
+                out[k] += np.dot(along, z - frame.z_eq) - np.dot(across, m.real)
+                m, z = rotate_relax(m, z, _lab_field(frame, b), relax, frame.z_eq, dt)
     return out / ensemble.norm
