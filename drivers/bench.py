@@ -37,6 +37,7 @@ from drivers.settings import BENCH_LIMITS
 from drivers.srs_lockin import SR830, SR860
 from drivers.tektronix_awg import TektronixAWG5200, TektronixAWG70000
 from drivers.tektronix_scope import TektronixScope
+from drivers.virtual import VirtualAwg, VirtualDetector, open_virtual
 from drivers.visa import DEFAULT_BACKEND, open_transport
 from sequences.yamlio import MapNode, Node, load_yaml
 
@@ -54,6 +55,8 @@ DRIVERS: dict[str, Any] = {
         TektronixScope,
         SR830,
         SR860,
+        VirtualAwg,
+        VirtualDetector,
     )
 }
 
@@ -315,8 +318,6 @@ def open_bench(
             raise BenchError(
                 "--dry-run prints SCPI traffic; the virtual bench sends none", value=spec.name
             )
-        from drivers.virtual import open_virtual
-
         return open_virtual(spec, sample=sample, seed=seed)
     opened: list[Any] = []
     try:

@@ -16,6 +16,7 @@ volts (by default a loopback cable: the AWG voltage itself, zero-order hold).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "AwgOutput",
     "EmulatedInfiniiVision",
     "EmulatedLab",
+    "EmulatedScope",
     "EmulatedTrueform",
     "loopback",
 ]
@@ -305,7 +307,56 @@ class EmulatedTrueform(EmulatedInstrument):
         self.lab.play(AwgOutput(self.sample_rate, samples, self.amplitude, self.offset))
 
 
-class EmulatedInfiniiVision(EmulatedInstrument):
+class EmulatedScope(EmulatedInstrument):
+    """Trigger handling shared by the emulated scopes.
+
+    A trigger computes the record in a background thread - behind a simulated sample this may
+    take seconds - and the scope keeps reporting an acquisition in progress until the record
+    is stored, as a real scope does until its acquisition completes. A failure of the
+    computation goes to the error queue (-200).
+    """
+
+    def __init__(self, lab: EmulatedLab) -> None:
+        super().__init__()
+        lab.scopes.append(self)
+        self.armed = False
+        self.triggered = False
+        self.record: np.ndarray | None = None
+        self.record_x0 = 0.0
+
+    def trigger_in(self, output: AwgOutput, response: Response) -> None:
+        """Start recording the armed acquisition from a burst (the trigger input fired)."""
+        with self.lock:
+            if not self.armed or self.triggered or not self._trigger_matches():
+                return
+            self.triggered = True
+            times = self._record_times()
+        worker = threading.Thread(target=self._capture, args=(output, response, times), daemon=True)
+        worker.start()
+
+    def _capture(self, output: AwgOutput, response: Response, times: np.ndarray) -> None:
+        try:
+            volts = response(output, times)
+        except Exception as err:  # reported to the client through the error queue
+            with self.lock:
+                self.push_error(-200, f"Execution error; the input could not be computed: {err}")
+                self.armed = self.triggered = False
+            return
+        with self.lock:
+            self.record = self._codes(volts)
+            self.armed = self.triggered = False
+
+    def _trigger_matches(self) -> bool:
+        raise NotImplementedError
+
+    def _record_times(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _codes(self, volts: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class EmulatedInfiniiVision(EmulatedScope):
     """Keysight InfiniiVision scope (channel 1-4, EXT trigger): digitize, preamble, data."""
 
     IDN = "KEYSIGHT TECHNOLOGIES,DSOX3024T,MY59000003,07.50.2021102830"
@@ -334,9 +385,7 @@ class EmulatedInfiniiVision(EmulatedInstrument):
     )
 
     def __init__(self, lab: EmulatedLab) -> None:
-        super().__init__()
-        self.lab = lab
-        lab.scopes.append(self)
+        super().__init__(lab)
         self.reset()
 
     def reset(self) -> None:
@@ -348,9 +397,8 @@ class EmulatedInfiniiVision(EmulatedInstrument):
         self.reference, self.time_range, self.position = "CENT", 1e-3, 0.0
         self.trigger_mode, self.trigger_source, self.trigger_level = "EDGE", "CHAN1", 0.0
         self.sweep = "AUTO"
-        self.armed = False
-        self.arm_event = False
-        self.record: np.ndarray | None = None
+        self.armed = self.triggered = self.arm_event = False
+        self.record = None
         self.record_x0 = 0.0
 
     def _source(self, value: str) -> None:
@@ -423,8 +471,8 @@ class EmulatedInfiniiVision(EmulatedInstrument):
         self.sweep = parse_keyword(value, {"NORMAL": "NORM", "AUTO": "AUTO"})
 
     def _single(self, *sources: str) -> None:
-        self.armed = True
-        self.arm_event = True
+        self.armed = self.arm_event = True
+        self.triggered = False
         self.record = None
 
     def _aer(self) -> str:
@@ -440,21 +488,20 @@ class EmulatedInfiniiVision(EmulatedInstrument):
             return full / 64000.0, self.offset[self.source], 0.0 if not self.unsigned else 32768.0
         return full / 250.0, self.offset[self.source], 0.0 if not self.unsigned else 128.0
 
-    def trigger_in(self, output: AwgOutput, response: Callable[..., np.ndarray]) -> None:
-        """Record the armed acquisition from a burst (the EXT trigger input fired)."""
-        with self.lock:
-            if not self.armed or self.trigger_source != "EXT":
-                return
-            dx = self.time_range / self.points
-            left = {"LEFT": 0.0, "CENT": 0.5, "RIGH": 1.0}[self.reference] * self.time_range
-            self.record_x0 = self.position - left
-            times = self.record_x0 + dx * np.arange(self.points)
-            y_inc, y_org, y_ref = self._scale()
-            bits = 16 if self.format == "WORD" else 8
-            low = 0 if self.unsigned else -(2 ** (bits - 1))
-            codes = np.rint((response(output, times) - y_org) / y_inc) + y_ref
-            self.record = np.clip(codes, low, low + 2**bits - 1)
-            self.armed = False
+    def _trigger_matches(self) -> bool:
+        return self.trigger_source == "EXT"
+
+    def _record_times(self) -> np.ndarray:
+        dx = self.time_range / self.points
+        left = {"LEFT": 0.0, "CENT": 0.5, "RIGH": 1.0}[self.reference] * self.time_range
+        self.record_x0 = self.position - left
+        return self.record_x0 + dx * np.arange(self.points)
+
+    def _codes(self, volts: np.ndarray) -> np.ndarray:
+        y_inc, y_org, y_ref = self._scale()
+        bits = 16 if self.format == "WORD" else 8
+        low = 0 if self.unsigned else -(2 ** (bits - 1))
+        return np.clip(np.rint((volts - y_org) / y_inc) + y_ref, low, low + 2**bits - 1)
 
     def _preamble(self) -> str:
         fmt = {"BYTE": 0, "WORD": 1, "ASC": 4}[self.format]

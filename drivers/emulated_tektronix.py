@@ -9,11 +9,9 @@ range, a trigger while the sequencer is not waiting for one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from drivers.emulated import AwgOutput, EmulatedLab
+from drivers.emulated import AwgOutput, EmulatedLab, EmulatedScope
 from drivers.emulator import EmulatedInstrument, parse_bool, parse_keyword, parse_number
 
 __all__ = ["EmulatedTekAwg", "EmulatedTekScope"]
@@ -196,7 +194,7 @@ class EmulatedTekAwg(EmulatedInstrument):
             self.lab.play(AwgOutput(self.sample_rate, samples, self.amplitude, 0.0))
 
 
-class EmulatedTekScope(EmulatedInstrument):
+class EmulatedTekScope(EmulatedScope):
     """Tektronix MSO scope: AUX-triggered single sequence, ``WFMO`` preamble, ``CURV?``."""
 
     IDN = "TEKTRONIX,MSO54,C010001,CF:91.1CT FV:1.38.2"
@@ -232,8 +230,7 @@ class EmulatedTekScope(EmulatedInstrument):
     )
 
     def __init__(self, lab: EmulatedLab) -> None:
-        super().__init__()
-        lab.scopes.append(self)
+        super().__init__(lab)
         self.reset()
 
     def reset(self) -> None:
@@ -243,7 +240,8 @@ class EmulatedTekScope(EmulatedInstrument):
         self.channel_scale = dict.fromkeys((1, 2, 3, 4), 0.1)
         self.trigger_source, self.trigger_level, self.stop_after = "CH1", 0.0, "RUNST"
         self.delay_on, self.position, self.delay, self.time_scale = False, 50.0, 0.0, 1e-6
-        self.armed, self.record = False, None
+        self.armed = self.triggered = False
+        self.record = None
         self.record_x0 = 0.0
 
     def _header(self, value: str) -> None:
@@ -317,6 +315,7 @@ class EmulatedTekScope(EmulatedInstrument):
             value, {"ON": "ON", "RUN": "ON", "1": "ON", "OFF": "OFF", "STOP": "OFF", "0": "OFF"}
         )
         self.armed = state == "ON" and self.stop_after == "SEQ"
+        self.triggered = False
         if self.armed:
             self.record = None
 
@@ -324,23 +323,24 @@ class EmulatedTekScope(EmulatedInstrument):
         return "1" if self.armed else "0"
 
     def _trigger_state(self) -> str:
-        return "READY" if self.armed else "SAVE"
+        if self.armed:
+            return "TRIGGER" if self.triggered else "READY"
+        return "SAVE"
 
     def _y_mult(self) -> float:
         return 10.0 * self.channel_scale[self.source] / 64000.0
 
-    def trigger_in(self, output: AwgOutput, response: Callable[..., np.ndarray]) -> None:
-        """Record the armed acquisition from a burst (the AUX trigger input fired)."""
-        with self.lock:
-            if not self.armed or self.trigger_source != "AUX":
-                return
-            dx = 10.0 * self.time_scale / self.record_length
-            left = 0.0 if self.delay_on else -self.record_length * dx * self.position / 100.0
-            self.record_x0 = (self.delay if self.delay_on else 0.0) + left
-            times = self.record_x0 + dx * np.arange(self.record_length)
-            codes = np.rint(response(output, times) / self._y_mult())
-            self.record = np.clip(codes, -32768, 32767)
-            self.armed = False
+    def _trigger_matches(self) -> bool:
+        return self.trigger_source == "AUX"
+
+    def _record_times(self) -> np.ndarray:
+        dx = 10.0 * self.time_scale / self.record_length
+        left = 0.0 if self.delay_on else -self.record_length * dx * self.position / 100.0
+        self.record_x0 = (self.delay if self.delay_on else 0.0) + left
+        return self.record_x0 + dx * np.arange(self.record_length)
+
+    def _codes(self, volts: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(volts / self._y_mult()), -32768, 32767)
 
     def _points(self) -> int:
         return max(0, min(self.stop, self.record_length) - self.start + 1)

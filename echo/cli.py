@@ -26,6 +26,8 @@ COMMANDS: tuple[str, ...] = (
     "fit",
     "paper",
     "plot",
+    "run",
+    "serve_virtual_lab",
 )
 
 

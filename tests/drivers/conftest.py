@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,3 +134,45 @@ def assert_sim_specs_match(sim_file: str, device: str, settings: dict[str, Setti
             )
         else:
             assert {str(v) for v in specs["valid"]} == {str(c) for c in setting.validator.choices}
+
+
+#: A short Hahn echo (two sweep points, two phase steps) for end-to-end tests.
+SHORT_ECHO = """\
+name: short-echo
+description: A short Hahn echo for tests.
+parameters:
+  carrier: 4 MHz
+  t_pi2: 250 ns
+  tau: 1 us
+  window: 2 us
+sequence:
+  - pulse: {angle: pi/2, duration: t_pi2, phase: 0 deg}
+  - delay: tau
+  - pulse: {angle: pi, duration: 2*t_pi2, phase: 90 deg}
+  - delay: tau - window/2
+  - detect: {duration: window, points: 64}
+sweep:
+  tau: {values: [1.5 us, 2 us]}
+phase_cycle:
+  - {pulses: [0 deg, 0 deg], receiver: +1}
+  - {pulses: [180 deg, 0 deg], receiver: -1}
+shots: 2
+repetition_time: 100 us
+full_scale_rabi: 2 MHz
+"""
+
+
+def small_sample(packets: int = 200):
+    """The built-in ``bare`` sample with fewer packets (fast, strong echo at 4 MHz)."""
+    from simulator import load_sample
+
+    return load_sample("bare").with_overrides({"packets": packets})
+
+
+def wait_recorded(scope, timeout_s: float = 10.0) -> None:
+    """Wait until an emulated scope has stored its triggered record (computed in background),
+    so that the driver's status polls, and hence the traffic, are deterministic."""
+    deadline = time.monotonic() + timeout_s
+    while scope.record is None or scope.armed:
+        assert time.monotonic() < deadline, "the emulated scope never stored its record"
+        time.sleep(0.001)

@@ -10,7 +10,13 @@ from drivers.emulator import Fault
 from drivers.interface import InstrumentError
 from drivers.keysight_scope import KeysightInfiniiVision
 from drivers.visa import open_transport
-from tests.drivers.conftest import TIMEOUT_S, assert_sim_specs_match, scope_config, sim_config
+from tests.drivers.conftest import (
+    TIMEOUT_S,
+    assert_sim_specs_match,
+    scope_config,
+    sim_config,
+    wait_recorded,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -48,6 +54,7 @@ def ramp_output(n: int = 4000, rate_hz: float = 1e9) -> AwgOutput:
 def shot(lab, scope, start_s: float, duration_s: float, output: AwgOutput):
     scope.arm(start_s, duration_s)
     lab.lab.play(output)
+    wait_recorded(lab.scope)
     return scope.acquire()
 
 

@@ -11,7 +11,12 @@ from drivers.emulator import Fault, ScpiServer
 from drivers.interface import InstrumentError
 from drivers.tektronix_scope import TektronixScope
 from drivers.visa import open_transport
-from tests.drivers.conftest import assert_sim_specs_match, scope_config, sim_config
+from tests.drivers.conftest import (
+    assert_sim_specs_match,
+    scope_config,
+    sim_config,
+    wait_recorded,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -42,6 +47,7 @@ def test_traffic_and_scaling(mso, byte_order):
     output = AwgOutput(1e9, np.linspace(-1.0, 1.0, 5000), 1.6, 0.0)
     scope.arm(1e-6, 2e-6)
     lab.play(output)
+    wait_recorded(instrument)
     trace = scope.acquire()
     scope.close()
     assert instrument.log == [

@@ -1,0 +1,319 @@
+r"""The virtual bench: the simulator behind a virtual AWG and a virtual detector.
+
+The :class:`VirtualAwg` receives the compiled :class:`~sequences.timeline.Waveform` through the
+same interface, and the same checks, as a real AWG; when triggered, it plays the DAC codes it
+holds. The :class:`VirtualDetector` is the pickup coil and digitizer: it propagates the sample
+through the played samples, exactly, one segment per sample
+(:func:`simulator.propagate_sampled`), and records
+
+.. math::  V(t) = \mathrm{LP}_B\big[V_\mathrm{pickup}\, M_z(t)\big] + n(t),
+
+the lab-frame magnetisation scaled by the pickup calibration (volts for :math:`M_z = 1`),
+through a first-order (RC) front end of bandwidth :math:`B`, plus white Gaussian noise of the
+given rms, seeded, a new realisation per shot. The propagation is computed once per uploaded
+waveform; shots differ by their noise only.
+
+Drive calibration: with ``coil.field_per_volt`` the drive of a sample is physical,
+:math:`b(t) = g\mu_B S\, k_\mathrm{coil} V(t)/h` (``DESIGN.md``: the drive adds
+:math:`g\mu_B S h(t)\cos\theta\,\tau_z`), so a miscalibrated amplitude shows as in the lab;
+without it the coil is ideally calibrated: full scale gives the protocol's full-scale Rabi
+frequency. The sample's relaxation and its electron and phonon rates
+(:func:`simulator.simulate.environment_rates`) are applied; spin diffusion (stochastic bias
+trajectories) is not part of the sampled propagation.
+
+:class:`SampleResponse` (the propagation, cached) and :class:`FrontEnd` (bandwidth, noise) are
+shared with the emulated lab of ``spin-echo serve-virtual-lab``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import constants, signal
+
+from drivers.awg_model import AwgModel, check_waveform
+from drivers.config import BenchSpec, InstrumentConfig, Option
+from drivers.interface import Awg, BenchError, Detector, InstrumentError, Trace
+from drivers.settings import Range, Setting, declare
+from sequences.timeline import AwgConstraints, Waveform
+
+__all__ = ["FrontEnd", "SampleResponse", "VirtualAwg", "VirtualDetector", "open_virtual"]
+
+#: Bohr magneton over Planck's constant, Hz per tesla.
+BOHR_HZ_PER_T = constants.physical_constants["Bohr magneton in Hz/T"][0]
+
+
+class SampleResponse:
+    r"""A sample's lab-frame magnetisation under a sampled drive, cached per drive.
+
+    Parameters
+    ----------
+    sample
+        The :class:`simulator.Sample`.
+    seed, packets
+        Ensemble draw (the sample's own when None).
+    """
+
+    def __init__(self, sample: Any, *, seed: int | None = None, packets: int | None = None):
+        from simulator.simulate import environment_rates
+
+        self.sample = sample
+        self.ensemble = sample.ensemble(packets=packets, seed=sample.seed if seed is None else seed)
+        extra1, extra2 = environment_rates(sample)
+        self.t1_s = _combined(sample.t1_s, extra1)
+        self.t2_s = _combined(sample.t2_s, extra2)
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def rabi_hz_per_tesla(self) -> float:
+        r"""Return :math:`g\mu_B S/h`, the drive in Hz per tesla of coil field.
+
+        Raises
+        ------
+        BenchError
+            If the sample does not give its spin ``S`` and ``g``.
+        """
+        if self.sample.spin is None or self.sample.g is None:
+            raise BenchError(
+                "coil.field_per_volt needs the sample's spin and g to convert a field into a "
+                "drive; the sample gives none",
+                key="coil.field_per_volt",
+                value=self.sample.name,
+            )
+        return float(self.sample.g) * BOHR_HZ_PER_T * float(self.sample.spin)
+
+    def magnetisation(
+        self, samples: np.ndarray, sample_rate_hz: float, rabi_hz_per_unit: float, count: int
+    ) -> np.ndarray:
+        r"""Return :math:`M_z(k/f_s)` for ``k < count`` (zero drive after the samples end).
+
+        Parameters
+        ----------
+        samples
+            Drive samples; sample value ``x`` drives at ``x * rabi_hz_per_unit`` Hz.
+        sample_rate_hz
+            Sample rate, Hz.
+        rabi_hz_per_unit
+            Nominal Rabi frequency of a sample value of 1, Hz.
+        count
+            Number of sample times wanted (the drive is padded with zeros).
+        """
+        from simulator import propagate_sampled
+
+        drive = np.zeros(max(count, len(samples)))
+        drive[: len(samples)] = samples
+        key = (drive.tobytes(), sample_rate_hz, rabi_hz_per_unit)
+        if key not in self._cache:
+            waveform = Waveform(
+                sample_rate_hz,
+                drive,
+                16,
+                np.zeros((0, len(drive)), dtype=bool),
+                0.0,
+                rabi_hz_per_unit,
+                (),
+            )
+            self._cache = {
+                key: propagate_sampled(
+                    waveform,
+                    self.ensemble,
+                    t1_s=self.t1_s,
+                    t2_s=self.t2_s,
+                    temperature_k=self.sample.temperature_k,
+                )
+            }
+        return self._cache[key][:count]
+
+
+def _combined(time_s: float | None, extra_rate: float) -> float | None:
+    rate = (0.0 if time_s is None else 1.0 / time_s) + extra_rate
+    return None if rate == 0.0 else 1.0 / rate
+
+
+@dataclass
+class FrontEnd:
+    """The detector front end: pickup calibration, RC bandwidth, seeded additive noise.
+
+    Attributes
+    ----------
+    pickup_v
+        Volts for a normalised magnetisation of 1.
+    bandwidth_hz
+        -3 dB bandwidth of the first-order low-pass.
+    noise_v
+        Rms of the additive white noise per recorded sample, volts.
+    seed
+        Noise seed; shot ``n`` uses the stream ``(seed, n)``.
+    """
+
+    pickup_v: float
+    bandwidth_hz: float
+    noise_v: float
+    seed: int
+    shots: int = 0
+
+    def record(self, mz: np.ndarray, sample_rate_hz: float) -> np.ndarray:
+        """Return the recorded volts for ``mz`` sampled at ``sample_rate_hz`` (one shot)."""
+        a = np.exp(-2.0 * np.pi * self.bandwidth_hz / sample_rate_hz)
+        clean = self.pickup_v * np.asarray(mz, dtype=float)
+        state = signal.lfilter_zi([1.0 - a], [1.0, -a]) * clean[0]
+        filtered, _ = signal.lfilter([1.0 - a], [1.0, -a], clean, zi=state)
+        rng = np.random.default_rng([self.seed, self.shots])
+        self.shots += 1
+        return filtered + self.noise_v * rng.standard_normal(len(filtered))
+
+
+class VirtualAwg(Awg):
+    """An AWG with the sample behind it: holds the uploaded waveform and plays it when triggered."""
+
+    DRIVER = "virtual-awg"
+    ROLE = "awg"
+    VIRTUAL = True
+    MODEL = AwgModel(1e3, 10e9, 64_000_000, 1, 1, 16, 2)
+    SETTINGS = declare(
+        Setting("sample_rate_hz", "", "Sa/s", Range(1e3, 10e9)),
+        Setting("amplitude_vpp", "", "Vpp", Range(1e-3, 20.0)),
+    )
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "sample_rate": Option("frequency", "sample rate", 250e6, "sample_rate_hz"),
+        "amplitude": Option("voltage", "Vpp of a full-scale waveform", 1.0, "amplitude_vpp"),
+    }
+
+    def __init__(self, config: InstrumentConfig) -> None:
+        self.config = config
+        self.label = config.label
+        self.waveform: Waveform | None = None
+        self.armed = False
+        self.played: Waveform | None = None
+
+    @property
+    def sample_rate_hz(self) -> float:
+        """Sample rate from the bench file, Sa/s."""
+        return float(self.config.options["sample_rate"])
+
+    @property
+    def amplitude_vpp(self) -> float:
+        """Full-scale amplitude from the bench file, Vpp."""
+        return float(self.config.options["amplitude"])
+
+    def constraints(self) -> AwgConstraints:
+        """Return the virtual model's capabilities with the bench's sample-rate limit."""
+        return self.MODEL.constraints(self.config.limits.get("sample_rate_hz"))
+
+    def upload(self, waveform: Waveform) -> None:
+        """Check ``waveform`` as a real AWG driver would, then hold it."""
+        why = check_waveform(waveform, self.constraints(), self.sample_rate_hz)
+        if why is None:
+            why = self.SETTINGS["amplitude_vpp"].violation(self.amplitude_vpp, self.config.limits)
+        if why is not None:
+            raise InstrumentError(self.label, "upload", f"refused: {why}")
+        self.waveform = waveform
+        self.armed = False
+
+    def arm(self) -> None:
+        """Enable the output."""
+        if self.waveform is None:
+            raise InstrumentError(self.label, "arm", "no waveform uploaded")
+        self.armed = True
+
+    def trigger(self) -> None:
+        """Play the waveform once."""
+        if not self.armed:
+            raise InstrumentError(self.label, "trigger", "not armed")
+        self.played = self.waveform
+
+
+class VirtualDetector(Detector):
+    """Pickup coil and digitizer at the AWG's sample rate (see the module docstring)."""
+
+    DRIVER = "virtual-detector"
+    ROLE = "detector"
+    VIRTUAL = True
+    SETTINGS = declare(
+        Setting("bandwidth_hz", "", "Hz", Range(1e3, 1e11)),
+        Setting("noise_v", "", "V", Range(0.0, 10.0)),
+        Setting("seed", "", "", Range(0, 2**63 - 1)),
+    )
+    OPTIONS: ClassVar[dict[str, Option]] = {
+        "bandwidth": Option("frequency", "front-end (RC) bandwidth", 500e6, "bandwidth_hz"),
+        "noise": Option("voltage", "rms noise per recorded sample", 0.0, "noise_v"),
+        "seed": Option("integer", "noise seed", 1, "seed"),
+    }
+
+    def __init__(
+        self,
+        config: InstrumentConfig,
+        awg: VirtualAwg,
+        response: SampleResponse,
+        front_end: FrontEnd,
+        rabi_hz_per_volt: float | None,
+    ) -> None:
+        self.config = config
+        self.label = config.label
+        self.awg = awg
+        self.response = response
+        self.front_end = front_end
+        self.rabi_hz_per_volt = rabi_hz_per_volt
+        self._window: tuple[float, float] | None = None
+
+    @property
+    def seed(self) -> int:
+        """Noise seed of this detector (stored in records)."""
+        return self.front_end.seed
+
+    def arm(self, start_s: float, duration_s: float) -> None:
+        """Record ``[start_s, start_s + duration_s]`` at the next trigger."""
+        if duration_s <= 0:
+            raise InstrumentError(self.label, "arm", f"window duration {duration_s:g} s <= 0")
+        self._window = (start_s, duration_s)
+        self.awg.played = None
+
+    def acquire(self) -> Trace:
+        """Return the recorded trace of the last trigger, volts."""
+        played, window = self.awg.played, self._window
+        if window is None or played is None:
+            raise InstrumentError(self.label, "acquire", "no trigger since the detector was armed")
+        self._window = None
+        rate = played.sample_rate_hz
+        first = int(np.floor(window[0] * rate))
+        last = int(np.ceil((window[0] + window[1]) * rate))
+        per_unit = played.full_scale_rabi_hz
+        if self.rabi_hz_per_volt is not None:
+            per_unit = self.rabi_hz_per_volt * self.awg.amplitude_vpp / 2.0
+        samples = played.codes / played.full_scale_code
+        mz = self.response.magnetisation(samples, rate, per_unit, last + 1)
+        before = max(0, -first)
+        mz = np.concatenate([np.full(before, mz[0]), mz[max(first, 0) :]])
+        volts = self.front_end.record(mz, rate)
+        return Trace(np.arange(first, last + 1) / rate, volts, "V")
+
+
+def open_virtual(spec: BenchSpec, *, sample: Any, seed: int | None = None) -> Any:
+    """Build the virtual bench of ``spec`` around ``sample``.
+
+    Raises
+    ------
+    BenchError
+        Without a sample, or with ``coil.field_per_volt`` for a sample lacking spin and g.
+    """
+    from drivers.bench import Bench
+
+    if sample is None:
+        raise BenchError(
+            "the virtual bench needs a sample to simulate (give --sample)", value=spec.name
+        )
+    awg = VirtualAwg(spec.awg)
+    response = SampleResponse(sample)
+    options = spec.detector.options
+    front_end = FrontEnd(
+        pickup_v=1.0 if spec.coil.pickup_v is None else spec.coil.pickup_v,
+        bandwidth_hz=float(options["bandwidth"]),
+        noise_v=float(options["noise"]),
+        seed=int(options["seed"]) if seed is None else seed,
+    )
+    per_volt = None
+    if spec.coil.field_per_volt_t is not None:
+        per_volt = response.rabi_hz_per_tesla() * spec.coil.field_per_volt_t
+    detector = VirtualDetector(spec.detector, awg, response, front_end, per_volt)
+    return Bench(spec, awg, detector)
