@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from drivers.emulated import AwgOutput, EmulatedInfiniiVision, EmulatedLab, EmulatedTrueform
+from drivers.emulated import AwgOutput, EmulatedLab
+from drivers.emulated_keysight import EmulatedInfiniiVision, EmulatedTrueform
 from drivers.emulated_tektronix import EmulatedTekAwg, EmulatedTekScope
 from drivers.emulator import ScpiServer
 from drivers.virtual import FrontEnd, SampleResponse

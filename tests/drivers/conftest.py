@@ -13,7 +13,8 @@ import yaml
 
 from drivers.bench import DRIVERS
 from drivers.config import InstrumentConfig
-from drivers.emulated import EmulatedInfiniiVision, EmulatedLab, EmulatedTrueform
+from drivers.emulated import EmulatedLab
+from drivers.emulated_keysight import EmulatedInfiniiVision, EmulatedTrueform
 from drivers.emulator import ScpiServer
 from drivers.settings import Range, Setting
 from sequences.timeline import DetectWindow, Waveform

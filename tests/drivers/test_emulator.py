@@ -10,7 +10,8 @@ import pyvisa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.emulated import EmulatedLab, EmulatedTrueform
+from drivers.emulated import EmulatedLab
+from drivers.emulated_keysight import EmulatedTrueform
 from drivers.emulator import (
     EmulatedInstrument,
     MessageParser,

@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from drivers.config import InstrumentConfig
-from drivers.emulated import EmulatedLab, EmulatedTrueform
+from drivers.emulated import EmulatedLab
+from drivers.emulated_keysight import EmulatedTrueform
 from drivers.emulator import ScpiServer
 from drivers.interface import InstrumentError
 from drivers.keysight_awg import Keysight33600A
