@@ -1,16 +1,20 @@
-"""The machine floor of a propagator: what this machine can do per second, measured now.
+r"""The machine floor of a propagator: what this machine can do per second, measured now.
 
-Three throughputs bound any propagator from below, whatever its code:
+Three throughputs bound a numpy propagator from below, whatever its code:
 
-- transcendental functions: ``numpy.sin`` and ``numpy.cos`` per element, on every core
-  (numpy releases the GIL, so one thread per core works on its own slice);
+- sine-cosine pairs: one :math:`(\cos\theta, \sin\theta)` per element, the faster of
+  ``numpy.sin`` + ``numpy.cos`` and the half-angle tangent (:math:`t = \tan(\theta/2)`,
+  :math:`\cos\theta = (1-t^2)/(1+t^2)`, :math:`\sin\theta = 2t/(1+t^2)`; numpy vectorises
+  ``tan`` but, on some machines, not ``sin``/``cos``), on every core (numpy releases the GIL,
+  so one thread per core works on its own cache-sized blocks);
 - complex multiply-adds: a complex128 matrix product (BLAS ``zgemm``, the best this machine's
-  numpy offers), counted as one multiply-add per inner-product term;
+  numpy offers), one multiply-add per inner-product term;
 - memory bandwidth: a threaded copy and a threaded triad ``a = b + s*c`` of arrays far larger
-  than the caches, in the STREAM convention (bytes the kernel names: 16 per copied element,
-  24 per triad element).
+  than the caches, in the STREAM convention (16 bytes per copied element, 24 per triad element).
 
-:func:`floor_seconds` combines them into the time a workload cannot beat.
+:func:`floor_seconds` combines them into the time a workload cannot beat with these
+operations. Compiled kernels with their own vectorised sine (numba) and transforms that avoid
+the multiply-adds (non-uniform FFT) can go below it.
 """
 
 from __future__ import annotations
@@ -19,34 +23,39 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 __all__ = ["MachineFloor", "best_time", "floor_seconds", "measure_floor", "median_time"]
 
+_BLOCK = 1 << 16
+
 
 @dataclass(frozen=True)
 class MachineFloor:
-    """Throughputs measured on this machine.
+    """Throughputs measured on this machine (per second, all cores unless named otherwise).
 
     Attributes
     ----------
     cores
         Cores available to this process.
-    trig_per_s
-        ``sin`` or ``cos`` evaluations per second, all cores together.
-    trig_per_s_one_core
+    sin_cos_per_s
+        ``numpy.sin`` or ``numpy.cos`` evaluations.
+    pair_per_s
+        Sine-cosine pairs by the faster method (see the module docstring).
+    pair_per_s_one_core
         The same on one core (what a single-threaded numpy expression gets).
     cmac_per_s
-        Complex (complex128) multiply-adds per second in a matrix product, all cores.
+        Complex (complex128) multiply-adds in a matrix product.
     copy_bytes_per_s, triad_bytes_per_s
-        Memory bandwidth of a copy and a triad, all cores, bytes per second.
+        Memory bandwidth of a copy and a triad, bytes per second.
     """
 
     cores: int
-    trig_per_s: float
-    trig_per_s_one_core: float
+    sin_cos_per_s: float
+    pair_per_s: float
+    pair_per_s_one_core: float
     cmac_per_s: float
     copy_bytes_per_s: float
     triad_bytes_per_s: float
@@ -54,12 +63,7 @@ class MachineFloor:
     def best_with(self, other: MachineFloor) -> MachineFloor:
         """Return the better of each throughput of ``self`` and ``other`` (two measurements)."""
         return MachineFloor(
-            cores=self.cores,
-            trig_per_s=max(self.trig_per_s, other.trig_per_s),
-            trig_per_s_one_core=max(self.trig_per_s_one_core, other.trig_per_s_one_core),
-            cmac_per_s=max(self.cmac_per_s, other.cmac_per_s),
-            copy_bytes_per_s=max(self.copy_bytes_per_s, other.copy_bytes_per_s),
-            triad_bytes_per_s=max(self.triad_bytes_per_s, other.triad_bytes_per_s),
+            **{f.name: max(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)}
         )
 
     @property
@@ -89,10 +93,41 @@ def best_time(fn: Callable[[], object], *, repeats: int, warmup: int = 1) -> flo
     return min(_times(fn, repeats, warmup))
 
 
-def _on_threads(pool: ThreadPoolExecutor, work: Callable[[int], object], cores: int) -> None:
-    """Run ``work(k)`` for ``k`` in ``range(cores)`` on the pool and wait for all."""
-    for result in pool.map(work, range(cores)):
-        del result
+def _sin_cos(x: np.ndarray, c: np.ndarray, s: np.ndarray, t: np.ndarray) -> None:
+    np.cos(x, out=c)
+    np.sin(x, out=s)
+
+
+def _half_tangent(x: np.ndarray, c: np.ndarray, s: np.ndarray, t: np.ndarray) -> None:
+    np.multiply(x, 0.5, out=t)
+    np.tan(t, out=t)
+    np.multiply(t, t, out=s)
+    np.add(s, 1.0, out=c)
+    np.reciprocal(c, out=c)
+    np.subtract(1.0, s, out=s)
+    np.multiply(s, c, out=s)
+    np.multiply(t, c, out=t)
+    np.multiply(t, 2.0, out=t)
+
+
+def _pairs_per_s(method, x: np.ndarray, pool: ThreadPoolExecutor, threads: int, repeats: int):
+    """Pairs per second of ``method`` over ``x`` in cache-sized blocks on ``threads`` threads."""
+    parts = np.array_split(x, threads)
+    scratch = [tuple(np.empty(_BLOCK) for _ in range(3)) for _ in range(threads)]
+
+    def work(k: int) -> None:
+        c, s, t = scratch[k]
+        part = parts[k]
+        for lo in range(0, len(part), _BLOCK):
+            block = part[lo : lo + _BLOCK]
+            n = len(block)
+            method(block, c[:n], s[:n], t[:n])
+
+    def run() -> None:
+        for _ in pool.map(work, range(threads)):
+            pass
+
+    return len(x) / best_time(run, repeats=repeats)
 
 
 def measure_floor(*, quick: bool = False) -> MachineFloor:
@@ -113,61 +148,50 @@ def measure_floor(*, quick: bool = False) -> MachineFloor:
     cores = max(1, cores or 1)
     repeats = 3 if quick else 7
     rng = np.random.default_rng(0)
-
-    n_trig = 1 << (18 if quick else 21)
-    x = rng.uniform(-50.0, 50.0, n_trig)
-    out = np.empty_like(x)
-    slices = np.array_split(np.arange(n_trig), cores)
-    bounds = [(int(s[0]), int(s[-1]) + 1) for s in slices]
-
-    def trig_slice(k: int) -> None:
-        lo, hi = bounds[k]
-        np.sin(x[lo:hi], out=out[lo:hi])
-        np.cos(x[lo:hi], out=out[lo:hi])
+    x = rng.uniform(-50.0, 50.0, 1 << (18 if quick else 21))
 
     with ThreadPoolExecutor(cores) as pool:
-        t_all = best_time(lambda: _on_threads(pool, trig_slice, cores), repeats=repeats)
-        trig_per_s = 2 * n_trig / t_all
-
-        def one_core() -> None:
-            np.sin(x, out=out)
-            np.cos(x, out=out)
-
-        trig_one = 2 * n_trig / best_time(one_core, repeats=repeats)
+        sin_cos = _pairs_per_s(_sin_cos, x, pool, cores, repeats)
+        tangent = _pairs_per_s(_half_tangent, x, pool, cores, repeats)
+        tangent_one = _pairs_per_s(_half_tangent, x, pool, 1, repeats)
+        sin_cos_one = _pairs_per_s(_sin_cos, x, pool, 1, repeats)
 
         n_mem = 1 << (22 if quick else 25)
         a = np.zeros(n_mem)
         b = rng.random(n_mem)
         c = rng.random(n_mem)
-        mem_bounds = [(int(s[0]), int(s[-1]) + 1) for s in np.array_split(np.arange(n_mem), cores)]
+        bounds = [(int(s[0]), int(s[-1]) + 1) for s in np.array_split(np.arange(n_mem), cores)]
 
         def copy_slice(k: int) -> None:
-            lo, hi = mem_bounds[k]
+            lo, hi = bounds[k]
             np.copyto(a[lo:hi], b[lo:hi])
 
         def triad_slice(k: int) -> None:
-            lo, hi = mem_bounds[k]
+            lo, hi = bounds[k]
             np.multiply(c[lo:hi], 3.0, out=a[lo:hi])
             np.add(a[lo:hi], b[lo:hi], out=a[lo:hi])
 
-        copy_bw = (
-            16 * n_mem / best_time(lambda: _on_threads(pool, copy_slice, cores), repeats=repeats)
-        )
-        triad_bw = (
-            24 * n_mem / best_time(lambda: _on_threads(pool, triad_slice, cores), repeats=repeats)
-        )
+        def on_threads(work: Callable[[int], None]) -> Callable[[], None]:
+            def run() -> None:
+                for _ in pool.map(work, range(cores)):
+                    pass
+
+            return run
+
+        copy_bw = 16 * n_mem / best_time(on_threads(copy_slice), repeats=repeats)
+        triad_bw = 24 * n_mem / best_time(on_threads(triad_slice), repeats=repeats)
 
     inner = 1 << (14 if quick else 17)
     left = rng.standard_normal((64, inner)) + 1j * rng.standard_normal((64, inner))
     right = rng.standard_normal((inner, 64)) + 1j * rng.standard_normal((inner, 64))
     t_gemm = best_time(lambda: left @ right, repeats=repeats, warmup=3)
-    cmac_per_s = 64 * 64 * inner / t_gemm
 
     return MachineFloor(
         cores=cores,
-        trig_per_s=trig_per_s,
-        trig_per_s_one_core=trig_one,
-        cmac_per_s=cmac_per_s,
+        sin_cos_per_s=2 * sin_cos,
+        pair_per_s=max(sin_cos, tangent),
+        pair_per_s_one_core=max(sin_cos_one, tangent_one),
+        cmac_per_s=64 * 64 * inner / t_gemm,
         copy_bytes_per_s=copy_bw,
         triad_bytes_per_s=triad_bw,
     )
@@ -176,13 +200,13 @@ def measure_floor(*, quick: bool = False) -> MachineFloor:
 def floor_seconds(
     machine: MachineFloor,
     *,
-    trig: float,
+    pairs: float,
     cmac: float,
     bytes_moved: float,
 ) -> float:
-    r"""Return the least time a workload can take on ``machine``, seconds.
+    r"""Return the least time a workload can take on ``machine`` with numpy's operations.
 
-    .. math:: T_\mathrm{floor} = n_\mathrm{trig}/R_\mathrm{trig}
+    .. math:: T_\mathrm{floor} = n_\mathrm{pair}/R_\mathrm{pair}
               + n_\mathrm{cmac}/R_\mathrm{cmac} + B/R_\mathrm{mem}
 
     The three terms are summed, not overlapped: numpy runs them one after the other.
@@ -191,15 +215,20 @@ def floor_seconds(
     ----------
     machine
         The measured throughputs.
-    trig
-        Number of sin/cos evaluations the workload needs.
+    pairs
+        Number of sine-cosine pairs the workload needs.
     cmac
         Number of complex multiply-adds it needs.
     bytes_moved
         Bytes it must read or write at least once from main memory.
+
+    Returns
+    -------
+    float
+        Seconds.
     """
     return (
-        trig / machine.trig_per_s
+        pairs / machine.pair_per_s
         + cmac / machine.cmac_per_s
         + bytes_moved / machine.bandwidth_bytes_per_s
     )
