@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = [
     "BACKENDS",
+    "NUFFT_MIN_COUNT",
     "available_backends",
     "backend",
     "cos_sin",
@@ -41,6 +42,8 @@ __all__ = [
     "use_backend",
 ]
 
+#: Fewest points of a power sum that the numba backend computes by a non-uniform FFT.
+NUFFT_MIN_COUNT = 64
 #: Every backend's name, in order of preference.
 BACKENDS = ("numba", "numpy")
 FOUR_PI = 4.0 * math.pi

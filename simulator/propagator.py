@@ -44,7 +44,7 @@ __all__ = ["DEFAULT_CHUNK", "Observables", "power_sums", "propagate"]
 
 #: Packets processed together (bounds memory: about 1 kB per packet at 1024 points).
 DEFAULT_CHUNK = 65536
-_BLOCK = 8192
+_BLOCK = 2048
 TWO_PI = 2.0 * math.pi
 
 
@@ -75,8 +75,14 @@ def power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarr
     :math:`S_{j_1 B + j_0} = \sum_p V_{j_1 p} U_{j_0 p}` with :math:`U_{j_0 p} = c_p
     e^{ij_0\phi_p}` and :math:`V_{j_1 p} = e^{ij_1 B\phi_p}`
     (:func:`simulator.kernels.powers`), one complex matrix product per block of packets, the
-    blocks small enough for U and V to stay in cache.
+    blocks small enough for U and V to stay in cache. With the numba backend and at least
+    :data:`simulator.kernels.NUFFT_MIN_COUNT` points, a non-uniform FFT instead
+    (:mod:`simulator.kernels_nufft`: about 16 kernel values per packet, whatever the count).
     """
+    if kernels.backend() == "numba" and count >= kernels.NUFFT_MIN_COUNT:
+        from simulator.kernels_nufft import power_sums as nufft_power_sums
+
+        return nufft_power_sums(coeff, phase_rad, count)
     b0 = max(1, math.isqrt(count - 1) + 1) if count > 1 else 1
     b1 = -(-count // b0)
     total = np.zeros((b1, b0), dtype=complex)

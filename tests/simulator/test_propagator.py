@@ -113,6 +113,21 @@ def test_power_sums_match_direct_sums():
         )
 
 
+@pytest.mark.parametrize("count", [64, 1000, 4097], ids=["64", "1000", "4097"])
+def test_power_sums_to_rounding_of_the_summed_magnitude(count):
+    # The numba backend's NUFFT (count >= 64) and the numpy matrix product alike: the error is
+    # that of a running product of count phase factors, count * 2e-16 of sum |c|, with phases
+    # in [-40, 40] rad (reference: direct sums in long double).
+    rng = np.random.default_rng(7)
+    coeff = rng.normal(size=3000) + 1j * rng.normal(size=3000)
+    phase = rng.uniform(-40, 40, 3000)
+    j = np.arange(count, dtype=np.longdouble)[:, None]
+    angle = j * phase.astype(np.longdouble)
+    direct = (np.cos(angle) + 1j * np.sin(angle)).astype(complex) @ coeff
+    error = np.abs(power_sums(coeff, phase, count) - direct).max()
+    assert error <= count * 2e-16 * np.abs(coeff).sum()
+
+
 def test_chunking_does_not_change_the_result(make_hahn):
     rng = np.random.default_rng(1)
     n = 3000
