@@ -138,7 +138,8 @@ class Waveform:
     """Samples for an AWG channel, with markers.
 
     Sample ``k`` is held for ``[k, k+1) / sample_rate_hz`` (zero-order hold). ``samples`` is the
-    drive :math:`b(t_k)` as a fraction of full scale, already quantised to the DAC levels:
+    drive :math:`b(t_k)`, :math:`t_k = (k + 1/2)/f_s` (the middle of the hold), as a fraction of
+    full scale, already quantised to the DAC levels:
     ``samples == codes / (2**(dac_bits-1) - 1)``.
 
     Attributes

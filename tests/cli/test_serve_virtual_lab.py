@@ -73,7 +73,8 @@ def test_run_through_the_served_lab_agrees_with_the_virtual_bench(tmp_path):
         assert main(["run", str(protocol), "--bench", str(bench), "-o", str(served)]) == 0
     finally:
         proc.send_signal(signal.SIGINT)
-        err = proc.communicate(timeout=30)[1]
+        proc.wait(timeout=30)  # stdout belongs to the reader thread: communicate() would race it
+        err = proc.stderr.read()
         reader.join(timeout=10)
     assert proc.returncode == 0, err
     assert read_until(output, "stopped", 1) == ["stopped"]

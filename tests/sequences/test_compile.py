@@ -228,7 +228,7 @@ def test_rect_waveform_samples_match_the_drive_formula():
     )
     rate = 2.5e8
     waveform = compile_waveform(seq, AwgConstraints(dac_bits=16), rate)
-    t = np.arange(len(waveform.samples)) / rate
+    t = (np.arange(len(waveform.samples)) + 0.5) / rate
     inside = (np.arange(len(t)) >= 250) & (np.arange(len(t)) < 750)
     expected = np.where(inside, 0.7 * np.cos(2 * np.pi * (CARRIER - 3e5) * t + 0.4), 0.0)
     np.testing.assert_allclose(waveform.samples, expected, atol=0.5 / 32767 + 1e-12)
@@ -242,7 +242,7 @@ def test_sampled_gaussian_area_matches_the_nominal_angle():
     pulse = Pulse(duration_s=2e-6, amplitude=0.6, shape=Gaussian(3.0))
     rate = 1e9
     waveform = compile_waveform(_seq(pulse), AwgConstraints(), rate)
-    t = np.arange(len(waveform.samples)) / rate
+    t = (np.arange(len(waveform.samples)) + 0.5) / rate
     # demodulate: the envelope is 2 <b(t) cos(2 pi f_c t)> averaged over carrier cycles
     area = 2 * np.sum(waveform.samples * np.cos(2 * np.pi * CARRIER * t)) / rate * FULL * 2 * np.pi
     assert area == pytest.approx(pulse.nominal_angle_rad(FULL), rel=2e-3)
