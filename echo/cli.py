@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("spin-echo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (``spin-echo compare ... | head``): not an error
+        sys.stdout = None
+        return 0
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class _PointJob:
     values: dict[str, float]
     seed: int | None
     packets: int | None
+    frame: str
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ def simulate_point(job: _PointJob) -> PointResult:
     time_s = None
     for step in range(len(protocol.phase_cycle)):
         timeline = compile_timeline(protocol.sequence(job.values, step))
-        observed = simulate(timeline, job.sample, seed=job.seed, packets=job.packets)
+        observed = simulate(
+            timeline, job.sample, seed=job.seed, packets=job.packets, frame=job.frame
+        )
         signals.append(observed.signal)
         if step == 0:
             mz, (time_s, _) = observed.mz, record_time_axis(timeline.detect)
@@ -87,6 +90,7 @@ def simulate_protocol(
     *,
     seed: int | None = None,
     packets: int | None = None,
+    frame: str = "rotating",
     map_function: MapFunction = map,
 ) -> Path:
     """Simulate every sweep point of ``protocol`` on ``sample`` and write the record.
@@ -103,6 +107,9 @@ def simulate_protocol(
         Seed of the ensemble and of stochastic environments; the sample's seed when None.
     packets
         Packet count override; the sample's when None.
+    frame
+        ``"rotating"`` (rotating-wave approximation) or ``"lab"`` (exact, with the carrier),
+        see :func:`simulator.simulate`.
     map_function
         An ordered ``map`` (the builtin, or an executor's ``map``) that runs the point jobs.
 
@@ -115,7 +122,7 @@ def simulate_protocol(
     seed = sample.seed if seed is None else seed
     protocol_yaml = protocol.to_yaml()
     jobs = [
-        _PointJob(protocol_yaml, sample, index, values, seed, packets)
+        _PointJob(protocol_yaml, sample, index, values, seed, packets, frame)
         for index, values in protocol.iter_points()
     ]
     first = compile_timeline(protocol.sequence(jobs[0].values, 0))
@@ -129,6 +136,7 @@ def simulate_protocol(
         "source": "simulate",
         "units": "normalised",
         "seed": -1 if seed is None else int(seed),
+        "frame": frame,
     }
     progress = Progress(len(jobs), f"simulate {protocol.name}")
     with RecordWriter(

@@ -13,6 +13,7 @@ from echo.record import read_record
 from echo.simulation import simulate_protocol
 from sequences import load_protocol
 from simulator import load_sample
+from simulator.simulate import FRAMES
 
 __all__ = ["register", "run"]
 
@@ -36,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the record")
     parser.add_argument("--seed", type=int, help="override the sample's seed")
     parser.add_argument("--packets", type=int, help="override the sample's packet count")
+    parser.add_argument(
+        "--frame",
+        choices=FRAMES,
+        default="rotating",
+        help="rotating: rotating-wave approximation, fast (default); lab: exact, with the "
+        "carrier, as the virtual bench plays the sampled waveform",
+    )
     add_executor_options(parser)
     parser.set_defaults(func=run)
 
@@ -55,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             output,
             seed=args.seed,
             packets=args.packets,
+            frame=args.frame,
             map_function=executor.map,
         )
     print(f"record: {path}")
