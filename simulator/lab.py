@@ -120,6 +120,7 @@ def propagate_lab(
     t2_s: float | None = None,
     temperature_k: float = 0.0,
     chunk: int = DEFAULT_CHUNK,
+    eigenbasis: bool = False,
 ) -> Observables:
     r"""Propagate in the lab frame with the full cosine drive (see the module docstring).
 
@@ -129,13 +130,11 @@ def propagate_lab(
     longitudinal part, so :math:`M_z(t) = m_z + \mathrm{Re}[s\,e^{-2\pi i f_c t}]` exactly.
     """
     relax = Relaxation.from_times(t1_s, t2_s)
-    times = timeline.detect_times_s
-    acc = _Accumulator(len(times))
+    acc = _Accumulator(len(timeline.detect_times_s), eigenbasis=eigenbasis)
     for start in range(0, len(ensemble), chunk):
         part = ensemble.chunk(start, start + chunk)
         _lab_chunk(timeline, PacketFrame.build(part, temperature_k), relax, acc)
-    norm = ensemble.norm
-    return Observables(times, acc.signal / norm, acc.mz / norm)
+    return acc.observables(timeline.detect_times_s, ensemble.norm)
 
 
 def _zero_runs(samples: np.ndarray) -> list[tuple[int, int, bool]]:

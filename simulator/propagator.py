@@ -50,7 +50,7 @@ TWO_PI = 2.0 * math.pi
 
 @dataclass(frozen=True, eq=False)
 class Observables:
-    """Ensemble observables at the detection times.
+    r"""Ensemble observables at the detection times.
 
     Attributes
     ----------
@@ -61,11 +61,20 @@ class Observables:
         ensemble's total weight.
     mz
         Slowly varying part of the normalised magnetisation :math:`M_z`, in [-1, 1].
+    eigen_x, eigen_y
+        Ensemble averages of the transverse Bloch components in each packet's eigenbasis,
+        :math:`\sum_p w_p(\langle\sigma_x'\rangle_p + i\langle\sigma_y'\rangle_p)/W =`
+        ``eigen_x + 1j * eigen_y``, in the frame rotating at the carrier (phase reference at
+        t = 0, the frame of :mod:`simulator.bloch`); weights w as for the signal, but without
+        the coupling :math:`\cos\theta\sin\eta`. None unless asked for
+        (``propagate(..., eigenbasis=True)``): they cost one more detection sum.
     """
 
     times_s: np.ndarray
     signal: np.ndarray
     mz: np.ndarray
+    eigen_x: np.ndarray | None = None
+    eigen_y: np.ndarray | None = None
 
 
 def power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarray:
@@ -129,16 +138,26 @@ def _runs_by_segment(timeline: Timeline) -> dict[int, list[_Run]]:
 
 
 class _Accumulator:
-    """Running sums of the signal and of m_z over packet chunks."""
+    """Running sums of the signal, of m_z and (optionally) of the eigenbasis m over chunks."""
 
-    def __init__(self, points: int) -> None:
+    def __init__(self, points: int, *, eigenbasis: bool = False) -> None:
         self.signal = np.zeros(points, dtype=complex)
         self.mz = np.zeros(points)
+        self.eigen = np.zeros(points, dtype=complex) if eigenbasis else None
 
     def point(self, index: int, frame: PacketFrame, m: np.ndarray, z: np.ndarray) -> None:
         a = frame.weight * frame.coupling
         self.signal[index] -= np.dot(a * frame.sin_eta, np.conj(m))
         self.mz[index] += np.dot(a * frame.cos_eta, z - frame.z_eq) + frame.mz_eq
+        if self.eigen is not None:
+            self.eigen[index] += np.dot(frame.weight, m)
+
+    def observables(self, times_s: np.ndarray, norm: float) -> Observables:
+        """Return the sums normalised by ``norm`` (the ensemble's total weight)."""
+        if self.eigen is None:
+            return Observables(times_s, self.signal / norm, self.mz / norm)
+        eigen = self.eigen / norm
+        return Observables(times_s, self.signal / norm, self.mz / norm, eigen.real, eigen.imag)
 
 
 def _free_run(
@@ -158,7 +177,10 @@ def _free_run(
     sums = power_sums(a * frame.sin_eta * m0, omega * run.spacing_s, run.count)
     j = np.arange(run.count) * run.spacing_s
     sl = slice(run.offset, run.offset + run.count)
-    acc.signal[sl] -= np.conj(sums) * np.exp(-relax.gamma2 * j)
+    decay = np.exp(-relax.gamma2 * j)
+    acc.signal[sl] -= np.conj(sums) * decay
+    if acc.eigen is not None:
+        acc.eigen[sl] += power_sums(frame.weight * m0, omega * run.spacing_s, run.count) * decay
     b = a * frame.cos_eta
     acc.mz[sl] += frame.mz_eq + np.dot(b, z0 - frame.z_eq) * np.exp(-relax.gamma1 * j)
 
@@ -220,6 +242,7 @@ def propagate(
     temperature_k: float = 0.0,
     frame: str = "rotating",
     chunk: int = DEFAULT_CHUNK,
+    eigenbasis: bool = False,
 ) -> Observables:
     """Propagate every packet through ``timeline`` and return the ensemble observables.
 
@@ -240,22 +263,32 @@ def propagate(
         (:func:`simulator.lab.propagate_lab`).
     chunk
         Packets processed together.
+    eigenbasis
+        Also return the ensemble-averaged transverse components in the packets' eigenbasis
+        (:attr:`Observables.eigen_x`, :attr:`Observables.eigen_y`).
 
     Returns
     -------
     Observables
-        Signal and m_z at ``timeline.detect_times_s``.
+        Signal and m_z (and the eigenbasis components if asked for) at
+        ``timeline.detect_times_s``.
     """
     if frame == "lab":
         from simulator.lab import propagate_lab
 
         return propagate_lab(
-            timeline, ensemble, t1_s=t1_s, t2_s=t2_s, temperature_k=temperature_k, chunk=chunk
+            timeline,
+            ensemble,
+            t1_s=t1_s,
+            t2_s=t2_s,
+            temperature_k=temperature_k,
+            chunk=chunk,
+            eigenbasis=eigenbasis,
         )
     if frame != "rotating":
         raise ValueError(f"frame must be 'rotating' or 'lab', got {frame!r}")
     relax = Relaxation.from_times(t1_s, t2_s)
-    return propagate_chunks(timeline, ensemble, relax, temperature_k, chunk)
+    return propagate_chunks(timeline, ensemble, relax, temperature_k, chunk, eigenbasis=eigenbasis)
 
 
 def propagate_chunks(
@@ -264,13 +297,13 @@ def propagate_chunks(
     relax: Relaxation,
     temperature_k: float,
     chunk: int = DEFAULT_CHUNK,
+    *,
+    eigenbasis: bool = False,
 ) -> Observables:
     """Rotating-frame propagation with given rates, in chunks of packets (see :func:`propagate`)."""
-    times = timeline.detect_times_s
     runs = _runs_by_segment(timeline)
-    acc = _Accumulator(len(times))
+    acc = _Accumulator(len(timeline.detect_times_s), eigenbasis=eigenbasis)
     for start in range(0, len(ensemble), chunk):
         part = ensemble.chunk(start, start + chunk)
         _propagate_chunk(timeline, PacketFrame.build(part, temperature_k), relax, runs, acc)
-    norm = ensemble.norm
-    return Observables(times, acc.signal / norm, acc.mz / norm)
+    return acc.observables(timeline.detect_times_s, ensemble.norm)

@@ -132,8 +132,14 @@ def test_rotating_frame_agrees_with_lab_frame_where_rwa_holds(make_timeline):
         ]
         windows = [(0.5 * t_p, 0.4 * t_p, 5), (3 * t_p + 3e-6, 2e-6, 50)]
         timeline = make_timeline(segments, carrier_hz=fc, detect=windows)
-        rot, lab = propagate(timeline, ens), propagate(timeline, ens, frame="lab")
+        rot = propagate(timeline, ens, eigenbasis=True)
+        lab = propagate(timeline, ens, frame="lab", eigenbasis=True)
         scale = np.abs(rot.signal).max()
+        eigen_error = (
+            np.abs((rot.eigen_x - lab.eigen_x) + 1j * (rot.eigen_y - lab.eigen_y)).max()
+            / np.abs(rot.eigen_x + 1j * rot.eigen_y).max()
+        )
+        assert eigen_error <= 2 * ratio
         error = max(np.abs(rot.signal - lab.signal).max(), np.abs(rot.mz - lab.mz).max()) / scale
         assert error <= 2 * ratio
         errors.append(error)

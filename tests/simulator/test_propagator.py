@@ -102,6 +102,51 @@ def test_hahn_echo_amplitude_of_ideal_pulses(make_timeline):
     assert abs(propagate(off, Ensemble(delta, eps, cos_t, 1.0)).signal[0]) < 1e-6 * each.mean()
 
 
+def _resonant_pair(carrier_hz, detuning_hz, eta, cos_theta, weights):
+    """Packets at 2E = f_c and 2E = f_c + detuning, both with mixing angle eta."""
+    energy = np.array([carrier_hz, carrier_hz + detuning_hz]) / 2
+    return Ensemble(energy * np.sin(eta) / 2, energy * np.cos(eta), cos_theta, np.array(weights))
+
+
+def test_eigenbasis_components_during_and_after_a_resonant_pulse(make_timeline):
+    # Resonant packet from the ground state, drive phase phi: nutation by
+    # alpha = 2 pi r cos(theta) sin(eta) t about -(cos phi, sin phi, 0), so
+    # <sigma_x'> + i <sigma_y'> = -i exp(i phi) sin(alpha); after a pi/2 pulse it stays there.
+    carrier, eta, cos_t, phase, t_p = 4e6, 1.1, 0.8, 0.7, 0.5e-6
+    rabi = 1 / (4 * t_p * cos_t * np.sin(eta))
+    tl = make_timeline(
+        [(t_p, rabi, phase), (3e-6, 0.0, 0.0)],
+        carrier_hz=carrier,
+        detect=[(0.05e-6, 0.4e-6, 8), (t_p + 0.2e-6, 2e-6, 100)],
+    )
+    obs = propagate(tl, _resonant_pair(carrier, 0.0, eta, cos_t, [1.0, 0.0]), eigenbasis=True)
+    alpha = 2 * np.pi * rabi * cos_t * np.sin(eta) * np.minimum(obs.times_s, t_p)
+    expected = -1j * np.exp(1j * phase) * np.sin(alpha)
+    np.testing.assert_allclose(obs.eigen_x + 1j * obs.eigen_y, expected, rtol=0, atol=1e-12)
+    assert propagate(tl, _resonant_pair(carrier, 0.0, eta, cos_t, [1.0, 1.0])).eigen_x is None
+
+
+def test_eigenbasis_components_in_free_precession_after_an_ideal_pulse(make_timeline):
+    # A 1 ps pi/2 pulse is ideal to ~1e-6 (detuning x t_p, t_p / T2: the tolerance); then each
+    # precesses at its detuning 2E - f_c in the carrier frame and decays at 1/T2:
+    # m(t) = -i exp(i phi) exp((2 pi i detuning - 1/T2)(t - t_p)), weighted average.
+    carrier, detuning, eta, cos_t, phase, t_p, t2 = 4e6, 0.37e6, 1.2, -0.6, 2.1, 1e-12, 1.5e-6
+    rabi = 1 / (4 * t_p * abs(cos_t) * np.sin(eta))
+    weights = np.array([0.7, 1.9])
+    tl = make_timeline(
+        [(t_p, rabi, phase), (4e-6, 0.0, 0.0)],
+        carrier_hz=carrier,
+        detect=[(0.3e-6, 3e-6, 150)],
+    )
+    ens = _resonant_pair(carrier, detuning, eta, cos_t, weights)
+    obs = propagate(tl, ens, t1_s=t2, t2_s=t2, eigenbasis=True)
+    lag = obs.times_s - t_p
+    start = -1j * np.exp(1j * phase) * np.sign(cos_t)
+    each = start * np.exp(np.outer([0.0, detuning], 2j * np.pi * lag) - lag / t2)
+    expected = weights @ each / weights.sum()
+    np.testing.assert_allclose(obs.eigen_x + 1j * obs.eigen_y, expected, rtol=0, atol=3e-6)
+
+
 def test_power_sums_match_direct_sums():
     rng = np.random.default_rng(0)
     coeff = rng.normal(size=5000) + 1j * rng.normal(size=5000)
