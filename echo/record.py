@@ -5,7 +5,9 @@ Layout (SPEC.md, "Record"): data variables ``signal_re`` and ``signal_im`` with 
 ``time`` in seconds from the start of the detection window (with several windows, as in CPMG,
 the windows are laid end to end: see :func:`record_time_axis`) and a coordinate ``window``
 along ``time`` (index of the window of each point); one coordinate per sweep axis in SI units;
-a variable ``point_complete`` (1 where a sweep point has been written);
+a variable ``point_complete`` (1 where a sweep point has been written); optionally
+``signal_sem_re`` and ``signal_sem_im`` (dims as ``signal_re``): the standard error of the mean
+of each quadrature of the signal, from the shot-to-shot scatter of a measurement;
 attributes ``protocol``, ``sample`` or ``bench``, ``source``, ``units``, ``spin_echo_version``,
 ``created``, ``seed`` and ``complete``.
 
@@ -101,6 +103,9 @@ class RecordWriter:
         Also store the normalised magnetisation ``mz`` (simulations).
     window
         Index of the detection window of each time (default: all 0).
+    with_sem
+        Also store ``signal_sem_re`` and ``signal_sem_im``, the standard error of the mean of
+        each quadrature of the signal (measurements that average several shots).
     """
 
     def __init__(
@@ -112,6 +117,7 @@ class RecordWriter:
         attrs: Mapping[str, Any],
         with_mz: bool = False,
         window: np.ndarray | None = None,
+        with_sem: bool = False,
     ) -> None:
         self.path = Path(path)
         self.shape = tuple(len(values) for _, values, _ in axes)
@@ -142,8 +148,19 @@ class RecordWriter:
         dims = (*names, "time")
         self._vars = {
             key: ds.createVariable(key, "f8", dims, fill_value=np.nan)
-            for key in ("signal_re", "signal_im", *(("mz",) if with_mz else ()))
+            for key in (
+                "signal_re",
+                "signal_im",
+                *(("mz",) if with_mz else ()),
+                *(("signal_sem_re", "signal_sem_im") if with_sem else ()),
+            )
         }
+        for quadrature in ("re", "im") if with_sem else ():
+            self._vars[
+                f"signal_sem_{quadrature}"
+            ].long_name = (
+                f"standard error of the mean of signal_{quadrature} (shot-to-shot scatter)"
+            )
         done = ds.createVariable("point_complete", "i1", tuple(names), fill_value=False)
         done.long_name = "1 where the sweep point has been written"
         done[...] = np.zeros(self.shape, dtype=np.int8)
@@ -156,14 +173,36 @@ class RecordWriter:
         ds.sync()
 
     def write_point(
-        self, index: tuple[int, ...], signal: np.ndarray, mz: np.ndarray | None = None
+        self,
+        index: tuple[int, ...],
+        signal: np.ndarray,
+        mz: np.ndarray | None = None,
+        *,
+        sem: np.ndarray | None = None,
     ) -> None:
-        """Write one sweep point (complex ``signal`` over time, optional ``mz``) and flush it."""
+        """Write one sweep point and flush it.
+
+        Parameters
+        ----------
+        index
+            Index of the sweep point.
+        signal
+            Complex signal over time.
+        mz
+            Normalised magnetisation over time (stored when the writer has ``with_mz``).
+        sem
+            Complex standard error of the mean over time: real part for ``signal_re``,
+            imaginary part for ``signal_im`` (stored when the writer has ``with_sem``).
+        """
         signal = np.asarray(signal)
         self._vars["signal_re"][(*index, slice(None))] = signal.real
         self._vars["signal_im"][(*index, slice(None))] = signal.imag
         if mz is not None and "mz" in self._vars:
             self._vars["mz"][(*index, slice(None))] = np.asarray(mz, dtype=float)
+        if sem is not None and "signal_sem_re" in self._vars:
+            sem = np.asarray(sem)
+            self._vars["signal_sem_re"][(*index, slice(None))] = sem.real
+            self._vars["signal_sem_im"][(*index, slice(None))] = sem.imag
         if index:
             self._done[index] = 1
         else:

@@ -135,3 +135,24 @@ def test_record_time_axis_lays_windows_end_to_end():
     time_s, window = record_time_axis(windows)
     np.testing.assert_allclose(time_s, [0, 0.5e-6, 1e-6, 1.5e-6, 2e-6, 2.5e-6], rtol=0, atol=1e-21)
     assert window.tolist() == [0, 0, 0, 0, 1, 1]
+
+
+def test_standard_errors_are_stored_per_quadrature_when_asked(tmp_path):
+    path = tmp_path / "sem.nc"
+    with RecordWriter(path, axes=AXES[:1], time_s=TIME_S, attrs=ATTRS, with_sem=True) as rec:
+        for i in range(3):
+            rec.write_point((i,), _signal(i, 0), sem=(i + 1) * (0.5 + 0.25j) * np.ones(8))
+    ds = read_record(path)
+    assert ds["signal_sem_re"].dims == ds["signal_re"].dims
+    np.testing.assert_array_equal(ds["signal_sem_re"].values[2], np.full(8, 1.5))
+    np.testing.assert_array_equal(ds["signal_sem_im"].values[1], np.full(8, 0.5))
+    assert "shot-to-shot" in ds["signal_sem_im"].attrs["long_name"]
+
+
+def test_standard_errors_are_absent_unless_asked(tmp_path):
+    path = tmp_path / "nosem.nc"
+    with RecordWriter(path, axes=AXES[:1], time_s=TIME_S, attrs=ATTRS) as rec:
+        for i in range(3):
+            rec.write_point((i,), _signal(i, 0), sem=np.ones(8))
+    ds = read_record(path)
+    assert "signal_sem_re" not in ds and "signal_sem_im" not in ds
