@@ -337,10 +337,15 @@ def main(argv: list[str] | None = None) -> int:
         f"cores, Python {platform.python_version()}, numpy {np.__version__}, kernel backends "
         f"{', '.join(available_backends())}"
     )
+    load_before = os.getloadavg()[0]
     first = measure_floor(quick=args.quick)
     hahn_rows = hahn(args)
     timeline_rows, sampled_rows = shaped(args)
     machine = first.best_with(measure_floor(quick=args.quick))
+    print(
+        f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after: other "
+        "processes on these cores slow every timing below, the BLAS-threaded ones most"
+    )
     print(
         f"machine floor (better of two measurements): sin/cos pairs {machine.pair_per_s:.3g}/s "
         f"({machine.pair_per_s_one_core:.3g}/s on one core; np.sin or np.cos alone "
