@@ -16,6 +16,10 @@ The default is ``"numba"`` when numba is importable, else ``"numpy"``; the envir
 variable ``SPIN_ECHO_KERNELS`` (``numpy`` or ``numba``) overrides it, and
 :func:`use_backend` switches it for a block of code. Within a backend every kernel is
 deterministic, so seeded runs are reproducible bit for bit.
+
+The propagators run their packet chunks on :func:`default_threads` threads (the kernels
+release the GIL); each chunk's sums are added in chunk order, so the result does not depend
+on the number of threads.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ __all__ = [
     "available_backends",
     "backend",
     "cos_sin",
+    "default_threads",
+    "numba_power_sums",
     "phasor",
     "powers",
     "rotate",
@@ -43,11 +49,12 @@ __all__ = [
 ]
 
 #: Fewest points of a power sum that the numba backend computes by a non-uniform FFT.
-NUFFT_MIN_COUNT = 64
+NUFFT_MIN_COUNT = 16
 #: Every backend's name, in order of preference.
 BACKENDS = ("numba", "numpy")
 FOUR_PI = 4.0 * math.pi
 _ENV = "SPIN_ECHO_KERNELS"
+_THREADS_ENV = "SPIN_ECHO_THREADS"
 
 
 def available_backends() -> tuple[str, ...]:
@@ -68,6 +75,25 @@ def _default() -> str:
 
 
 _active: list[str] = []
+
+
+def default_threads() -> int:
+    """Threads over packet chunks: ``SPIN_ECHO_THREADS``, else the cores this process may use.
+
+    With the numpy backend the default is 1: its many short array operations hand the GIL
+    back and forth, and two threads measured slower than one. Set ``SPIN_ECHO_THREADS=1`` in
+    worker processes that already share the cores.
+    """
+    text = os.environ.get(_THREADS_ENV, "").strip()
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"{_THREADS_ENV} = {text!r}: must be a positive whole number")
+        return int(text)
+    if backend() == "numpy":
+        return 1
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def backend() -> str:
@@ -192,6 +218,21 @@ def powers(first: np.ndarray | None, phase_rad: np.ndarray, count: int) -> np.nd
         if filled < count:
             step = step * step
     return out
+
+
+def numba_power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarray:
+    r"""Power sums :math:`\sum_p c_p e^{ij\phi_p}` with the numba backend, without BLAS.
+
+    A non-uniform FFT (:mod:`simulator.kernels_nufft`) from :data:`NUFFT_MIN_COUNT` points
+    on, compiled direct sums below.
+    """
+    coeff = np.ascontiguousarray(coeff, dtype=complex)
+    phase_rad = np.ascontiguousarray(phase_rad, dtype=float)
+    if count >= NUFFT_MIN_COUNT:
+        from simulator.kernels_nufft import power_sums
+
+        return power_sums(coeff, phase_rad, count)
+    return _numba().direct_sums(coeff, phase_rad, count)
 
 
 def sampled_run(

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["TRIG_LIMIT", "phasor", "powers", "rotate", "sampled_run"]
+__all__ = ["TRIG_LIMIT", "direct_sums", "phasor", "powers", "rotate", "sampled_run"]
 
 #: Largest angle (rad) that the polynomial sine and cosine reduce exactly.
 TRIG_LIMIT = 1.0e5
@@ -150,6 +150,35 @@ def _lane_sum(values: np.ndarray, count: int) -> float:
     for j in range(_LANES):
         total += lanes[j]
     return total
+
+
+@njit(**_OPTIONS)
+def direct_sums(coeff: np.ndarray, phase: np.ndarray, count: int) -> np.ndarray:
+    """Return ``sum_p coeff[p] * exp(1j * j * phase[p])`` for ``j < count``, directly."""
+    n = phase.shape[0]
+    re, im = np.zeros((count, _LANES)), np.zeros((count, _LANES))
+    c, s = np.empty(_BLOCK), np.empty(_BLOCK)
+    ar, ai = np.empty(_BLOCK), np.empty(_BLOCK)
+    for p0 in range(0, n, _BLOCK):
+        nb = min(_BLOCK, n - p0)
+        _fill_cos_sin(phase[p0 : p0 + nb], c, s)
+        for i in range(nb):
+            ar[i], ai[i] = coeff[p0 + i].real, coeff[p0 + i].imag
+        full = nb - nb % _LANES
+        for j in range(count):
+            for i in range(0, full, _LANES):
+                for k in range(_LANES):
+                    re[j, k] += ar[i + k]
+                    im[j, k] += ai[i + k]
+            for i in range(full, nb):
+                re[j, 0] += ar[i]
+                im[j, 0] += ai[i]
+            for i in range(nb):
+                ar[i], ai[i] = ar[i] * c[i] - ai[i] * s[i], ar[i] * s[i] + ai[i] * c[i]
+    out = np.empty(count, dtype=np.complex128)
+    for j in range(count):
+        out[j] = complex(_lane_sum(re[j], _LANES), _lane_sum(im[j], _LANES))
+    return out
 
 
 @njit(**_OPTIONS)

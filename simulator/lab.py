@@ -15,8 +15,9 @@ longitudinal modulation of the splitting are kept.
   exact Bloch map. Local error :math:`O((2\pi f h)^5)`; free segments are exact.
 * :func:`propagate_sampled`: a :class:`~sequences.timeline.Waveform` held sample by sample
   (zero-order hold, :math:`b = \text{sample} \times` ``full_scale_rabi_hz``), which *is*
-  piecewise constant: every sample is one exact map, so the result is exact. Runs of zero
-  samples are free evolution, evaluated at every sample time by power sums.
+  piecewise constant: every sample is one exact map, so the result is exact. Runs of at least
+  :data:`MIN_FREE_SAMPLES` zero samples are free evolution, evaluated at every sample time by
+  power sums; driven runs go through :func:`simulator.kernels.sampled_run`.
 """
 
 from __future__ import annotations
@@ -37,13 +38,16 @@ from simulator.propagator import (
     _Accumulator,
     _free_run,
     _runs_by_segment,
+    map_chunks,
     power_sums,
 )
 
-__all__ = ["STEPS_PER_PERIOD", "propagate_lab", "propagate_sampled"]
+__all__ = ["MIN_FREE_SAMPLES", "STEPS_PER_PERIOD", "propagate_lab", "propagate_sampled"]
 
 #: Integrator steps per drive period in lab-frame driven segments.
 STEPS_PER_PERIOD = 64
+#: Shortest run of zero samples that :func:`propagate_sampled` evaluates as free evolution.
+MIN_FREE_SAMPLES = 16
 TWO_PI = 2.0 * math.pi
 _SQ3 = math.sqrt(3.0)
 _A1, _A2 = 0.25 + _SQ3 / 6.0, 0.25 - _SQ3 / 6.0
@@ -121,6 +125,7 @@ def propagate_lab(
     temperature_k: float = 0.0,
     chunk: int = DEFAULT_CHUNK,
     eigenbasis: bool = False,
+    threads: int | None = None,
 ) -> Observables:
     r"""Propagate in the lab frame with the full cosine drive (see the module docstring).
 
@@ -130,19 +135,36 @@ def propagate_lab(
     longitudinal part, so :math:`M_z(t) = m_z + \mathrm{Re}[s\,e^{-2\pi i f_c t}]` exactly.
     """
     relax = Relaxation.from_times(t1_s, t2_s)
-    acc = _Accumulator(len(timeline.detect_times_s), eigenbasis=eigenbasis)
-    for start in range(0, len(ensemble), chunk):
-        part = ensemble.chunk(start, start + chunk)
+    points = len(timeline.detect_times_s)
+
+    def work(part: Ensemble) -> _Accumulator:
+        acc = _Accumulator(points, eigenbasis=eigenbasis)
         _lab_chunk(timeline, PacketFrame.build(part, temperature_k), relax, acc)
-    return acc.observables(timeline.detect_times_s, ensemble.norm)
+        return acc
+
+    total = _Accumulator(points, eigenbasis=eigenbasis)
+    for acc in map_chunks(work, ensemble, chunk, threads):
+        total.add(acc)
+    return total.observables(timeline.detect_times_s, ensemble.norm)
 
 
 def _zero_runs(samples: np.ndarray) -> list[tuple[int, int, bool]]:
-    """Split sample indices into runs ``(start, stop, is_zero)``."""
+    """Split sample indices into runs ``(start, stop, is_zero)``.
+
+    Zero runs shorter than :data:`MIN_FREE_SAMPLES` stay in the driven runs around them (a
+    zero sample is an exact map like any other; a separate power sum would cost more).
+    """
     zero = samples == 0.0
     edges = np.flatnonzero(np.diff(zero.astype(np.int8))) + 1
     bounds = np.concatenate([[0], edges, [len(samples)]])
-    return [(int(a), int(b), bool(zero[a])) for a, b in itertools.pairwise(bounds)]
+    runs: list[tuple[int, int, bool]] = []
+    for a, b in itertools.pairwise(bounds):
+        free = bool(zero[a]) and b - a >= MIN_FREE_SAMPLES
+        if runs and not free and not runs[-1][2]:
+            runs[-1] = (runs[-1][0], int(b), False)
+        else:
+            runs.append((int(a), int(b), free))
+    return runs
 
 
 def propagate_sampled(
@@ -153,6 +175,7 @@ def propagate_sampled(
     t2_s: float | None = None,
     temperature_k: float = 0.0,
     chunk: int = DEFAULT_CHUNK,
+    threads: int | None = None,
 ) -> np.ndarray:
     r"""Lab-frame ensemble :math:`M_z` at every sample time of an AWG waveform, exactly.
 
@@ -170,6 +193,9 @@ def propagate_sampled(
         Relaxation and temperature, as in :func:`simulator.propagator.propagate`.
     chunk
         Packets processed together.
+    threads
+        Chunks propagated at once (:func:`simulator.kernels.default_threads` when None); the
+        result is the same bit for bit whatever the number.
 
     Returns
     -------
@@ -179,37 +205,53 @@ def propagate_sampled(
     """
     relax = Relaxation.from_times(t1_s, t2_s)
     samples = np.asarray(waveform.samples, dtype=float)
+    runs = _zero_runs(samples)
+
+    def work(part: Ensemble) -> np.ndarray:
+        frame = PacketFrame.build(part, temperature_k)
+        return _sampled_chunk(frame, relax, samples, runs, waveform)
+
+    out = np.zeros(len(samples))
+    for partial in map_chunks(work, ensemble, chunk, threads):
+        out += partial
+    return out / ensemble.norm
+
+
+def _sampled_chunk(
+    frame: PacketFrame,
+    relax: Relaxation,
+    samples: np.ndarray,
+    runs: list[tuple[int, int, bool]],
+    waveform: Waveform,
+) -> np.ndarray:
+    """Return the unnormalised M_z sums of one chunk at every sample time."""
     dt = 1.0 / waveform.sample_rate_hz
     scale = waveform.full_scale_rabi_hz
     out = np.zeros(len(samples))
-    runs = _zero_runs(samples)
-    for start in range(0, len(ensemble), chunk):
-        frame = PacketFrame.build(ensemble.chunk(start, start + chunk), temperature_k)
-        transverse, longitudinal = frame.coupling * frame.sin_eta, frame.coupling * frame.cos_eta
-        along, across = frame.weight * longitudinal, frame.weight * transverse
-        m = np.zeros(len(frame.energy_hz), dtype=complex)
-        z = frame.z_eq.copy()
-        for first, stop, is_zero in runs:
-            count = stop - first
-            if is_zero:
-                omega = TWO_PI * 2.0 * frame.energy_hz * dt
-                sums = power_sums(across * m, omega, count)
-                j = np.arange(count) * dt
-                out[first:stop] += frame.mz_eq + np.dot(along, z - frame.z_eq) * np.exp(
-                    -relax.gamma1 * j
-                )
-                out[first:stop] -= (sums * np.exp(-relax.gamma2 * j)).real
-                m, z = free_evolve(m, z, frame, relax, count * dt, 0.0)
-                continue
-            out[first:stop] += frame.mz_eq
-            drive = samples[first:stop] * scale
-            if relax.isotropic:
-                packet = (frame.energy_hz, transverse, longitudinal, frame.z_eq)
-                m, z = kernels.sampled_run(
-                    m, z, packet, (along, across), drive, dt, relax.gamma1, out[first:stop]
-                )
-                continue
-            for k, b in enumerate(drive, start=first):
-                out[k] += np.dot(along, z - frame.z_eq) - np.dot(across, m.real)
-                m, z = rotate_relax(m, z, _lab_field(frame, b), relax, frame.z_eq, dt)
-    return out / ensemble.norm
+    transverse, longitudinal = frame.coupling * frame.sin_eta, frame.coupling * frame.cos_eta
+    along, across = frame.weight * longitudinal, frame.weight * transverse
+    m = np.zeros(len(frame.energy_hz), dtype=complex)
+    z = frame.z_eq.copy()
+    for first, stop, is_zero in runs:
+        count = stop - first
+        if is_zero:
+            omega = TWO_PI * 2.0 * frame.energy_hz * dt
+            sums = power_sums(across * m, omega, count)
+            j = np.arange(count) * dt
+            decay1 = np.exp(-relax.gamma1 * j)
+            out[first:stop] += frame.mz_eq + np.dot(along, z - frame.z_eq) * decay1
+            out[first:stop] -= (sums * np.exp(-relax.gamma2 * j)).real
+            m, z = free_evolve(m, z, frame, relax, count * dt, 0.0)
+            continue
+        out[first:stop] += frame.mz_eq
+        drive = samples[first:stop] * scale
+        if relax.isotropic:
+            packet = (frame.energy_hz, transverse, longitudinal, frame.z_eq)
+            m, z = kernels.sampled_run(
+                m, z, packet, (along, across), drive, dt, relax.gamma1, out[first:stop]
+            )
+            continue
+        for k, b in enumerate(drive, start=first):
+            out[k] += np.dot(along, z - frame.z_eq) - np.dot(across, m.real)
+            m, z = rotate_relax(m, z, _lab_field(frame, b), relax, frame.z_eq, dt)
+    return out

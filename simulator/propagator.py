@@ -30,8 +30,10 @@ Detection during free evolution costs one complex multiply-add per packet and po
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -40,12 +42,30 @@ from simulator import kernels
 from simulator.bloch import PacketFrame, Relaxation, drive_field, free_evolve, rotate_relax
 from simulator.ensemble import Ensemble
 
-__all__ = ["DEFAULT_CHUNK", "Observables", "power_sums", "propagate"]
+__all__ = ["DEFAULT_CHUNK", "Observables", "map_chunks", "power_sums", "propagate"]
 
 #: Packets processed together (bounds memory: about 1 kB per packet at 1024 points).
 DEFAULT_CHUNK = 65536
 _BLOCK = 2048
 TWO_PI = 2.0 * math.pi
+_T = TypeVar("_T")
+
+
+def map_chunks(
+    work: Callable[[Ensemble], _T], ensemble: Ensemble, chunk: int, threads: int | None = None
+) -> Iterator[_T]:
+    """Yield ``work(part)`` for consecutive chunks of ``chunk`` packets, in chunk order.
+
+    ``threads`` chunks run at once (:func:`simulator.kernels.default_threads` when None); the
+    order of the results, and so of any sum over them, does not depend on it.
+    """
+    parts = (ensemble.chunk(start, start + chunk) for start in range(0, len(ensemble), chunk))
+    count = kernels.default_threads() if threads is None else threads
+    if count <= 1 or len(ensemble) <= chunk:
+        yield from map(work, parts)
+        return
+    with ThreadPoolExecutor(count) as pool:
+        yield from pool.map(work, parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,14 +104,11 @@ def power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarr
     :math:`S_{j_1 B + j_0} = \sum_p V_{j_1 p} U_{j_0 p}` with :math:`U_{j_0 p} = c_p
     e^{ij_0\phi_p}` and :math:`V_{j_1 p} = e^{ij_1 B\phi_p}`
     (:func:`simulator.kernels.powers`), one complex matrix product per block of packets, the
-    blocks small enough for U and V to stay in cache. With the numba backend and at least
-    :data:`simulator.kernels.NUFFT_MIN_COUNT` points, a non-uniform FFT instead
-    (:mod:`simulator.kernels_nufft`: about 16 kernel values per packet, whatever the count).
+    blocks small enough for U and V to stay in cache (BLAS). The numba backend uses no BLAS:
+    :func:`simulator.kernels.numba_power_sums`.
     """
-    if kernels.backend() == "numba" and count >= kernels.NUFFT_MIN_COUNT:
-        from simulator.kernels_nufft import power_sums as nufft_power_sums
-
-        return nufft_power_sums(coeff, phase_rad, count)
+    if kernels.backend() == "numba":
+        return kernels.numba_power_sums(coeff, phase_rad, count)
     b0 = max(1, math.isqrt(count - 1) + 1) if count > 1 else 1
     b1 = -(-count // b0)
     total = np.zeros((b1, b0), dtype=complex)
@@ -151,6 +168,13 @@ class _Accumulator:
         self.mz[index] += np.dot(a * frame.cos_eta, z - frame.z_eq) + frame.mz_eq
         if self.eigen is not None:
             self.eigen[index] += np.dot(frame.weight, m)
+
+    def add(self, other: _Accumulator) -> None:
+        """Add the sums of ``other`` (another chunk's)."""
+        self.signal += other.signal
+        self.mz += other.mz
+        if self.eigen is not None:
+            self.eigen += other.eigen
 
     def observables(self, times_s: np.ndarray, norm: float) -> Observables:
         """Return the sums normalised by ``norm`` (the ensemble's total weight)."""
@@ -243,6 +267,7 @@ def propagate(
     frame: str = "rotating",
     chunk: int = DEFAULT_CHUNK,
     eigenbasis: bool = False,
+    threads: int | None = None,
 ) -> Observables:
     """Propagate every packet through ``timeline`` and return the ensemble observables.
 
@@ -266,6 +291,9 @@ def propagate(
     eigenbasis
         Also return the ensemble-averaged transverse components in the packets' eigenbasis
         (:attr:`Observables.eigen_x`, :attr:`Observables.eigen_y`).
+    threads
+        Chunks propagated at once (:func:`simulator.kernels.default_threads` when None); the
+        result is the same bit for bit whatever the number.
 
     Returns
     -------
@@ -284,11 +312,14 @@ def propagate(
             temperature_k=temperature_k,
             chunk=chunk,
             eigenbasis=eigenbasis,
+            threads=threads,
         )
     if frame != "rotating":
         raise ValueError(f"frame must be 'rotating' or 'lab', got {frame!r}")
     relax = Relaxation.from_times(t1_s, t2_s)
-    return propagate_chunks(timeline, ensemble, relax, temperature_k, chunk, eigenbasis=eigenbasis)
+    return propagate_chunks(
+        timeline, ensemble, relax, temperature_k, chunk, eigenbasis=eigenbasis, threads=threads
+    )
 
 
 def propagate_chunks(
@@ -299,11 +330,18 @@ def propagate_chunks(
     chunk: int = DEFAULT_CHUNK,
     *,
     eigenbasis: bool = False,
+    threads: int | None = None,
 ) -> Observables:
     """Rotating-frame propagation with given rates, in chunks of packets (see :func:`propagate`)."""
     runs = _runs_by_segment(timeline)
-    acc = _Accumulator(len(timeline.detect_times_s), eigenbasis=eigenbasis)
-    for start in range(0, len(ensemble), chunk):
-        part = ensemble.chunk(start, start + chunk)
+    points = len(timeline.detect_times_s)
+
+    def work(part: Ensemble) -> _Accumulator:
+        acc = _Accumulator(points, eigenbasis=eigenbasis)
         _propagate_chunk(timeline, PacketFrame.build(part, temperature_k), relax, runs, acc)
-    return acc.observables(timeline.detect_times_s, ensemble.norm)
+        return acc
+
+    total = _Accumulator(points, eigenbasis=eigenbasis)
+    for acc in map_chunks(work, ensemble, chunk, threads):
+        total.add(acc)
+    return total.observables(timeline.detect_times_s, ensemble.norm)

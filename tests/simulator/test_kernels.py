@@ -145,3 +145,14 @@ def test_backend_selection(monkeypatch):
         kernels._default()
     monkeypatch.setenv("SPIN_ECHO_KERNELS", "NumPy")
     assert kernels._default() == "numpy"
+
+
+def test_default_threads(monkeypatch):
+    monkeypatch.setenv("SPIN_ECHO_THREADS", "3")
+    assert kernels.default_threads() == 3
+    monkeypatch.setenv("SPIN_ECHO_THREADS", "0")
+    with pytest.raises(ValueError, match="SPIN_ECHO_THREADS = '0'"):
+        kernels.default_threads()
+    monkeypatch.delenv("SPIN_ECHO_THREADS")
+    with kernels.use_backend("numpy"):
+        assert kernels.default_threads() == 1

@@ -111,6 +111,19 @@ def test_sampled_waveform_is_exact(kernel_backend, relax):
     np.testing.assert_allclose(mz, reference, rtol=0, atol=1e-8 * np.abs(reference).max())
 
 
+def test_sampled_threads_do_not_change_a_bit(kernel_backend):
+    rate, fc = 100e6, 4e6
+    t = np.arange(400) / rate
+    samples = np.where(t < 1e-6, 0.5 * np.cos(TWO_PI * fc * t), 0.0)
+    waveform = Waveform(rate, samples, 16, np.zeros((2, len(samples)), bool), fc, 5e6, ())
+    rng = np.random.default_rng(4)
+    n = 3000
+    ens = Ensemble(rng.uniform(0.9e6, 1.1e6, n), rng.normal(0, 0.3e6, n), rng.uniform(-1, 1, n), 1)
+    one = propagate_sampled(waveform, ens, t1_s=2e-6, t2_s=2e-6, chunk=400, threads=1)
+    two = propagate_sampled(waveform, ens, t1_s=2e-6, t2_s=2e-6, chunk=400, threads=2)
+    assert np.array_equal(one, two)
+
+
 def test_rotating_frame_agrees_with_lab_frame_where_rwa_holds(make_timeline):
     """The rotating-wave error scales like Rabi / carrier: |s_rot - s_lab| <= 2 Rabi/f_c."""
     fc = 4e6

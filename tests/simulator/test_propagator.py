@@ -189,6 +189,21 @@ def test_chunking_does_not_change_the_result(make_hahn):
     np.testing.assert_allclose(parts.mz, whole.mz, rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("frame", ["rotating", "lab"], ids=["rotating", "lab"])
+def test_threads_do_not_change_a_bit(make_hahn, frame):
+    rng = np.random.default_rng(3)
+    n = 2500
+    ens = Ensemble(
+        rng.uniform(0.8e6, 1.2e6, n), rng.normal(0, 0.5e6, n), rng.uniform(-1, 1, n), 1.0
+    )
+    tl = make_hahn(0.4e-6, t_pi2_s=0.1e-6, rabi_hz=2.5e6, window_s=0.4e-6, points=40)
+    options = {"t1_s": 3e-6, "t2_s": 3e-6, "frame": frame, "chunk": 300, "eigenbasis": True}
+    one = propagate(tl, ens, threads=1, **options)
+    two = propagate(tl, ens, threads=2, **options)
+    for name in ("signal", "mz", "eigen_x", "eigen_y"):
+        assert np.array_equal(getattr(one, name), getattr(two, name))
+
+
 def test_rejects_unphysical_relaxation_and_frames(make_hahn):
     with pytest.raises(ValueError, match="2 T1"):
         propagate(make_hahn(1e-6), _single(1e6, 0.0), t1_s=1e-6, t2_s=3e-6)
