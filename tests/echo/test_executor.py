@@ -53,6 +53,14 @@ def fail_on_three(index: int) -> int:
     return index
 
 
+def blas_threads(_: int) -> list[int]:
+    """Threads of every BLAS library loaded in this process (numpy's and scipy's)."""
+    import scipy.linalg  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
 def record_pid_and_sleep(path: str) -> int:
     Path(path).write_text(str(os.getpid()))
     time.sleep(60)
@@ -139,6 +147,14 @@ def test_in_flight_work_is_bounded(executor):
 def test_exception_in_fn_surfaces_with_its_message(executor):
     with pytest.raises(ValueError, match="bad point 3"):
         list(executor.map(fail_on_three, range(8)))
+
+
+def test_pool_workers_run_blas_on_one_thread(monkeypatch):
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    with make_executor(workers=2) as ex:
+        per_worker = list(ex.map(blas_threads, range(4)))
+    assert all(len(threads) >= 2 for threads in per_worker)
+    assert all(threads == [1] * len(threads) for threads in per_worker)
 
 
 def test_environment_variable_selects_the_cluster(cluster, monkeypatch):
