@@ -13,16 +13,21 @@ onto the measurement, by linear least squares over every common point:
 
 .. math:: c = \frac{\sum \bar{s}\, m}{\sum |s|^2}, \qquad r = m - c\,s
 
-Noise. ``sigma`` per quadrature comes from the measured record itself, from the fourth
-differences along time (:func:`echo.analysis.estimate_noise`): records store the phase cycle
-already combined, so the high-pass of every trace is the noise estimate that is always
-available; a known value can be passed instead. The standard error of ``c`` is
-``sigma / sqrt(sum |s|^2)`` on each of its real and imaginary parts.
+Noise. ``sigma`` per quadrature comes from the measured record itself
+(:func:`echo.noise.record_noise`): the pooled standard error of the mean from the shot-to-shot
+scatter where the record stores it (``signal_sem_re``, ``signal_sem_im``), else fourth
+differences at the resolution of the receiver that band-limited the noise; a known value can be
+passed instead. The noise is correlated along time by the receiver (correlation matrix ``R``
+per trace, :func:`echo.noise.correlation_matrix`), so the standard error of each of the real and
+imaginary parts of ``c`` is ``sigma sqrt(sum s^H R s) / sum |s|^2``.
 
 Figures of merit. ``rms residual = sqrt(mean |r|^2)``; the reduced chi-square
 ``sum |r|^2 / sigma^2 / (2 N - 2)`` (N complex points are 2 N real values; 2 real parameters);
 per sweep point, the rms residual, the residual relative to the rms measured signal, and the
-reduced chi-square of that point alone (2 n_time degrees of freedom).
+reduced chi-square of that point alone (2 n_time degrees of freedom). With correlated noise the
+reduced chi-square still has the mean 1 for a model that fits, but it scatters as if there were
+only ``independent`` = (number of traces) ``N_t^2 / sum R_ij^2`` values: its standard deviation
+is ``sqrt(2 / independent)``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from echo.analysis import estimate_noise, record_signal, sweep_dims
+from echo.analysis import record_signal, sweep_dims
+from echo.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
 from sequences.errors import InputError
 from sequences.yamlio import load_yaml
 
@@ -63,6 +69,8 @@ class Comparison:
         Noise standard deviation per quadrature of the measured signal (its units).
     noise_source
         How ``noise_sigma`` was obtained.
+    noise_error
+        Standard error of ``noise_sigma`` (0 when given).
     rms_residual
         ``sqrt(mean |m - c s|^2)`` over the common grid (units of the measured signal).
     relative_residual
@@ -71,6 +79,9 @@ class Comparison:
         ``sum |r|^2 / sigma^2 / dof``; 0 for a zero residual, inf for noise-free data that differ.
     dof
         Degrees of freedom ``2 N - 2``.
+    independent
+        Number of independent values the correlated noise amounts to; the reduced chi-square
+        of a good model is ``1 +- sqrt(2 / independent)``.
     per_point
         Dataset over the sweep axes with ``rms_residual``, ``relative_residual`` and
         ``chi2_reduced`` of each sweep point.
@@ -84,10 +95,12 @@ class Comparison:
     scale_error: float
     noise_sigma: float
     noise_source: str
+    noise_error: float
     rms_residual: float
     relative_residual: float
     chi2_reduced: float
     dof: int
+    independent: float
     per_point: xr.Dataset
     notes: tuple[str, ...]
 
@@ -228,13 +241,20 @@ def compare_records(
         raise CompareError("is zero on the common grid: nothing to scale", key=names[1])
     scale = complex(np.sum(np.conj(s) * m) / norm_s)
     residual = m - scale * s
+    bandwidth = receiver_bandwidth_hz(measured)
     if noise_sigma is None:
-        sigma = estimate_noise(signal_m)
-        source = "fourth differences along time of the measured record"
+        estimate = record_noise(measured)
+        sigma, source, sigma_error = estimate.sigma, estimate.source, estimate.error
     else:
         if not (np.isfinite(noise_sigma) and noise_sigma > 0):
             raise CompareError("must be a positive number", key="noise", value=noise_sigma)
-        sigma, source = float(noise_sigma), "given"
+        sigma, source, sigma_error = float(noise_sigma), "given", 0.0
+    window = None
+    if "window" in measured:
+        window = measured["window"].sel(time=signal_m["time"].values).values
+    rho = correlation_matrix(signal_m["time"].values, bandwidth, window=window)
+    independent = 2 * m.shape[0] * m.shape[-1] ** 2 / float(np.sum(rho**2))
+    spread = float(np.einsum("pi,ij,pj->", np.conj(s), rho, s).real)
     total = float(np.sum(np.abs(residual) ** 2))
     dof = 2 * m.size - 2
     chi2 = _chi2(total, sigma, dof)
@@ -257,13 +277,15 @@ def compare_records(
         measured=signal_m,
         simulated=simulated_scaled,
         scale=scale,
-        scale_error=float(sigma / np.sqrt(norm_s)),
+        scale_error=float(sigma * np.sqrt(spread) / norm_s),
         noise_sigma=float(sigma),
         noise_source=source,
+        noise_error=float(sigma_error),
         rms_residual=float(np.sqrt(total / m.size)),
         relative_residual=float(np.sqrt(total / np.sum(np.abs(m) ** 2))),
         chi2_reduced=chi2,
         dof=dof,
+        independent=float(independent),
         per_point=per_point,
         notes=notes,
     )

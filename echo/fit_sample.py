@@ -11,7 +11,11 @@ cycle, and compares with the measured signal:
 The complex scale ``c`` (instrument gain and receiver phase) is profiled out at every
 evaluation (variable projection; ``fit_scale=False`` fixes ``c = 1`` when both records are in
 the simulator's normalised units). ``sigma`` is the measured record's noise per quadrature
-(:func:`echo.analysis.estimate_noise`) unless given.
+(:func:`echo.noise.record_noise`: the shot-to-shot standard error where the record stores it)
+unless given. ``frame="lab"`` simulates without the rotating-wave approximation, as the
+virtual bench plays the sample (exact lab-frame propagation); the default rotating frame is
+faster but differs from it by a few per cent where the Rabi frequency is not small against the
+carrier, which biases a fit to a lab-frame measurement.
 
 Common random numbers: every evaluation uses the same seed and packet count, so the ensemble
 (and any stochastic bias trajectory) is the same draw, and the objective is a smooth function of
@@ -22,9 +26,13 @@ as ``log(theta/theta_0)`` (they stay positive, and steps are relative); bias off
 (``bias.mean``, ``bias.value``, ``bias.low``, ``bias.high``, ``bias_sampling.center``) are fitted
 linearly and unbounded; ``orientation.theta`` in [0, pi]; integer keys (``packets``, ``seed``,
 ``environment.nuclear.N``) cannot be fitted. Standard errors come from the Gauss-Newton
-covariance ``(J^T J)^-1`` of the normalised residuals at the optimum, i.e. they assume the noise
-estimate; when the reduced chi-square is well above 1 the model does not describe the data and
-the errors are too small by about ``sqrt(chi2)``. The fit stops when an iteration lowers the
+covariance of the normalised residuals at the optimum, corrected for the noise correlation
+``R`` along time that the receiver introduces (:func:`echo.noise.correlation_matrix`): the
+sandwich ``A^-1 (J^T R J) A^-1`` with ``A = J^T J`` per trace (least squares that ignores the
+correlation is unbiased, but ``A^-1`` alone would understate the errors by about the square
+root of the number of samples per correlation time). They assume the noise estimate; when
+the reduced chi-square is well above 1 the model does not describe the data and the errors are
+too small by about ``sqrt(chi2)``. The fit stops when an iteration lowers the
 chi-square by less than 1e-5 of itself (for a good fit, a step well below one standard error).
 """
 
@@ -39,8 +47,9 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
 
-from echo.analysis import estimate_noise, record_signal, sweep_dims
+from echo.analysis import record_signal, sweep_dims
 from echo.fit_yaml import annotate_sample_yaml, unit_of_key
+from echo.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
 from sequences import Protocol, combine_phase_cycle, compile_timeline
 from sequences.errors import InputError
 from simulator import Sample, simulate
@@ -124,9 +133,18 @@ class RecordModel:
         The measured record (its ``protocol`` attribute and grid are used).
     seed, packets
         Fixed for every evaluation (common random numbers).
+    frame
+        ``"rotating"`` or ``"lab"`` (:func:`simulator.simulate`).
     """
 
-    def __init__(self, dataset: xr.Dataset, *, seed: int | None, packets: int | None) -> None:
+    def __init__(
+        self,
+        dataset: xr.Dataset,
+        *,
+        seed: int | None,
+        packets: int | None,
+        frame: str = "rotating",
+    ) -> None:
         text = dataset.attrs.get("protocol")
         if not isinstance(text, str) or not text.strip():
             raise FitError("the record has no protocol attribute to re-run", key="protocol")
@@ -146,6 +164,7 @@ class RecordModel:
         self.measured = signal.values[self.written]
         self.seed = seed
         self.packets = packets
+        self.frame = frame
         self.phase_cycle = protocol.phase_cycle
         self.timelines = []
         for index, values in protocol.iter_points():
@@ -169,7 +188,9 @@ class RecordModel:
             [
                 combine_phase_cycle(
                     [
-                        simulate(t, sample, seed=self.seed, packets=self.packets).signal
+                        simulate(
+                            t, sample, seed=self.seed, packets=self.packets, frame=self.frame
+                        ).signal
                         for t in steps
                     ],
                     self.phase_cycle,
@@ -199,6 +220,8 @@ class SampleFit:
         Reduced chi-square and degrees of freedom (2 N - 2 - p with the scale fitted).
     noise_sigma
         Noise per quadrature used to normalise the residuals.
+    noise_source
+        How ``noise_sigma`` was obtained.
     evaluations
         Number of simulations of the whole record.
     converged
@@ -214,6 +237,7 @@ class SampleFit:
     chi2_reduced: float
     dof: int
     noise_sigma: float
+    noise_source: str
     evaluations: int
     converged: bool
 
@@ -230,7 +254,7 @@ class SampleFit:
                 f"complex scale |c| = {abs(self.scale):.6g}, "
                 f"arg c = {np.degrees(np.angle(self.scale)):.3f} deg",
                 f"reduced chi-square = {self.chi2_reduced:.4g} ({self.dof} dof), "
-                f"noise sigma = {self.noise_sigma:.4g} per quadrature, "
+                f"noise sigma = {self.noise_sigma:.4g} per quadrature ({self.noise_source}), "
                 f"{self.evaluations} evaluations"
                 + ("" if self.converged else " (stopped before converging)"),
             ],
@@ -246,6 +270,7 @@ def fit_sample(
     packets: int | None = None,
     noise_sigma: float | None = None,
     fit_scale: bool = True,
+    frame: str = "rotating",
     max_evaluations: int = 200,
     progress: TextIO | None = None,
 ) -> SampleFit:
@@ -265,6 +290,8 @@ def fit_sample(
         Noise per quadrature of the measured signal; estimated from it when None.
     fit_scale
         Profile out a complex scale factor (gain and phase); else ``c = 1``.
+    frame
+        Simulation frame, ``"rotating"`` (RWA) or ``"lab"`` (exact, as the virtual bench).
     max_evaluations
         Largest number of record simulations.
     progress
@@ -280,14 +307,19 @@ def fit_sample(
     if len(set(free)) != len(free):
         raise FitError("names a key twice", key="--free", value=",".join(free))
     parameters = tuple(free_parameter(sample, key) for key in free)
-    model = RecordModel(dataset, seed=sample.seed if seed is None else seed, packets=packets)
+    if frame not in ("rotating", "lab"):
+        raise FitError("must be 'rotating' or 'lab'", key="--frame", value=frame)
+    model = RecordModel(
+        dataset, seed=sample.seed if seed is None else seed, packets=packets, frame=frame
+    )
     measured = model.measured
     if noise_sigma is None:
-        sigma = estimate_noise(record_signal(dataset))
+        estimate = record_noise(dataset)
+        sigma, source = estimate.sigma, estimate.source
     elif not (np.isfinite(noise_sigma) and noise_sigma > 0):
         raise FitError("must be a positive number", key="noise", value=noise_sigma)
     else:
-        sigma = float(noise_sigma)
+        sigma, source = float(noise_sigma), "given"
     if sigma <= 0:
         raise FitError("the measured record is noise-free: give the noise (--noise)", key="noise")
     stream = sys.stderr if progress is None else progress
@@ -341,7 +373,11 @@ def fit_sample(
             key="--free",
             value=",".join(free),
         )
-    covariance_q = np.linalg.inv(curvature)
+    inverse = np.linalg.inv(curvature)
+    window = dataset["window"].values if "window" in dataset else None
+    rho = correlation_matrix(dataset["time"].values, receiver_bandwidth_hz(dataset), window=window)
+    blocks = solution.jac.reshape(-1, rho.shape[0], len(q))
+    covariance_q = inverse @ np.einsum("bip,ij,bjk->pk", blocks, rho, blocks) @ inverse
     derivative = np.array([p.derivative(x) for p, x in zip(parameters, q, strict=True)])
     covariance = covariance_q * np.outer(derivative, derivative)
     errors = np.sqrt(np.diag(covariance))
@@ -355,6 +391,7 @@ def fit_sample(
         chi2_reduced=float(np.sum(final**2)) / dof,
         dof=dof,
         noise_sigma=sigma,
+        noise_source=source,
         evaluations=state["evaluations"],
         converged=bool(solution.status > 0),
     )

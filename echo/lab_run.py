@@ -3,10 +3,14 @@
 For each sweep point and phase step the sequence is compiled for the bench's AWG (its
 :meth:`~drivers.interface.Awg.constraints` and sample rate), uploaded and armed; then ``shots``
 times the detector is armed over the detection windows (plus the receiver's settling guard on
-both sides), the AWG triggered and the trace acquired. The averaged trace is demodulated at
+both sides), the AWG triggered and the trace acquired. Each trace is demodulated at
 the carrier (:func:`drivers.receiver.demodulate`, the convention of :mod:`sequences.timeline`)
-at the detection times, the phase steps are combined (:func:`sequences.combine_phase_cycle`)
-and the point is written to the record at once, so an instrument failure leaves a valid record
+at the detection times shot by shot, the phase steps are combined
+(:func:`sequences.combine_phase_cycle`) shot by shot, and the mean over shots is written with
+its standard error from the shot-to-shot scatter (``signal_sem_re``, ``signal_sem_im``; left out
+with a single shot). The record's attributes ``receiver_bandwidth_hz`` and ``shots`` tell the
+analysis the receiver's low-pass (the noise correlation along time) and the number of shots.
+The point is written to the record at once, so an instrument failure leaves a valid record
 holding every finished point (``complete = 0``).
 
 On hardware, shots are spaced by the protocol's ``repetition_time``; the virtual bench starts
@@ -31,7 +35,13 @@ from sequences import Protocol, combine_phase_cycle, compile_waveform
 from sequences.errors import CompileError, SpinEchoError
 from sequences.timeline import Waveform
 
-__all__ = ["acquire_step", "detection_times", "run_protocol"]
+__all__ = [
+    "acquire_shots",
+    "acquire_step",
+    "combine_shots",
+    "detection_times",
+    "run_protocol",
+]
 
 #: Units of a record whose bench gives the pickup calibration (as ``spin-echo simulate``).
 NORMALISED_UNITS = "normalised magnetisation (1 = all packets fully polarised and coupled)"
@@ -56,7 +66,7 @@ def _compile(protocol: Protocol, bench: Bench, values: dict[str, float], step: i
         ) from None
 
 
-def acquire_step(
+def acquire_shots(
     bench: Bench,
     waveform: Waveform,
     *,
@@ -65,7 +75,7 @@ def acquire_step(
     repetition_time_s: float,
     realtime: bool,
 ) -> np.ndarray:
-    """Upload, arm, trigger and acquire ``shots`` times; return the demodulated signal.
+    """Upload, arm, then trigger and acquire ``shots`` times; return every demodulated shot.
 
     Parameters
     ----------
@@ -74,9 +84,9 @@ def acquire_step(
     waveform
         The compiled phase step.
     shots
-        Number of shots averaged.
+        Number of shots.
     bandwidth_hz
-        Receiver bandwidth.
+        Receiver bandwidth, Hz.
     repetition_time_s
         Minimum time between two triggers (applied when ``realtime``).
     realtime
@@ -85,14 +95,15 @@ def acquire_step(
     Returns
     -------
     numpy.ndarray
-        Complex signal at the detection times, in the detector's units.
+        Complex signal of each shot at the detection times, shape ``(shots, times)``, in the
+        detector's units.
     """
     times = detection_times(waveform)
     guard = guard_s(bandwidth_hz)
     start, stop = times[0] - guard, times[-1] + guard
     bench.awg.upload(waveform)
     bench.awg.arm()
-    total: np.ndarray | None = None
+    signals = []
     first: Trace | None = None
     last_trigger = -np.inf
     for _ in range(shots):
@@ -103,20 +114,71 @@ def acquire_step(
         last_trigger = time.monotonic()
         trace = bench.detector.acquire()
         if first is None:
-            first, total = trace, np.array(trace.values, dtype=float)
+            first = trace
         elif np.shape(trace.values) != np.shape(first.values):
             raise InstrumentError(
                 bench.detector.label,
                 "acquire",
                 f"shot returned {len(trace.values)} points, the first {len(first.values)}",
             )
-        else:
-            total += trace.values
-    mean = Trace(first.time_s, total / shots, first.units)
-    try:
-        return demodulate(mean, waveform.carrier_hz, times, bandwidth_hz=bandwidth_hz)
-    except ValueError as err:
-        raise InstrumentError(bench.detector.label, "demodulate", str(err)) from None
+        try:
+            signals.append(demodulate(trace, waveform.carrier_hz, times, bandwidth_hz=bandwidth_hz))
+        except ValueError as err:
+            raise InstrumentError(bench.detector.label, "demodulate", str(err)) from None
+    return np.array(signals)
+
+
+def acquire_step(
+    bench: Bench,
+    waveform: Waveform,
+    *,
+    shots: int,
+    bandwidth_hz: float,
+    repetition_time_s: float,
+    realtime: bool,
+) -> np.ndarray:
+    """Return the mean of :func:`acquire_shots` (same parameters): the averaged signal."""
+    return acquire_shots(
+        bench,
+        waveform,
+        shots=shots,
+        bandwidth_hz=bandwidth_hz,
+        repetition_time_s=repetition_time_s,
+        realtime=realtime,
+    ).mean(axis=0)
+
+
+def combine_shots(signals: np.ndarray, phase_cycle: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    r"""Combine the phase cycle shot by shot; return the mean and its standard error.
+
+    Shot :math:`j` of the combined signal is :math:`c_j = \mathrm{mean}_k(r_k s_{kj})` (the
+    shots of the different phase steps are independent, so pairing them by index is
+    arbitrary and exact); the record holds :math:`\bar c` and, per quadrature, the standard
+    error of the mean :math:`\mathrm{std}(c_j)/\sqrt{n}` (``std`` with ``n - 1``).
+
+    Parameters
+    ----------
+    signals
+        Complex array ``(phase steps, shots, times)``.
+    phase_cycle
+        The protocol's phase steps.
+
+    Returns
+    -------
+    mean, sem
+        Complex mean over shots and the complex standard error (real part for the real
+        quadrature, imaginary part for the imaginary one); ``sem`` is None with one shot.
+    """
+    combined = combine_phase_cycle(signals, phase_cycle)
+    shots = combined.shape[0]
+    mean = combined.mean(axis=0)
+    if shots < 2:
+        return mean, None
+    scale = 1.0 / np.sqrt(shots)
+    sem = scale * (
+        np.std(combined.real, axis=0, ddof=1) + 1j * np.std(combined.imag, axis=0, ddof=1)
+    )
+    return mean, sem
 
 
 def run_protocol(
@@ -168,6 +230,8 @@ def run_protocol(
         "source": f"run:{bench.spec.name}",
         "units": "V" if pickup is None else NORMALISED_UNITS,
         "seed": int(seed),
+        "receiver_bandwidth_hz": float(bandwidth),
+        "shots": int(protocol.shots),
     }
     if sample is not None:
         attrs["sample"] = sample.to_yaml()
@@ -175,7 +239,9 @@ def run_protocol(
     progress = Progress(len(points), f"run {protocol.name} on {bench.spec.name}")
     realtime = bench.realtime and not dry_run
 
-    def measure(index: tuple[int, ...], values: dict[str, float]) -> np.ndarray:
+    def measure(
+        index: tuple[int, ...], values: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         signals = []
         for step in range(len(protocol.phase_cycle)):
             waveform = _compile(protocol, bench, values, step)
@@ -186,7 +252,7 @@ def run_protocol(
                     "a record needs the same detection grid at every sweep point"
                 )
             signals.append(
-                acquire_step(
+                acquire_shots(
                     bench,
                     waveform,
                     shots=protocol.shots,
@@ -195,16 +261,20 @@ def run_protocol(
                     realtime=realtime,
                 )
             )
-        combined = combine_phase_cycle(signals, protocol.phase_cycle)
-        return combined if pickup is None else combined / pickup
+        mean, sem = combine_shots(np.array(signals), protocol.phase_cycle)
+        if pickup is None:
+            return mean, sem
+        return mean / pickup, None if sem is None else sem / pickup
 
     if dry_run:
         for index, values in points:
             measure(index, values)
             progress.advance()
         return None
-    with RecordWriter(path, axes=axes, time_s=time_s, attrs=attrs) as record:
+    with_sem = protocol.shots > 1
+    with RecordWriter(path, axes=axes, time_s=time_s, attrs=attrs, with_sem=with_sem) as record:
         for index, values in points:
-            record.write_point(index, measure(index, values))
+            signal, sem = measure(index, values)
+            record.write_point(index, signal, sem=sem)
             progress.advance()
     return Path(path)

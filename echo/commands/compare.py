@@ -22,9 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compare a measured record with a simulated one",
         description="Align MEASURED and SIMULATED on their common time and sweep axes "
         "(interpolating the simulation onto the measured grid), fit one complex scale factor "
-        "(amplitude and phase) and report the residual, the reduced chi-square with the noise "
-        "estimated from the measured record (fourth differences along time), and the mismatch "
-        "at every sweep point. Exit 2 when the records cannot be compared.",
+        "(amplitude and phase) and report the residual, the reduced chi-square with the noise of "
+        "the measured record (its shot-to-shot standard error where stored, else fourth "
+        "differences at the receiver's resolution), and the mismatch at every sweep point. "
+        "Exit 2 when the records cannot be compared.",
     )
     parser.add_argument("measured", type=Path, metavar="MEASURED.nc", help="measured record")
     parser.add_argument("simulated", type=Path, metavar="SIMULATED.nc", help="simulated record")
@@ -61,11 +62,13 @@ def report(comparison: Comparison, names: tuple[str, str]) -> str:
     lines += [
         f"  scale: |c| = {magnitude:.6g} ± {comparison.scale_error:.2g}, "
         f"arg c = {np.degrees(np.angle(scale)):.3f} ± {phase_error:.2g} deg",
-        f"  noise: sigma = {comparison.noise_sigma:.4g} {units} per quadrature "
-        f"({comparison.noise_source})",
+        f"  noise: sigma = {comparison.noise_sigma:.4g} ± {comparison.noise_error:.2g} {units} "
+        f"per quadrature ({comparison.noise_source})",
         f"  residual: rms {comparison.rms_residual:.4g} {units}, "
         f"relative {100 * comparison.relative_residual:.3g} %",
-        f"  reduced chi-square: {comparison.chi2_reduced:.4g} ({comparison.dof} dof)",
+        f"  reduced chi-square: {comparison.chi2_reduced:.4g} ({comparison.dof} dof; noise "
+        f"correlated along time: {comparison.independent:.4g} independent values, "
+        f"1 ± {np.sqrt(2.0 / comparison.independent):.2g} expected)",
     ]
     per_point = comparison.per_point
     dims = list(per_point.dims)

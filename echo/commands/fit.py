@@ -49,6 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="noise per quadrature of the measured signal (default: estimated from it)",
     )
     parser.add_argument(
+        "--frame",
+        choices=("rotating", "lab"),
+        default="rotating",
+        help="simulation frame: rotating (RWA, fast; default) or lab (exact, as the virtual "
+        "bench; use it for records from --bench virtual)",
+    )
+    parser.add_argument(
         "--fixed-scale",
         action="store_true",
         help="compare without a free gain and phase (both records in normalised units)",
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         packets=args.packets,
         noise_sigma=args.noise,
         fit_scale=not args.fixed_scale,
+        frame=args.frame,
         max_evaluations=args.max_evaluations,
     )
     try:
@@ -99,5 +107,6 @@ def run(args: argparse.Namespace) -> int:
     ):
         print(f"  {parameter.key} = {format_with_error(value, error, unit_of_key(parameter.key))}")
     print(f"  reduced chi-square = {result.chi2_reduced:.4g} ({result.dof} dof)")
+    print(f"  noise sigma = {result.noise_sigma:.4g} per quadrature ({result.noise_source})")
     print(f"fitted sample: {output}")
     return 0

@@ -16,7 +16,7 @@ from echo.cli import main
 from echo.record import complex_signal, read_record
 from sequences import combine_phase_cycle, compile_timeline, load_protocol
 from simulator import load_sample, propagate
-from tests.drivers.conftest import SHORT_ECHO, small_sample
+from tests.drivers.conftest import SHORT_ECHO, quiet_virtual_bench, small_sample
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,13 +35,14 @@ def files(tmp_path):
 def test_virtual_run_writes_a_complete_record_and_plot(tmp_path, files):
     protocol, sample = files
     record, plot = tmp_path / "run.nc", tmp_path / "run.png"
-    args = ["run", str(protocol), "--bench", "virtual", "--sample", str(sample)]
+    bench = quiet_virtual_bench(tmp_path)
+    args = ["run", str(protocol), "--bench", str(bench), "--sample", str(sample)]
     assert main([*args, "-o", str(record), "--plot", str(plot)]) == 0
     assert plot.stat().st_size > 0
     with xr.open_dataset(record) as ds:
         assert ds["signal_re"].dims == ("tau", "time")
-        assert ds.attrs["source"] == "run:virtual"
-        assert ds.attrs["bench"].startswith("name: virtual")
+        assert ds.attrs["source"] == "run:virtual-quiet"
+        assert ds.attrs["bench"] == bench.read_text()
         assert ds.attrs["sample"].startswith("# A sample without environment")
         assert ds.attrs["protocol"].startswith("name: short-echo")
         assert ds.attrs["units"].startswith("normalised magnetisation")

@@ -15,7 +15,7 @@ import pytest
 
 from echo.cli import main
 from echo.record import complex_signal, read_record
-from tests.drivers.conftest import SHORT_ECHO
+from tests.drivers.conftest import SHORT_ECHO, quiet_virtual_bench
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -79,7 +79,8 @@ def test_run_through_the_served_lab_agrees_with_the_virtual_bench(tmp_path):
     assert proc.returncode == 0, err
     assert read_until(output, "stopped", 1) == ["stopped"]
     direct = tmp_path / "direct.nc"
-    args = ["run", str(protocol), "--bench", "virtual", "--sample", str(sample), "-o", str(direct)]
+    quiet = quiet_virtual_bench(tmp_path)
+    args = ["run", str(protocol), "--bench", str(quiet), "--sample", str(sample), "-o", str(direct)]
     assert main(args) == 0
     lab = read_record(served)
     assert lab.attrs["source"] == "run:virtual-lab"

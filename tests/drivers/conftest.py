@@ -177,3 +177,18 @@ def wait_recorded(scope, timeout_s: float = 10.0) -> None:
     while scope.record is None or scope.armed:
         assert time.monotonic() < deadline, "the emulated scope never stored its record"
         time.sleep(0.001)
+
+
+def quiet_virtual_bench(folder: Path) -> Path:
+    """Write the built-in ``virtual`` bench with 1 uV of noise (not 150 mV) into ``folder``,
+    as ``virtual-quiet.yaml``, for tests that compare a run with a reference sample by sample."""
+    builtin = Path(__file__).resolve().parents[2] / "drivers" / "benches" / "virtual.yaml"
+    text = builtin.read_text()
+    assert "noise: 150 mV" in text and text.startswith("name: virtual\n")
+    path = folder / "virtual-quiet.yaml"
+    path.write_text(
+        text.replace("noise: 150 mV", "noise: 1 uV").replace(
+            "name: virtual\n", "name: virtual-quiet\n", 1
+        )
+    )
+    return path
