@@ -18,8 +18,8 @@ at f (rotating-wave approximation), is the static field :math:`\vec h = (B\cos\v
 B\sin\varphi, E - f/2)` with :math:`B = -r\cos\theta\sin\eta/2` (Rabi frequency
 :math:`r\cos\theta\,2\delta/E`). Maps per segment: rotation (Rodrigues) with isotropic decay
 and its closed-form affine term when :math:`\Gamma_1 = \Gamma_2`; otherwise the 4x4 affine
-generator is exponentiated (``scipy.linalg.expm``, batched). Free evolution is diagonal. The
-loops over packets run in :mod:`simulator.kernels` (numpy or numba).
+generator is exponentiated (scaling and squaring of its Taylor series). Free evolution is
+diagonal. The loops over packets run in :mod:`simulator.kernels` (numpy or numba).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import expm
 
 from sequences.quantity import HZ_PER_K
 from simulator import kernels
@@ -165,31 +164,9 @@ def rotate_relax(
               \vec r_{eq}\,ds,
 
     with :math:`R` the rotation by :math:`|\vec\Omega| t` about :math:`\vec n`,
-    :math:`\vec\Omega = 4\pi\vec h`; otherwise the 4x4 affine generator's exponential.
+    :math:`\vec\Omega = 4\pi\vec h`; otherwise the exponential of the 4x4 affine generator
+    (:func:`simulator.kernels.rotate_anisotropic`).
     """
     if not relax.isotropic:
-        return _expm_map(m, z, field, relax, z_eq, duration_s)
+        return kernels.rotate_anisotropic(m, z, field, relax.gamma1, relax.gamma2, z_eq, duration_s)
     return kernels.rotate(m, z, field, relax.gamma1, z_eq, duration_s)
-
-
-def _expm_map(
-    m: np.ndarray,
-    z: np.ndarray,
-    field: tuple[np.ndarray, np.ndarray, np.ndarray],
-    relax: Relaxation,
-    z_eq: np.ndarray,
-    duration_s: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    n = len(z)
-    ox, oy, oz = (np.broadcast_to(2.0 * TWO_PI * f, (n,)) for f in field)
-    gen = np.zeros((n, 4, 4))
-    gen[:, 0, 0] = gen[:, 1, 1] = -relax.gamma2
-    gen[:, 2, 2] = -relax.gamma1
-    gen[:, 0, 1], gen[:, 0, 2] = -oz, oy
-    gen[:, 1, 0], gen[:, 1, 2] = oz, -ox
-    gen[:, 2, 0], gen[:, 2, 1] = -oy, ox
-    gen[:, 2, 3] = relax.gamma1 * z_eq
-    maps = expm(gen * duration_s)
-    state = np.stack([m.real, m.imag, z, np.ones(n)], axis=1)
-    out = np.einsum("nij,nj->ni", maps[:, :3, :], state)
-    return out[:, 0] + 1j * out[:, 1], out[:, 2]

@@ -44,6 +44,7 @@ __all__ = [
     "phasor",
     "powers",
     "rotate",
+    "rotate_anisotropic",
     "sampled_run",
     "use_backend",
 ]
@@ -196,6 +197,82 @@ def rotate(
     out.real = decay * x1 + gz * (i_s * ny + par * nx)
     out.imag = decay * y1 + gz * (par * ny - i_s * nx)
     return out, decay * z1 + gz * (ic + par * nz)
+
+
+#: Taylor degree and largest scaled norm of :func:`rotate_anisotropic` (truncation < 1e-18).
+TAYLOR_DEGREE = 12
+TAYLOR_NORM = 0.25
+
+
+def _generator(
+    field_hz: tuple[np.ndarray, np.ndarray, np.ndarray],
+    gamma1: float,
+    gamma2: float,
+    z_eq: np.ndarray,
+    duration_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the generator ``A t`` (shape ``(3, 3, n)``) and the affine term ``b t``."""
+    ox, oy, oz = (FOUR_PI * duration_s * f for f in field_hz)
+    n = z_eq.shape[0]
+    a = np.zeros((3, 3, n))
+    a[0, 0] = a[1, 1] = -gamma2 * duration_s
+    a[2, 2] = -gamma1 * duration_s
+    a[0, 1], a[0, 2] = -oz, oy
+    a[1, 0], a[1, 2] = oz, -ox
+    a[2, 0], a[2, 1] = -oy, ox
+    b = np.zeros((3, n))
+    b[2] = gamma1 * duration_s * z_eq
+    return a, b
+
+
+def rotate_anisotropic(
+    m: np.ndarray,
+    z: np.ndarray,
+    field_hz: tuple[np.ndarray, np.ndarray, np.ndarray],
+    gamma1: float,
+    gamma2: float,
+    z_eq: np.ndarray,
+    duration_s: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Exact Bloch map of a constant field with :math:`\Gamma_1 \ne \Gamma_2`.
+
+    :math:`\dot{\vec r} = A\vec r + \vec b` (see :mod:`simulator.bloch`) over
+    :math:`t` = ``duration_s``: the exponential of the affine generator
+    :math:`X = [[At, \vec bt], [0, 0]]` by scaling and squaring, :math:`e^X =
+    (e^{X/2^s})^{2^s}` with :math:`\|X\|_\infty/2^s \le` :data:`TAYLOR_NORM` and the Taylor
+    series of degree :data:`TAYLOR_DEGREE` (Horner's rule) for :math:`e^{X/2^s}`. The
+    numpy backend takes one s per call (the largest norm), the numba backend one per packet.
+    """
+    n = z.shape[0]
+    hx, hy, hz = (np.broadcast_to(np.asarray(f, dtype=float), (n,)) for f in field_hz)
+    if backend() == "numba":
+        return _numba().rotate_anisotropic(
+            m, z, hx, hy, hz, float(gamma1), float(gamma2), z_eq, float(duration_s)
+        )
+    a, b = _generator((hx, hy, hz), gamma1, gamma2, z_eq, duration_s)
+    norm = float(np.max(np.abs(a).sum(axis=1) + np.abs(b), initial=0.0))
+    squarings = max(0, math.ceil(math.log2(norm / TAYLOR_NORM))) if norm > 0 else 0
+    a *= 0.5**squarings
+    b *= 0.5**squarings
+    eye = np.eye(3)[:, :, None]
+    p, q = np.broadcast_to(eye, a.shape), np.zeros_like(b)
+    for k in range(TAYLOR_DEGREE, 0, -1):
+        p, q = eye + _matmul(a, p) / k, (_matvec(a, q) + b) / k
+    for _ in range(squarings):
+        p, q = _matmul(p, p), _matvec(p, q) + q
+    r = np.stack([m.real, m.imag, z])
+    x, y, z1 = _matvec(p, r) + q
+    out = np.empty(n, dtype=complex)
+    out.real, out.imag = x, y
+    return out, z1
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.einsum("ikn,kjn->ijn", a, b)
+
+
+def _matvec(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.einsum("ikn,kn->in", a, v)
 
 
 def powers(first: np.ndarray | None, phase_rad: np.ndarray, count: int) -> np.ndarray:

@@ -17,7 +17,17 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["TRIG_LIMIT", "direct_sums", "phasor", "powers", "rotate", "sampled_run"]
+from simulator.kernels import TAYLOR_DEGREE, TAYLOR_NORM
+
+__all__ = [
+    "TRIG_LIMIT",
+    "direct_sums",
+    "phasor",
+    "powers",
+    "rotate",
+    "rotate_anisotropic",
+    "sampled_run",
+]
 
 #: Largest angle (rad) that the polynomial sine and cosine reduce exactly.
 TRIG_LIMIT = 1.0e5
@@ -134,6 +144,89 @@ def rotate(
             z1 = decay * z1 + gz * (ic + par * nz)
         m_out[p] = complex(x1, y1)
         z_out[p] = z1
+    return m_out, z_out
+
+
+@njit(inline="always", **_OPTIONS)
+def _compose(
+    p: tuple[float, float, float, float, float, float, float, float, float],
+    q: tuple[float, float, float],
+    a: tuple[float, float, float, float, float, float, float, float, float],
+    b: tuple[float, float, float],
+) -> tuple[tuple[float, float, float, float, float, float, float, float, float], tuple]:
+    """Return the affine map ``(p, q) o (a, b)``: ``(p a, p b + q)``, 3x3 row-major."""
+    m = (
+        p[0] * a[0] + p[1] * a[3] + p[2] * a[6],
+        p[0] * a[1] + p[1] * a[4] + p[2] * a[7],
+        p[0] * a[2] + p[1] * a[5] + p[2] * a[8],
+        p[3] * a[0] + p[4] * a[3] + p[5] * a[6],
+        p[3] * a[1] + p[4] * a[4] + p[5] * a[7],
+        p[3] * a[2] + p[4] * a[5] + p[5] * a[8],
+        p[6] * a[0] + p[7] * a[3] + p[8] * a[6],
+        p[6] * a[1] + p[7] * a[4] + p[8] * a[7],
+        p[6] * a[2] + p[7] * a[5] + p[8] * a[8],
+    )
+    v = (
+        p[0] * b[0] + p[1] * b[1] + p[2] * b[2] + q[0],
+        p[3] * b[0] + p[4] * b[1] + p[5] * b[2] + q[1],
+        p[6] * b[0] + p[7] * b[1] + p[8] * b[2] + q[2],
+    )
+    return m, v
+
+
+@njit(**_OPTIONS)
+def rotate_anisotropic(
+    m: np.ndarray,
+    z: np.ndarray,
+    hx: np.ndarray,
+    hy: np.ndarray,
+    hz: np.ndarray,
+    gamma1: float,
+    gamma2: float,
+    z_eq: np.ndarray,
+    duration: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Affine Bloch map with unequal rates (see :func:`simulator.kernels.rotate_anisotropic`)."""
+    n = z.shape[0]
+    m_out, z_out = np.empty(n, dtype=np.complex128), np.empty(n)
+    g1, g2 = gamma1 * duration, gamma2 * duration
+    for p in range(n):
+        ox = _FOUR_PI * duration * hx[p]
+        oy = _FOUR_PI * duration * hy[p]
+        oz = _FOUR_PI * duration * hz[p]
+        bz = g1 * z_eq[p]
+        norm = max(g2 + abs(oz) + abs(oy), abs(oz) + g2 + abs(ox), abs(oy) + abs(ox) + g1 + abs(bz))
+        squarings, f = 0, 1.0
+        while norm * f > TAYLOR_NORM:
+            f *= 0.5
+            squarings += 1
+        a = (-g2 * f, -oz * f, oy * f, oz * f, -g2 * f, -ox * f, -oy * f, ox * f, -g1 * f)
+        b = (0.0, 0.0, bz * f)
+        e = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+        mat, vec = e, (0.0, 0.0, 0.0)
+        for k in range(TAYLOR_DEGREE, 0, -1):
+            prod, pv = _compose(a, b, mat, vec)
+            inv = 1.0 / k
+            mat = (
+                1.0 + prod[0] * inv,
+                prod[1] * inv,
+                prod[2] * inv,
+                prod[3] * inv,
+                1.0 + prod[4] * inv,
+                prod[5] * inv,
+                prod[6] * inv,
+                prod[7] * inv,
+                1.0 + prod[8] * inv,
+            )
+            vec = (pv[0] * inv, pv[1] * inv, pv[2] * inv)
+        for _ in range(squarings):
+            mat, vec = _compose(mat, vec, mat, vec)
+        x, y, zz = m[p].real, m[p].imag, z[p]
+        m_out[p] = complex(
+            mat[0] * x + mat[1] * y + mat[2] * zz + vec[0],
+            mat[3] * x + mat[4] * y + mat[5] * zz + vec[1],
+        )
+        z_out[p] = mat[6] * x + mat[7] * y + mat[8] * zz + vec[2]
     return m_out, z_out
 
 

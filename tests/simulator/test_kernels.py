@@ -94,6 +94,55 @@ def test_rotation_with_isotropic_decay_is_the_affine_exponential(kernel_backend)
         assert abs(z[p] - zz) < 1e-13
 
 
+def _exp_long_double(generator):
+    """Exponential by its Taylor series (degree 30, scaled to norm 1/16) in long double."""
+    x = np.asarray(generator, dtype=np.longdouble)
+    squarings = max(0, int(np.ceil(np.log2(float(np.abs(x).sum(axis=1).max()) * 16))))
+    x = x / np.longdouble(2.0**squarings)
+    total, term = np.eye(4, dtype=np.longdouble), np.eye(4, dtype=np.longdouble)
+    for k in range(1, 31):
+        term = term @ x / k
+        total = total + term
+    for _ in range(squarings):
+        total = total @ total
+    return total
+
+
+@pytest.mark.parametrize(
+    ("scale_hz", "duration_s"),
+    [(3e6, 0.2e-6), (3e6, 10e-6), (0.0, 1e-6)],
+    ids=["few-turns", "hundred-turns", "relaxation-only"],
+)
+def test_anisotropic_map_is_the_affine_exponential(kernel_backend, scale_hz, duration_s):
+    # Reference: the exponential series in long double (scipy's expm is accurate to ~2e-13
+    # only, above the error of the kernels).
+    rng = np.random.default_rng(6)
+    n, gamma1, gamma2 = 40, 1 / 5e-6, 1 / 0.8e-6
+    field = rng.normal(scale=scale_hz, size=(n, 3))
+    z_eq = -rng.uniform(0.2, 1, n)
+    r = _states(rng, n)
+    m, z = kernels.rotate_anisotropic(
+        r[:, 0] + 1j * r[:, 1], r[:, 2], tuple(field.T), gamma1, gamma2, z_eq, duration_s
+    )
+    for p in range(n):
+        ox, oy, oz = 4 * np.pi * field[p]
+        generator = np.array(
+            [
+                [-gamma2, -oz, oy, 0.0],
+                [oz, -gamma2, -ox, 0.0],
+                [-oy, ox, -gamma1, gamma1 * z_eq[p]],
+                [0.0, 0.0, 0.0, 0.0],
+            ]
+        )
+        x, y, zz, _ = (_exp_long_double(generator * duration_s) @ np.append(r[p], 1.0)).astype(
+            float
+        )
+        # Rounding of the scaling and squaring: 1e-14 plus 1e-14 per radian of rotation.
+        bound = 1e-14 * (1 + 4 * np.pi * np.linalg.norm(field[p]) * duration_s)
+        assert abs(m[p] - (x + 1j * y)) < bound
+        assert abs(z[p] - zz) < bound
+
+
 def test_sampled_run_backends_agree_with_rotations(kernel_backend):
     rng = np.random.default_rng(5)
     n, dt, gamma = 120, 1e-9, 1 / 2e-6
