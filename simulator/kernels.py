@@ -12,10 +12,11 @@ Two backends compute the same kernels (equal to rounding, about 1e-16 of the sta
   :mod:`simulator.kernels_numba`, compiled loops with a vectorised polynomial sine and cosine,
   and one loop over every sample of a sampled waveform (see :func:`sampled_run`).
 
-The default is ``"numba"`` when numba is importable, else ``"numpy"``; the environment
-variable ``SPIN_ECHO_KERNELS`` (``numpy`` or ``numba``) overrides it, and
-:func:`use_backend` switches it for a block of code. Within a backend every kernel is
-deterministic, so seeded runs are reproducible bit for bit.
+The default is ``"numba"`` when numba is importable, else ``"numpy"``, and numpy for jobs too
+small to repay numba's start-up (:func:`backend_for`); the environment variable
+``SPIN_ECHO_KERNELS`` (``numpy`` or ``numba``) overrides it, and :func:`use_backend` switches
+it for a block of code (one choice per process: not for threads choosing differently).
+Within a backend every kernel is deterministic, so seeded runs are reproducible bit for bit.
 
 The propagators run their packet chunks on :func:`default_threads` threads (the kernels
 release the GIL); each chunk's sums are added in chunk order, so the result does not depend
@@ -36,8 +37,10 @@ import numpy as np
 __all__ = [
     "BACKENDS",
     "NUFFT_MIN_COUNT",
+    "NUMBA_MIN_WORK",
     "available_backends",
     "backend",
+    "backend_for",
     "cos_sin",
     "default_threads",
     "numba_power_sums",
@@ -51,6 +54,8 @@ __all__ = [
 
 #: Fewest points of a power sum that the numba backend computes by a non-uniform FFT.
 NUFFT_MIN_COUNT = 16
+#: Packet-steps from which the default backend is numba (see :func:`backend_for`).
+NUMBA_MIN_WORK = 20_000_000
 #: Every backend's name, in order of preference.
 BACKENDS = ("numba", "numpy")
 FOUR_PI = 4.0 * math.pi
@@ -64,18 +69,23 @@ def available_backends() -> tuple[str, ...]:
     return BACKENDS if found else ("numpy",)
 
 
-def _default() -> str:
+def _from_environment() -> str | None:
     wanted = os.environ.get(_ENV, "").strip().lower()
-    if wanted:
-        if wanted not in BACKENDS:
-            raise ValueError(f"{_ENV} = {wanted!r}: must be one of {', '.join(BACKENDS)}")
-        if wanted not in available_backends():
-            raise ValueError(f"{_ENV} = {wanted!r}: numba is not installed")
-        return wanted
-    return available_backends()[0]
+    if not wanted:
+        return None
+    if wanted not in BACKENDS:
+        raise ValueError(f"{_ENV} = {wanted!r}: must be one of {', '.join(BACKENDS)}")
+    if wanted not in available_backends():
+        raise ValueError(f"{_ENV} = {wanted!r}: numba is not installed")
+    return wanted
+
+
+def _default() -> str:
+    return _from_environment() or available_backends()[0]
 
 
 _active: list[str] = []
+_chosen: list[bool] = []
 
 
 def default_threads() -> int:
@@ -99,9 +109,21 @@ def default_threads() -> int:
 
 def backend() -> str:
     """Return the name of the active backend (``"numba"`` or ``"numpy"``)."""
-    if not _active:
-        _active.append(_default())
-    return _active[-1]
+    return _active[-1] if _active else _default()
+
+
+def _chosen_backend() -> bool:
+    return _chosen[-1] if _chosen else _from_environment() is not None
+
+
+def _push(name: str, chosen: bool) -> None:
+    _active.append(name)
+    _chosen.append(chosen)
+
+
+def _pop() -> None:
+    _active.pop()
+    _chosen.pop()
 
 
 @contextmanager
@@ -117,12 +139,31 @@ def use_backend(name: str) -> Iterator[None]:
         raise ValueError(
             f"kernel backend {name!r}: must be one of {', '.join(available_backends())}"
         )
-    backend()
-    _active.append(name)
+    _push(name, True)
     try:
         yield
     finally:
-        _active.pop()
+        _pop()
+
+
+@contextmanager
+def backend_for(work: float) -> Iterator[None]:
+    """Run the block with the backend for a job of ``work`` packet-steps.
+
+    Unless a backend was chosen (``SPIN_ECHO_KERNELS`` or :func:`use_backend`), jobs below
+    :data:`NUMBA_MIN_WORK` packet-steps (packets x (segments + detection points), or packets
+    x samples) run with numpy: numba's import and the loading of its compiled kernels take
+    about a second per process, more than such a job.
+    """
+    small = backend() == "numba" and not _chosen_backend() and work < NUMBA_MIN_WORK
+    if not small:
+        yield
+        return
+    _push("numpy", False)
+    try:
+        yield
+    finally:
+        _pop()
 
 
 def _numba() -> types.ModuleType:

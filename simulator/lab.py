@@ -142,9 +142,13 @@ def propagate_lab(
         _lab_chunk(timeline, PacketFrame.build(part, temperature_k), relax, acc)
         return acc
 
+    driven = timeline.rabi_hz != 0.0
+    frequency = np.abs(timeline.carrier_hz + timeline.offset_hz[driven])
+    steps = float(np.sum(timeline.duration_s[driven] * frequency)) * STEPS_PER_PERIOD
     total = _Accumulator(points, eigenbasis=eigenbasis)
-    for acc in map_chunks(work, ensemble, chunk, threads):
-        total.add(acc)
+    with kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points + steps)):
+        for acc in map_chunks(work, ensemble, chunk, threads):
+            total.add(acc)
     return total.observables(timeline.detect_times_s, ensemble.norm)
 
 
@@ -212,8 +216,9 @@ def propagate_sampled(
         return _sampled_chunk(frame, relax, samples, runs, waveform)
 
     out = np.zeros(len(samples))
-    for partial in map_chunks(work, ensemble, chunk, threads):
-        out += partial
+    with kernels.backend_for(len(ensemble) * len(samples)):
+        for partial in map_chunks(work, ensemble, chunk, threads):
+            out += partial
     return out / ensemble.norm
 
 

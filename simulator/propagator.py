@@ -342,6 +342,7 @@ def propagate_chunks(
         return acc
 
     total = _Accumulator(points, eigenbasis=eigenbasis)
-    for acc in map_chunks(work, ensemble, chunk, threads):
-        total.add(acc)
+    with kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points)):
+        for acc in map_chunks(work, ensemble, chunk, threads):
+            total.add(acc)
     return total.observables(timeline.detect_times_s, ensemble.norm)

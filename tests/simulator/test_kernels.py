@@ -205,3 +205,16 @@ def test_default_threads(monkeypatch):
     monkeypatch.delenv("SPIN_ECHO_THREADS")
     with kernels.use_backend("numpy"):
         assert kernels.default_threads() == 1
+
+
+def test_small_jobs_default_to_numpy(monkeypatch):
+    monkeypatch.delenv("SPIN_ECHO_KERNELS", raising=False)
+    default = kernels.available_backends()[0]
+    with kernels.backend_for(kernels.NUMBA_MIN_WORK):
+        assert kernels.backend() == default
+    with kernels.backend_for(10):
+        assert kernels.backend() == "numpy"
+    # A chosen backend is kept whatever the size of the job.
+    for name in kernels.available_backends():
+        with kernels.use_backend(name), kernels.backend_for(10):
+            assert kernels.backend() == name
