@@ -117,7 +117,7 @@ class PacketFrame:
             z_eq = -np.tanh(energy / (HZ_PER_K * temperature_k))
         else:
             z_eq = np.where(energy > 0, -1.0, 0.0)
-        mz_eq = float(np.dot(ensemble.grain_weight * ensemble.cos_theta * cos_eta, z_eq))
+        mz_eq = float(kernels.dot(ensemble.grain_weight * ensemble.cos_theta * cos_eta, z_eq))
         return cls(energy, cos_eta, sin_eta, ensemble.cos_theta, ensemble.weight, z_eq, mz_eq)
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "backend_for",
     "cos_sin",
     "default_threads",
+    "dot",
     "numba_power_sums",
     "phasor",
     "powers",
@@ -170,6 +171,19 @@ def _numba() -> types.ModuleType:
     from simulator import kernels_numba
 
     return kernels_numba
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float | complex:
+    """Return ``sum(a * b)`` (``a`` real): BLAS with numpy, a compiled loop with numba.
+
+    The numba backend keeps BLAS, whose threads stall on a busy machine, out of its hot paths.
+    """
+    if backend() != "numba":
+        return np.dot(a, b)
+    a = np.ascontiguousarray(a, dtype=float)
+    if np.iscomplexobj(b):
+        return complex(_numba().dot(a, b.real), _numba().dot(a, b.imag))
+    return _numba().dot(a, np.asarray(b, dtype=float))
 
 
 def cos_sin(angle_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ from simulator.kernels import TAYLOR_DEGREE, TAYLOR_NORM
 __all__ = [
     "TRIG_LIMIT",
     "direct_sums",
+    "dot",
     "phasor",
     "powers",
     "rotate",
@@ -272,6 +273,23 @@ def direct_sums(coeff: np.ndarray, phase: np.ndarray, count: int) -> np.ndarray:
     for j in range(count):
         out[j] = complex(_lane_sum(re[j], _LANES), _lane_sum(im[j], _LANES))
     return out
+
+
+@njit(**_OPTIONS)
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Return ``sum(a * b)`` in eight interleaved partial sums (fixed order)."""
+    lanes = np.zeros(_LANES)
+    n = a.shape[0]
+    full = n - n % _LANES
+    for i in range(0, full, _LANES):
+        for j in range(_LANES):
+            lanes[j] += a[i + j] * b[i + j]
+    total = 0.0
+    for i in range(full, n):
+        total += a[i] * b[i]
+    for j in range(_LANES):
+        total += lanes[j]
+    return total
 
 
 @njit(**_OPTIONS)

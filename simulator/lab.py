@@ -244,7 +244,7 @@ def _sampled_chunk(
             sums = power_sums(across * m, omega, count)
             j = np.arange(count) * dt
             decay1 = np.exp(-relax.gamma1 * j)
-            out[first:stop] += frame.mz_eq + np.dot(along, z - frame.z_eq) * decay1
+            out[first:stop] += frame.mz_eq + kernels.dot(along, z - frame.z_eq) * decay1
             out[first:stop] -= (sums * np.exp(-relax.gamma2 * j)).real
             m, z = free_evolve(m, z, frame, relax, count * dt, 0.0)
             continue
@@ -257,6 +257,6 @@ def _sampled_chunk(
             )
             continue
         for k, b in enumerate(drive, start=first):
-            out[k] += np.dot(along, z - frame.z_eq) - np.dot(across, m.real)
+            out[k] += kernels.dot(along, z - frame.z_eq) - kernels.dot(across, m.real)
             m, z = rotate_relax(m, z, _lab_field(frame, b), relax, frame.z_eq, dt)
     return out

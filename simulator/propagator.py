@@ -164,10 +164,10 @@ class _Accumulator:
 
     def point(self, index: int, frame: PacketFrame, m: np.ndarray, z: np.ndarray) -> None:
         a = frame.weight * frame.coupling
-        self.signal[index] -= np.dot(a * frame.sin_eta, np.conj(m))
-        self.mz[index] += np.dot(a * frame.cos_eta, z - frame.z_eq) + frame.mz_eq
+        self.signal[index] -= kernels.dot(a * frame.sin_eta, np.conj(m))
+        self.mz[index] += kernels.dot(a * frame.cos_eta, z - frame.z_eq) + frame.mz_eq
         if self.eigen is not None:
-            self.eigen[index] += np.dot(frame.weight, m)
+            self.eigen[index] += kernels.dot(frame.weight, m)
 
     def add(self, other: _Accumulator) -> None:
         """Add the sums of ``other`` (another chunk's)."""
@@ -206,7 +206,7 @@ def _free_run(
     if acc.eigen is not None:
         acc.eigen[sl] += power_sums(frame.weight * m0, omega * run.spacing_s, run.count) * decay
     b = a * frame.cos_eta
-    acc.mz[sl] += frame.mz_eq + np.dot(b, z0 - frame.z_eq) * np.exp(-relax.gamma1 * j)
+    acc.mz[sl] += frame.mz_eq + kernels.dot(b, z0 - frame.z_eq) * np.exp(-relax.gamma1 * j)
 
 
 def _driven(

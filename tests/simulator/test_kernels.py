@@ -21,6 +21,14 @@ def kernel_backend(request):
         yield request.param
 
 
+def test_dot_products(kernel_backend):
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=1003), rng.normal(size=1003) + 1j * rng.normal(size=1003)
+    exact = np.sum(a.astype(np.longdouble) * b.real) + 1j * np.sum(a.astype(np.longdouble) * b.imag)
+    assert abs(kernels.dot(a, b) - complex(exact)) < 1e-13
+    assert abs(kernels.dot(a, b.real) - float(exact.real)) < 1e-13
+
+
 def test_cos_sin_through_the_half_angle_tangent():
     rng = np.random.default_rng(0)
     angle = np.concatenate(
