@@ -102,6 +102,41 @@ def powers(first: np.ndarray, phase: np.ndarray, count: int) -> np.ndarray:
     return out
 
 
+@njit(inline="always", **_OPTIONS)
+def _rotate_one(
+    x: float,
+    y: float,
+    zz: float,
+    ox: float,
+    oy: float,
+    oz: float,
+    cp: float,
+    sp: float,
+    gamma: float,
+    z_eq: float,
+    decay: float,
+    i1: float,
+) -> tuple[float, float, float]:
+    """Rotate (x, y, zz) about (ox, oy, oz) (rad/s) by the angle with cosine cp, sine sp."""
+    w = math.sqrt(ox * ox + oy * oy + oz * oz)
+    inv = 1.0 / w if w > 0.0 else 0.0
+    nx, ny, nz = ox * inv, oy * inv, oz * inv
+    ndr = (nx * x + ny * y + nz * zz) * (1.0 - cp)
+    x1 = x * cp + (ny * zz - nz * y) * sp + nx * ndr
+    y1 = y * cp + (nz * x - nx * zz) * sp + ny * ndr
+    z1 = zz * cp + (nx * y - ny * x) * sp + nz * ndr
+    if gamma > 0.0:
+        den = 1.0 / (gamma * gamma + w * w)
+        ic = (gamma - decay * (gamma * cp - w * sp)) * den
+        i_s = (w - decay * (gamma * sp + w * cp)) * den
+        par = (i1 - ic) * nz
+        gz = gamma * z_eq
+        x1 = decay * x1 + gz * (i_s * ny + par * nx)
+        y1 = decay * y1 + gz * (par * ny - i_s * nx)
+        z1 = decay * z1 + gz * (ic + par * nz)
+    return x1, y1, z1
+
+
 @njit(**_OPTIONS)
 def rotate(
     m: np.ndarray,
@@ -113,38 +148,47 @@ def rotate(
     z_eq: np.ndarray,
     duration: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rotation about ``4 pi h`` for ``duration`` with isotropic decay ``gamma`` to ``z_eq``."""
+    """Rotation about ``4 pi h`` for ``duration`` with isotropic decay ``gamma`` to ``z_eq``.
+
+    One vectorised pass with the polynomial sine and cosine; packets whose angle exceeds
+    :data:`TRIG_LIMIT` are redone with libm in a second pass.
+    """
     n = z.shape[0]
-    w, theta = np.empty(n), np.empty(n)
-    for p in range(n):
-        ox, oy, oz = _FOUR_PI * hx[p], _FOUR_PI * hy[p], _FOUR_PI * hz[p]
-        w[p] = math.sqrt(ox * ox + oy * oy + oz * oz)
-        theta[p] = w[p] * duration
-    c, s = np.empty(n), np.empty(n)
-    _fill_cos_sin(theta, c, s)
     decay = math.exp(-gamma * duration)
     i1 = -math.expm1(-gamma * duration) / gamma if gamma > 0.0 else 0.0
     m_out, z_out = np.empty(n, dtype=np.complex128), np.empty(n)
+    large = 0
     for p in range(n):
-        inv = 1.0 / w[p] if w[p] > 0.0 else 0.0
-        nx, ny, nz = _FOUR_PI * hx[p] * inv, _FOUR_PI * hy[p] * inv, _FOUR_PI * hz[p] * inv
-        x, y, zz = m[p].real, m[p].imag, z[p]
-        cp, sp = c[p], s[p]
-        ndr = (nx * x + ny * y + nz * zz) * (1.0 - cp)
-        x1 = x * cp + (ny * zz - nz * y) * sp + nx * ndr
-        y1 = y * cp + (nz * x - nx * zz) * sp + ny * ndr
-        z1 = zz * cp + (nx * y - ny * x) * sp + nz * ndr
-        if gamma > 0.0:
-            den = 1.0 / (gamma * gamma + w[p] * w[p])
-            ic = (gamma - decay * (gamma * cp - w[p] * sp)) * den
-            i_s = (w[p] - decay * (gamma * sp + w[p] * cp)) * den
-            par = (i1 - ic) * nz
-            gz = gamma * z_eq[p]
-            x1 = decay * x1 + gz * (i_s * ny + par * nx)
-            y1 = decay * y1 + gz * (par * ny - i_s * nx)
-            z1 = decay * z1 + gz * (ic + par * nz)
+        ox, oy, oz = _FOUR_PI * hx[p], _FOUR_PI * hy[p], _FOUR_PI * hz[p]
+        theta = math.sqrt(ox * ox + oy * oy + oz * oz) * duration
+        large |= np.int64(not abs(theta) <= TRIG_LIMIT)
+        sp, cp = _sincos(theta)
+        x1, y1, z1 = _rotate_one(
+            m[p].real, m[p].imag, z[p], ox, oy, oz, cp, sp, gamma, z_eq[p], decay, i1
+        )
         m_out[p] = complex(x1, y1)
         z_out[p] = z1
+    if large:
+        for p in range(n):
+            ox, oy, oz = _FOUR_PI * hx[p], _FOUR_PI * hy[p], _FOUR_PI * hz[p]
+            theta = math.sqrt(ox * ox + oy * oy + oz * oz) * duration
+            if not abs(theta) <= TRIG_LIMIT:
+                x1, y1, z1 = _rotate_one(
+                    m[p].real,
+                    m[p].imag,
+                    z[p],
+                    ox,
+                    oy,
+                    oz,
+                    math.cos(theta),
+                    math.sin(theta),
+                    gamma,
+                    z_eq[p],
+                    decay,
+                    i1,
+                )
+                m_out[p] = complex(x1, y1)
+                z_out[p] = z1
     return m_out, z_out
 
 
