@@ -82,8 +82,11 @@ class EchoCurve:
     y
         Integrated echo per point (see :func:`integrate_echo`), units ``y_units``.
     sigma
-        Standard deviation of one ``y`` value: the record's noise (:func:`estimate_noise`)
-        divided by the square root of the number of samples in the window.
+        Standard deviation of one ``y`` value: the record's noise
+        (:func:`echo.noise.record_noise`: shot-to-shot standard error where stored, else
+        band-limited fourth differences) times ``sqrt(sum_ij rho_ij) / n`` over the ``n``
+        samples of the window, ``rho`` the receiver's noise correlation (``1/sqrt(n)`` for
+        white noise).
     y_units
         Units of the signal.
     window
@@ -359,8 +362,12 @@ def echo_curve(
     if baseline:
         signal = remove_baseline(signal)
     window = find_echo(signal) if window is None else window
+    from echo.noise import record_noise  # echo.noise builds on this module
+
     echo = integrate_echo(signal, window=window, mode=mode)
-    inside = (signal["time"] >= window.start_s) & (signal["time"] <= window.stop_s)
+    inside = ((signal["time"] >= window.start_s) & (signal["time"] <= window.stop_s)).values
+    noise = record_noise(dataset)
+    rho = noise.correlation(np.asarray(signal["time"].values)[inside])
     written = np.isfinite(echo.values)
     x = np.asarray(dataset[dims[0]].values, dtype=float)[written]
     return EchoCurve(
@@ -368,7 +375,7 @@ def echo_curve(
         units=str(dataset[dims[0]].attrs.get("units", "")),
         x=x,
         y=np.asarray(echo.values, dtype=float)[written],
-        sigma=estimate_noise(signal) / np.sqrt(int(inside.sum())),
+        sigma=noise.sigma * float(np.sqrt(rho.sum())) / int(inside.sum()),
         y_units=str(signal.attrs["units"]),
         window=window,
     )

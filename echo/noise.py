@@ -29,7 +29,8 @@ neighbouring times. Two consequences handled here:
 
 The receiver bandwidth comes from the record's ``receiver_bandwidth_hz`` attribute, else from
 its ``bench`` (``receiver.bandwidth``, or half the protocol's carrier, the receiver's default);
-a record without either (a simulation with added noise) is taken to have white noise.
+a record without either (a simulation with added noise), or whose bench and protocol cannot be
+read, is taken to have white noise.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ def receiver_bandwidth_hz(dataset: xr.Dataset) -> float | None:
     """Return the receiver bandwidth a record was measured through, Hz (None: not a run).
 
     From the ``receiver_bandwidth_hz`` attribute; else the ``bench`` attribute's
-    ``receiver.bandwidth``, or half the carrier of the record's protocol (the default).
+    ``receiver.bandwidth``, or half the carrier of the record's protocol (the default); None
+    (noise taken as white) when neither can be read.
     """
     value = dataset.attrs.get("receiver_bandwidth_hz")
     if value is not None:
@@ -164,8 +166,8 @@ def receiver_bandwidth_hz(dataset: xr.Dataset) -> float | None:
         if receiver is not None and receiver.as_map().get("bandwidth") is not None:
             return receiver.as_map()["bandwidth"].quantity("frequency", positive=True)
         protocol = Protocol.from_yaml(str(dataset.attrs["protocol"]), source="record:protocol")
-    except (InputError, KeyError) as err:
-        raise AnalysisError(f"cannot tell the receiver bandwidth: {err}", key="bench") from None
+    except (InputError, KeyError):
+        return None
     return default_bandwidth_hz(protocol.carrier_hz)
 
 

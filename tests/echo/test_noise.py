@@ -134,3 +134,24 @@ def test_bench_without_receiver_uses_half_the_carrier():
         "  - pulse: {angle: pi/2, duration: 500 ns}\n  - detect: {duration: 1 us, points: 64}\n"
     )
     assert receiver_bandwidth_hz(record(bench="name: b\n", protocol=protocol)) == 3e6
+
+
+def test_echo_curve_error_counts_the_correlated_samples_once():
+    """A window mean of n correlated samples has the variance sigma^2 sum(rho) / n^2."""
+    from echo.analysis import echo_curve
+
+    sem = np.full((3, 64), 0.01 + 0.01j)
+    data = record(sem, shots=4, receiver_bandwidth_hz=B)
+    data["signal_re"] = data["signal_re"] * 0 + np.exp(-(((data["time"] - 5e-7) / 1e-7) ** 2))
+    data["signal_im"] = data["signal_im"] * 0
+    curve = echo_curve(data)
+    inside = (data["time"] >= curve.window.start_s) & (data["time"] <= curve.window.stop_s)
+    n = int(inside.sum())
+    assert n > 10
+    times = data["time"].values[inside.values]
+    lags = np.abs(np.subtract.outer(times, times))
+    by_filter = np.interp(
+        lags, np.arange(0, 2e-6, 1e-9), receiver_correlation(np.arange(0, 2e-6, 1e-9), B)
+    )
+    assert curve.sigma == pytest.approx(0.01 * np.sqrt(by_filter.sum()) / n, rel=1e-3)
+    assert curve.sigma > 2 * 0.01 / np.sqrt(n)  # far above the white-noise figure
