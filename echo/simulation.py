@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from echo.progress import Progress
 from echo.record import RecordWriter, record_time_axis
@@ -65,8 +66,15 @@ def simulate_point(job: _PointJob) -> PointResult:
     """Simulate every phase step of one sweep point and combine them (executor entry point).
 
     The job carries the protocol as its YAML text (what the record stores), so that it pickles
-    to worker processes and the record's text is exactly what ran.
+    to worker processes and the record's text is exactly what ran. BLAS runs on one thread
+    inside a point: a multi-threaded BLAS may sum in another order, and the result must be the
+    same bit for bit whichever executor (and how many workers) ran the point.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _simulate_point(job)
+
+
+def _simulate_point(job: _PointJob) -> PointResult:
     protocol = Protocol.from_yaml(job.protocol_yaml)
     signals = []
     mz = None
