@@ -179,3 +179,22 @@ def test_free_parameter_coordinates(truth):
     assert (theta.lower, theta.upper) == (0.0, np.pi)
     with pytest.raises(FitError, match="positive value"):
         free_parameter(load_sample("ferritin"), "environment.nuclear.lambda_prime")
+
+
+def test_lab_frame_fit_of_a_lab_frame_record(truth, tmp_path):
+    """A noise-free lab-frame record (no relaxation) is fitted exactly in the lab frame; the
+    rotating frame misses the bias width by its rotating-wave error (Rabi/carrier = 1/8)."""
+    (tmp_path / "small-hahn.yaml").write_text(PROTOCOL)
+    sample = load_sample("bare").with_overrides({"bias.width": "0.3 MHz", "packets": 100})
+    path = simulate_protocol(
+        load_protocol(tmp_path / "small-hahn.yaml"), sample, tmp_path / "lab.nc", frame="lab"
+    )
+    record = read_record(path)
+    off = sample.with_overrides({"bias.width": 0.7 * TRUE_WIDTH})
+    lab = fit_sample(record, off, ["bias.width"], noise_sigma=1e-3, frame="lab")
+    assert lab.values[0] == pytest.approx(TRUE_WIDTH, rel=1e-4)
+    rotating = fit_sample(record, off, ["bias.width"], noise_sigma=1e-3)
+    assert abs(rotating.values[0] / TRUE_WIDTH - 1) > 0.01
+    assert rotating.chi2_reduced > 100 * max(lab.chi2_reduced, 1e-6)
+    with pytest.raises(FitError, match="'rotating' or 'lab'"):
+        fit_sample(record, off, ["bias.width"], noise_sigma=1e-3, frame="rwa")
