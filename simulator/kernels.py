@@ -29,6 +29,7 @@ on the number of threads.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import os
@@ -70,6 +71,7 @@ _ENV = "SPIN_ECHO_KERNELS"
 _THREADS_ENV = "SPIN_ECHO_THREADS"
 
 
+@functools.cache
 def available_backends() -> tuple[str, ...]:
     """Return the backends that can run here (``"numpy"`` always)."""
     found = importlib.util.find_spec("numba") is not None
