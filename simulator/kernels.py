@@ -364,15 +364,16 @@ def numba_power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np
     r"""Power sums :math:`\sum_p c_p e^{ij\phi_p}` with the numba backend, without BLAS.
 
     A non-uniform FFT (:mod:`simulator.kernels_nufft`) from :data:`NUFFT_MIN_COUNT` points
-    on, compiled direct sums below.
+    on, compiled direct sums below. ``coeff`` may hold several rows (one result row each).
     """
-    coeff = np.ascontiguousarray(coeff, dtype=complex)
     phase_rad = np.ascontiguousarray(phase_rad, dtype=float)
     if count >= NUFFT_MIN_COUNT:
         from simulator.kernels_nufft import power_sums
 
         return power_sums(coeff, phase_rad, count)
-    return _numba().direct_sums(coeff, phase_rad, count)
+    sets = np.ascontiguousarray(np.atleast_2d(coeff), dtype=complex)
+    result = _numba().direct_sums(sets, phase_rad, count)
+    return result if np.ndim(coeff) == 2 else result[0]
 
 
 def sampled_run(

@@ -91,14 +91,14 @@ def _spread(
     centre: int,
     grid: int,
     table: np.ndarray,
-    out_re: np.ndarray,
-    out_im: np.ndarray,
+    out: np.ndarray,
 ) -> None:
+    """Spread every row of ``coeff`` onto its grid (real and imaginary rows of ``out``)."""
     half = WIDTH // 2
     offset = grid // 2 + half + 1
     scale = grid / _TWO_PI
     ker = np.empty((WIDTH, _BLOCK))
-    s, cr, ci = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+    s, cs, sn = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
     base = np.empty(_BLOCK, dtype=np.int64)
     n = phase.shape[0]
     for p0 in range(0, n, _BLOCK):
@@ -109,11 +109,9 @@ def _spread(
             x = ((phase[p] - turns * _TWO_PI_1) - turns * _TWO_PI_2) - turns * _TWO_PI_3
             a = centre * x
             if abs(a) <= TRIG_LIMIT:
-                sa, ca = _sincos(a)
+                sn[j], cs[j] = _sincos(a)
             else:
-                sa, ca = math.sin(a), math.cos(a)
-            cr[j] = coeff[p].real * ca - coeff[p].imag * sa
-            ci[j] = coeff[p].real * sa + coeff[p].imag * ca
+                sn[j], cs[j] = math.sin(a), math.cos(a)
             g = x * scale - half
             first = math.ceil(g)
             s[j] = 2.0 * (first - g) - 1.0
@@ -127,28 +125,35 @@ def _spread(
                 t = table[k * WIDTH + i]
                 for j in range(nb):
                     row[j] = row[j] * s[j] + t
-        for j in range(nb):
-            b = base[j]
-            for i in range(WIDTH):
-                out_re[b + i] += cr[j] * ker[i, j]
-                out_im[b + i] += ci[j] * ker[i, j]
+        for q in range(coeff.shape[0]):
+            out_re, out_im = out[2 * q], out[2 * q + 1]
+            for j in range(nb):
+                c = coeff[q, p0 + j]
+                cr = c.real * cs[j] - c.imag * sn[j]
+                ci = c.real * sn[j] + c.imag * cs[j]
+                b = base[j]
+                for i in range(WIDTH):
+                    out_re[b + i] += cr * ker[i, j]
+                    out_im[b + i] += ci * ker[i, j]
 
 
 def power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarray:
-    r"""Return :math:`S_j = \sum_p c_p e^{ij\phi_p}`, :math:`j < count`, by the NUFFT above."""
+    r"""Return :math:`S_j = \sum_p c_p e^{ij\phi_p}`, :math:`j < count`, by the NUFFT above.
+
+    ``coeff`` may hold several rows (coefficient sets over the same phases): the kernel values
+    are computed once for all, and the result has one row per set.
+    """
+    sets = np.ascontiguousarray(np.atleast_2d(coeff), dtype=complex)
     grid, centre, inverse = _plan(count)
     size = grid + WIDTH + 3
-    re, im = np.zeros(size), np.zeros(size)
-    _spread(
-        np.ascontiguousarray(coeff, dtype=complex),
-        np.ascontiguousarray(phase_rad, dtype=float),
-        centre,
-        grid,
-        _table().ravel(),
-        re,
-        im,
-    )
+    out = np.zeros((2 * sets.shape[0], size))
+    _spread(sets, np.ascontiguousarray(phase_rad, dtype=float), centre, grid, _table().ravel(), out)
     index = (np.arange(size) - (grid // 2 + WIDTH // 2 + 1)) % grid
-    folded = np.bincount(index, re, grid) + 1j * np.bincount(index, im, grid)
     modes = (np.arange(count) - centre) % grid
-    return grid * scipy.fft.ifft(folded)[modes] * inverse
+    result = np.empty((sets.shape[0], count), dtype=complex)
+    for q in range(sets.shape[0]):
+        folded = np.bincount(index, out[2 * q], grid) + 1j * np.bincount(
+            index, out[2 * q + 1], grid
+        )
+        result[q] = grid * scipy.fft.ifft(folded)[modes] * inverse
+    return result if np.ndim(coeff) == 2 else result[0]

@@ -292,30 +292,32 @@ def _lane_sum(values: np.ndarray, count: int) -> float:
 
 @njit(**_OPTIONS)
 def direct_sums(coeff: np.ndarray, phase: np.ndarray, count: int) -> np.ndarray:
-    """Return ``sum_p coeff[p] * exp(1j * j * phase[p])`` for ``j < count``, directly."""
-    n = phase.shape[0]
-    re, im = np.zeros((count, _LANES)), np.zeros((count, _LANES))
+    """Return ``sum_p coeff[q, p] * exp(1j * j * phase[p])`` for ``j < count``, every row q."""
+    sets, n = coeff.shape
+    re, im = np.zeros((sets, count, _LANES)), np.zeros((sets, count, _LANES))
     c, s = np.empty(_BLOCK), np.empty(_BLOCK)
     ar, ai = np.empty(_BLOCK), np.empty(_BLOCK)
-    for p0 in range(0, n, _BLOCK):
-        nb = min(_BLOCK, n - p0)
-        _fill_cos_sin(phase[p0 : p0 + nb], c, s)
-        for i in range(nb):
-            ar[i], ai[i] = coeff[p0 + i].real, coeff[p0 + i].imag
-        full = nb - nb % _LANES
-        for j in range(count):
-            for i in range(0, full, _LANES):
-                for k in range(_LANES):
-                    re[j, k] += ar[i + k]
-                    im[j, k] += ai[i + k]
-            for i in range(full, nb):
-                re[j, 0] += ar[i]
-                im[j, 0] += ai[i]
+    for q in range(sets):
+        for p0 in range(0, n, _BLOCK):
+            nb = min(_BLOCK, n - p0)
+            _fill_cos_sin(phase[p0 : p0 + nb], c, s)
             for i in range(nb):
-                ar[i], ai[i] = ar[i] * c[i] - ai[i] * s[i], ar[i] * s[i] + ai[i] * c[i]
-    out = np.empty(count, dtype=np.complex128)
-    for j in range(count):
-        out[j] = complex(_lane_sum(re[j], _LANES), _lane_sum(im[j], _LANES))
+                ar[i], ai[i] = coeff[q, p0 + i].real, coeff[q, p0 + i].imag
+            full = nb - nb % _LANES
+            for j in range(count):
+                for i in range(0, full, _LANES):
+                    for k in range(_LANES):
+                        re[q, j, k] += ar[i + k]
+                        im[q, j, k] += ai[i + k]
+                for i in range(full, nb):
+                    re[q, j, 0] += ar[i]
+                    im[q, j, 0] += ai[i]
+                for i in range(nb):
+                    ar[i], ai[i] = ar[i] * c[i] - ai[i] * s[i], ar[i] * s[i] + ai[i] * c[i]
+    out = np.empty((sets, count), dtype=np.complex128)
+    for q in range(sets):
+        for j in range(count):
+            out[q, j] = complex(_lane_sum(re[q, j], _LANES), _lane_sum(im[q, j], _LANES))
     return out
 
 

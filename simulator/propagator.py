@@ -105,19 +105,22 @@ def power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarr
     e^{ij_0\phi_p}` and :math:`V_{j_1 p} = e^{ij_1 B\phi_p}`
     (:func:`simulator.kernels.powers`), one complex matrix product per block of packets, the
     blocks small enough for U and V to stay in cache (BLAS). The numba backend uses no BLAS:
-    :func:`simulator.kernels.numba_power_sums`.
+    :func:`simulator.kernels.numba_power_sums`. ``coeff`` may be 2-D, several coefficient
+    sets over the same phases (one result row each, sharing the work on the phases).
     """
     if kernels.backend() == "numba":
         return kernels.numba_power_sums(coeff, phase_rad, count)
+    sets = np.atleast_2d(coeff)
     b0 = max(1, math.isqrt(count - 1) + 1) if count > 1 else 1
     b1 = -(-count // b0)
-    total = np.zeros((b1, b0), dtype=complex)
-    for start in range(0, len(coeff), _BLOCK):
+    total = np.zeros((len(sets), b1, b0), dtype=complex)
+    for start in range(0, sets.shape[1], _BLOCK):
         ph = phase_rad[start : start + _BLOCK]
-        u = kernels.powers(coeff[start : start + _BLOCK], ph, b0)
         v = kernels.powers(None, b0 * ph, b1)
-        total += v @ u.T
-    return total.ravel()[:count]
+        for q, row in enumerate(sets):
+            total[q] += v @ kernels.powers(row[start : start + _BLOCK], ph, b0).T
+    result = total.reshape(len(sets), -1)[:, :count]
+    return result if np.ndim(coeff) == 2 else result[0]
 
 
 @dataclass(frozen=True)
@@ -198,13 +201,17 @@ def _free_run(
     m0, z0 = free_evolve(m, z, frame, relax, tau0, carrier_hz)
     a = frame.weight * frame.coupling
     omega = TWO_PI * (2.0 * frame.energy_hz - carrier_hz)
-    sums = power_sums(a * frame.sin_eta * m0, omega * run.spacing_s, run.count)
+    coeff = a * frame.sin_eta * m0
+    if acc.eigen is not None:
+        coeff = np.stack([coeff, frame.weight * m0])
+    sums = power_sums(coeff, omega * run.spacing_s, run.count)
     j = np.arange(run.count) * run.spacing_s
     sl = slice(run.offset, run.offset + run.count)
     decay = np.exp(-relax.gamma2 * j)
-    acc.signal[sl] -= np.conj(sums) * decay
     if acc.eigen is not None:
-        acc.eigen[sl] += power_sums(frame.weight * m0, omega * run.spacing_s, run.count) * decay
+        acc.eigen[sl] += sums[1] * decay
+        sums = sums[0]
+    acc.signal[sl] -= np.conj(sums) * decay
     b = a * frame.cos_eta
     acc.mz[sl] += frame.mz_eq + kernels.dot(b, z0 - frame.z_eq) * np.exp(-relax.gamma1 * j)
 

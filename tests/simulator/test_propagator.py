@@ -156,6 +156,10 @@ def test_power_sums_match_direct_sums():
         np.testing.assert_allclose(
             power_sums(coeff, phase, count), direct, rtol=0, atol=1e-10 * np.abs(direct).max()
         )
+        # Several coefficient sets over the same phases: one row each.
+        both = power_sums(np.stack([coeff, 2j * coeff]), phase, count)
+        np.testing.assert_allclose(both[0], direct, rtol=0, atol=1e-10 * np.abs(direct).max())
+        np.testing.assert_allclose(both[1], 2j * direct, rtol=0, atol=2e-10 * np.abs(direct).max())
 
 
 @pytest.mark.parametrize("count", [64, 1000, 4097], ids=["64", "1000", "4097"])
