@@ -33,7 +33,7 @@ from simulator import kernels
 from simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
 from simulator.ensemble import Ensemble
 from simulator.propagator import (
-    DEFAULT_CHUNK,
+    KERNEL_CHUNK,
     Observables,
     _Accumulator,
     _free_run,
@@ -123,7 +123,7 @@ def propagate_lab(
     t1_s: float | None = None,
     t2_s: float | None = None,
     temperature_k: float = 0.0,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int = KERNEL_CHUNK,
     eigenbasis: bool = False,
     threads: int | None = None,
 ) -> Observables:
@@ -178,7 +178,7 @@ def propagate_sampled(
     t1_s: float | None = None,
     t2_s: float | None = None,
     temperature_k: float = 0.0,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int = KERNEL_CHUNK,
     threads: int | None = None,
 ) -> np.ndarray:
     r"""Lab-frame ensemble :math:`M_z` at every sample time of an AWG waveform, exactly.
