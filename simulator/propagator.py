@@ -99,7 +99,8 @@ class Observables:
         ``eigen_x + 1j * eigen_y``, in the frame rotating at the carrier (phase reference at
         t = 0, the frame of :mod:`simulator.bloch`); weights w as for the signal, but without
         the coupling :math:`\cos\theta\sin\eta`. None unless asked for
-        (``propagate(..., eigenbasis=True)``): they cost one more detection sum.
+        (``propagate(..., eigenbasis=True)``): a second detection sum, about 10% more time
+        with the numba backend and 50% with numpy.
     """
 
     times_s: np.ndarray
