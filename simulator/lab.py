@@ -146,7 +146,10 @@ def propagate_lab(
     frequency = np.abs(timeline.carrier_hz + timeline.offset_hz[driven])
     steps = float(np.sum(timeline.duration_s[driven] * frequency)) * STEPS_PER_PERIOD
     total = _Accumulator(points, eigenbasis=eigenbasis)
-    with kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points + steps)):
+    with (
+        kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points + steps)),
+        kernels.blas_single_thread(),
+    ):
         for acc in map_chunks(work, ensemble, chunk, threads):
             total.add(acc)
     return total.observables(timeline.detect_times_s, ensemble.norm)
@@ -216,7 +219,7 @@ def propagate_sampled(
         return _sampled_chunk(frame, relax, samples, runs, waveform)
 
     out = np.zeros(len(samples))
-    with kernels.backend_for(len(ensemble) * len(samples)):
+    with kernels.backend_for(len(ensemble) * len(samples)), kernels.blas_single_thread():
         for partial in map_chunks(work, ensemble, chunk, threads):
             out += partial
     return out / ensemble.norm

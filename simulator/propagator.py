@@ -362,7 +362,10 @@ def propagate_chunks(
         return acc
 
     total = _Accumulator(points, eigenbasis=eigenbasis)
-    with kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points)):
+    with (
+        kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points)),
+        kernels.blas_single_thread(),
+    ):
         for acc in map_chunks(work, ensemble, chunk, threads):
             total.add(acc)
     return total.observables(timeline.detect_times_s, ensemble.norm)

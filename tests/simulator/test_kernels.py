@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 from scipy.spatial.transform import Rotation
+from threadpoolctl import threadpool_info
 
 from simulator import kernels
 
@@ -229,3 +230,10 @@ def test_small_jobs_default_to_numpy(monkeypatch):
     for name in kernels.available_backends():
         with kernels.use_backend(name), kernels.backend_for(10):
             assert kernels.backend() == name
+
+
+def test_blas_runs_single_threaded_inside_the_propagators():
+    with kernels.blas_single_thread():
+        inside = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert inside
+    assert inside == [1] * len(inside)
