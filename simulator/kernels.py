@@ -102,17 +102,13 @@ _chosen: list[bool] = []
 def default_threads() -> int:
     """Threads over packet chunks: ``SPIN_ECHO_THREADS``, else the cores this process may use.
 
-    With the numpy backend the default is 1: its many short array operations hand the GIL
-    back and forth, and two threads measured slower than one. Set ``SPIN_ECHO_THREADS=1`` in
-    worker processes that already share the cores.
+    Set ``SPIN_ECHO_THREADS=1`` in worker processes that already share the cores.
     """
     text = os.environ.get(_THREADS_ENV, "").strip()
     if text:
         if not text.isdigit() or int(text) < 1:
             raise ValueError(f"{_THREADS_ENV} = {text!r}: must be a positive whole number")
         return int(text)
-    if backend() == "numpy":
-        return 1
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
