@@ -148,16 +148,20 @@ class Executor:
 
 
 def _init_pool_worker() -> None:
-    """Pool worker initialiser: ignore Ctrl-C, and run BLAS on one thread.
+    """Pool worker initialiser: ignore Ctrl-C, run BLAS and the propagator on one thread.
 
     Ctrl-C is handled once, by the parent, which cancels the work. The pool already runs one
     item per core, so BLAS threads on top of it oversubscribe the cores; OpenBLAS threads that
     spin on a busy core stall every matrix product (measured: a 2-worker pool running the numpy
     propagator on a loaded 2-core machine took 25 s with the default threads, 1.3 s with one).
     numpy and scipy each load their own BLAS, so both are loaded before the limit is set.
-    Dask workers get the same setting from dask's defaults (``OMP_NUM_THREADS=1``, ...).
+    Dask workers get the same setting from dask's defaults (``OMP_NUM_THREADS=1``, ...). The
+    propagator's own packet-chunk threads (``SPIN_ECHO_THREADS``, all cores by default) would
+    oversubscribe the same way, so each worker runs them on one thread too; the results do not
+    depend on the thread count.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ["SPIN_ECHO_THREADS"] = "1"
     import scipy.linalg  # noqa: F401  (loads scipy's BLAS so that the limit reaches it)
 
     threadpool_limits(limits=1)
