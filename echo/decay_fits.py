@@ -96,19 +96,6 @@ def fit_echo_decay(
     tau = np.asarray(tau_s, dtype=float)
     y = np.asarray(echo, dtype=float)
     amplitude, constant = _log_linear_decay(2.0 * tau, y)
-    if not stretched:
-        return least_squares_fit(
-            _exponential,
-            tau,
-            y,
-            [amplitude, constant],
-            model="exponential echo decay",
-            formula="A exp(-2 tau/T_M)",
-            names=("A", "T_M"),
-            units=("", "s"),
-            lower=[-np.inf, _TINY_S],
-            sigma=sigma,
-        )
     first = least_squares_fit(
         _exponential,
         tau,
@@ -121,6 +108,8 @@ def fit_echo_decay(
         lower=[-np.inf, _TINY_S],
         sigma=sigma,
     )
+    if not stretched:
+        return first
     return least_squares_fit(
         _stretched,
         tau,
