@@ -23,12 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drivers.config import InstrumentConfig
 from sequences.errors import InputError, SpinEchoError
 from sequences.timeline import AwgConstraints, Waveform
 
 __all__ = [
     "Awg",
     "BenchError",
+    "ConfiguredAwg",
     "Detector",
     "Instrument",
     "InstrumentError",
@@ -153,6 +155,22 @@ class Awg(Instrument, ABC):
     @abstractmethod
     def trigger(self) -> None:
         """Play the uploaded waveform once."""
+
+
+class ConfiguredAwg(Awg, ABC):
+    """An AWG whose sample rate and full-scale amplitude come from its bench-file entry."""
+
+    config: InstrumentConfig
+
+    @property
+    def sample_rate_hz(self) -> float:
+        """Sample rate from the bench file, Sa/s."""
+        return float(self.config.options["sample_rate"])
+
+    @property
+    def amplitude_vpp(self) -> float:
+        """Full-scale amplitude from the bench file, Vpp."""
+        return float(self.config.options["amplitude"])
 
 
 class Detector(Instrument, ABC):

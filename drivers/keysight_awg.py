@@ -23,7 +23,7 @@ import numpy as np
 
 from drivers.awg_model import AwgModel, check_waveform
 from drivers.config import InstrumentConfig, Option
-from drivers.interface import Awg, InstrumentError
+from drivers.interface import ConfiguredAwg, InstrumentError
 from drivers.settings import OneOf, Range, Setting, declare
 from drivers.visa import ScpiDriver, Transport
 from sequences.timeline import AwgConstraints, Waveform
@@ -94,7 +94,7 @@ _OPTIONS = {
 }
 
 
-class KeysightTrueform(ScpiDriver, Awg):
+class KeysightTrueform(ScpiDriver, ConfiguredAwg):
     """Common driver of the Trueform generators; subclasses give the model and block format.
 
     Attributes
@@ -121,16 +121,6 @@ class KeysightTrueform(ScpiDriver, Awg):
         return keysight_level_violation(
             float(options["amplitude"]), float(options["offset"]), str(options["load"])
         )
-
-    @property
-    def sample_rate_hz(self) -> float:
-        """Sample rate from the bench file, Sa/s."""
-        return float(self.config.options["sample_rate"])
-
-    @property
-    def amplitude_vpp(self) -> float:
-        """Full-scale amplitude from the bench file, Vpp."""
-        return float(self.config.options["amplitude"])
 
     def constraints(self) -> AwgConstraints:
         """Return the model's capabilities with the bench's sample-rate limit applied."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from drivers.awg_model import AwgModel, check_waveform
 from drivers.config import InstrumentConfig, Option
-from drivers.interface import Awg, InstrumentError
+from drivers.interface import ConfiguredAwg, InstrumentError
 from drivers.settings import OneOf, Range, Setting, declare
 from drivers.visa import ScpiDriver, Transport
 from sequences.timeline import AwgConstraints, Waveform
@@ -65,7 +65,7 @@ _OPTIONS = {
 }
 
 
-class TektronixAwg(ScpiDriver, Awg):
+class TektronixAwg(ScpiDriver, ConfiguredAwg):
     """Common driver of the Tektronix AWG5200 and AWG70000 (see the module docstring).
 
     Attributes
@@ -85,16 +85,6 @@ class TektronixAwg(ScpiDriver, Awg):
         super().__init__(config, transport)
         self._list_limits = (self.MODEL.min_length, self.MODEL.memory, self.MODEL.length_step)
         self._uploaded = False
-
-    @property
-    def sample_rate_hz(self) -> float:
-        """Sample rate from the bench file, Sa/s."""
-        return float(self.config.options["sample_rate"])
-
-    @property
-    def amplitude_vpp(self) -> float:
-        """Full-scale amplitude from the bench file, Vpp."""
-        return float(self.config.options["amplitude"])
 
     def constraints(self) -> AwgConstraints:
         """Return the model's and the instrument's waveform limits, with the bench's."""

@@ -35,7 +35,7 @@ from scipy import constants, signal
 
 from drivers.awg_model import AwgModel, check_waveform
 from drivers.config import BenchSpec, InstrumentConfig, Option
-from drivers.interface import Awg, BenchError, Detector, InstrumentError, Trace
+from drivers.interface import BenchError, ConfiguredAwg, Detector, InstrumentError, Trace
 from drivers.settings import Range, Setting, declare
 from sequences.timeline import AwgConstraints, Waveform
 
@@ -164,7 +164,7 @@ class FrontEnd:
         return filtered + self.noise_v * rng.standard_normal(len(filtered))
 
 
-class VirtualAwg(Awg):
+class VirtualAwg(ConfiguredAwg):
     """An AWG with the sample behind it: holds the uploaded waveform and plays it when triggered."""
 
     DRIVER = "virtual-awg"
@@ -186,16 +186,6 @@ class VirtualAwg(Awg):
         self.waveform: Waveform | None = None
         self.armed = False
         self.played: Waveform | None = None
-
-    @property
-    def sample_rate_hz(self) -> float:
-        """Sample rate from the bench file, Sa/s."""
-        return float(self.config.options["sample_rate"])
-
-    @property
-    def amplitude_vpp(self) -> float:
-        """Full-scale amplitude from the bench file, Vpp."""
-        return float(self.config.options["amplitude"])
 
     def constraints(self) -> AwgConstraints:
         """Return the virtual model's capabilities with the bench's sample-rate limit."""
