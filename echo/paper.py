@@ -13,7 +13,9 @@ The parts (all from the simulator's packet ensembles of the paper's spin bath):
 4. Eq. (8): loss of coherence under nuclear spin diffusion against ``T_2^-1`` and N
    (:mod:`echo.paper_dynamics`);
 5. the spin-echo proposal: Hahn echo and hole burning on a wide ``Delta_o`` distribution, with
-   and without topological decoherence (:mod:`echo.paper_dynamics`).
+   and without topological decoherence (:mod:`echo.paper_dynamics`; topological decoherence
+   as the dynamic nuclear bath, the channel redrawn at every flip, with the static bath's
+   refocused echo listed for comparison).
 """
 
 from __future__ import annotations

@@ -32,6 +32,21 @@ so the bath is sampled as packets:
   :math:`1/p_M` in its transition weight (:attr:`Ensemble.channel_weight`); ensemble sums are
   normalised by the weight of the *grains*, and the equilibrium magnetisation counts each
   grain once (through its drawn channel), so m_z stays in [-1, 1].
+* **Static or dynamic** (``environment.nuclear.dynamic``): by default the channel, y and
+  :math:`\varphi` are drawn once per packet, so topological decoherence is a *static*
+  inhomogeneous broadening, which a pi pulse refocuses. In the paper the nuclear spins co-flip
+  *when the giant spin flips*: every flip leaves the nuclear bath in a new state. With
+  ``dynamic: true`` the ensemble's draw is the channel of the packet's first flip (it carries
+  the channel weight :math:`1/p_M` of the sum over M) and every later pulse redraws
+  :math:`(M, y, \varphi)` with the same law (:func:`redraw_channels`): the later channel is a
+  random outcome of the flip, drawn with probability :math:`p_M`, and changes neither the
+  packet's weight nor its nuclear bias, only :math:`\delta` and the shift
+  :math:`-M\omega_o/2`. A phase accumulated with :math:`E_M` before a pi pulse is then undone
+  with another :math:`E_{M'}` after it; only the packets whose channel is unchanged
+  (probability :math:`p_M`) can refocus, so a Hahn echo keeps at most the fraction
+  :math:`\sum_M p_M g_M / \sum_M g_M` of its static value (:math:`g_M` the static echo of
+  channel M), :math:`\sum_M p_M^2 = e^{-4\kappa} I_0(4\kappa)` when all channels echo
+  alike.
 
 Mapping onto the project's Hamiltonian :math:`H/h = 2\delta\tau_x + \epsilon\tau_z`: the
 paper's :math:`\Delta_M` is the full off-diagonal coefficient (:math:`E_M^2 = \epsilon^2 +
@@ -42,18 +57,26 @@ bias :math:`\epsilon - M\omega_o/2`; then :math:`E = \sqrt{\epsilon^2 + 4\delta^
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special
 
 from simulator.sample import NuclearBath
 
+if TYPE_CHECKING:
+    from simulator.ensemble import Ensemble
+    from simulator.sample import Sample
+
 __all__ = [
     "bath_log_density",
+    "channel_base",
     "channel_probabilities",
     "cos_pi_spin",
     "draw_bath_bias",
     "draw_splitting",
+    "redraw_channels",
+    "same_channel_probability",
 ]
 
 _TAIL = 1e-14
@@ -105,6 +128,61 @@ def draw_splitting(
         cos_phi = np.full(n, cos_pi_spin(spin))
     j = special.jv(m, 2.0 * np.sqrt((bath.lam - bath.lam_prime) * y))
     return delta0_hz * np.abs(cos_phi * j), m, np.log(probs[index])
+
+
+def same_channel_probability(kappa: float) -> float:
+    r"""Return :math:`\sum_M p_M^2 = e^{-4\kappa} I_0(4\kappa)`: two independent draws agree.
+
+    (From :math:`\sum_M I_M(x)^2 = I_0(2x)`.) Computed from :func:`channel_probabilities`, so
+    it is the value for the bath's own (truncated) channel list.
+    """
+    _, probs = channel_probabilities(kappa)
+    return float(np.sum(probs * probs))
+
+
+def channel_base(sample: Sample, ensemble: Ensemble, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""Return each packet's bare :math:`\Delta_o` and its bias without the channel shift (Hz).
+
+    ``ensemble`` must be ``sample.ensemble(packets=len(ensemble), seed=seed)``: the draws of
+    :func:`simulator.ensemble.sample_ensemble` up to the channel are replayed from the same
+    seed (tunnelling amplitude, orientation, static bias, channel) and checked against the
+    ensemble's :math:`\delta` bit for bit; the bias without the shift is
+    :math:`\epsilon + M\omega_o/2`.
+
+    Raises
+    ------
+    ValueError
+        Without a nuclear bath, or when the replay does not reproduce the ensemble.
+    """
+    bath = sample.nuclear
+    if bath is None:
+        raise ValueError("the sample has no nuclear bath")
+    n = len(ensemble)
+    rng = np.random.default_rng([seed, 0])
+    delta0 = np.abs(sample.tunnel_splitting.sample(rng, n))
+    sample.orientation.sample_cos(rng, n)
+    if sample.bias is not None:
+        sample.bias.sample(rng, n)
+    delta, channel, _ = draw_splitting(rng, delta0, bath, sample.spin)
+    if not np.array_equal(delta, ensemble.delta_hz):
+        raise ValueError("the ensemble was not drawn from this sample and seed")
+    return delta0, ensemble.epsilon_hz + channel * bath.omega0_hz / 2.0
+
+
+def redraw_channels(
+    rng: np.random.Generator,
+    delta0_hz: np.ndarray,
+    base_bias_hz: np.ndarray,
+    bath: NuclearBath,
+    spin: float | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Draw a new :math:`(M, y, \varphi)` per packet; return its (delta_hz, epsilon_hz).
+
+    The law is that of :func:`draw_splitting`; the bias is ``base_bias_hz`` minus
+    :math:`M\omega_o/2` (see :func:`channel_base`).
+    """
+    delta, channel, _ = draw_splitting(rng, delta0_hz, bath, spin)
+    return delta, base_bias_hz - channel * bath.omega0_hz / 2.0
 
 
 def cos_pi_spin(spin: float | None) -> float:

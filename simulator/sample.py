@@ -33,12 +33,15 @@ A sample file describes the ensemble of giant-spin packets and what acts on them
     Number of packets and seed of every random draw.
 ``temperature`` (default 0 K)
     Sets the initial thermal state of each packet, the nuclear thermal factor and the rates.
-``environment.nuclear: {N, omega0, delta_omega, lambda, lambda_prime, temperature}``
+``environment.nuclear: {N, omega0, delta_omega, lambda, lambda_prime, temperature, dynamic}``
     The nuclear spin bath of paper Eqs. (2)-(6): N nuclei with hyperfine coupling ``omega0``,
     spread ``delta_omega`` (default 0), :math:`\lambda` (default 0) and :math:`\lambda'`
     (default 0, at most :math:`\lambda`), and the nuclear spin temperature of the thermal
-    factor :math:`e^{-\epsilon/T}` of Eq. (4) (default: unpolarised nuclei). See
-    :mod:`simulator.bath`.
+    factor :math:`e^{-\epsilon/T}` of Eq. (4) (default: unpolarised nuclei). ``dynamic``
+    (true/false, default false): false draws each packet's channel M, y and phase once (a
+    static distribution, refocused by a pi pulse); true redraws them at every pulse after the
+    first, as the nuclear spins co-flip with the grain (:func:`simulator.bath.redraw_channels`;
+    rotating frame, without spin diffusion). See :mod:`simulator.bath`.
 ``environment.spin_diffusion: {T2, width}``
     Nuclear spin diffusion: the bias of each packet drifts (Ornstein-Uhlenbeck) at rate 1/T2
     over ``width`` (default :math:`\mu\omega_o = N^{1/2}\delta\omega` of the nuclear block).
@@ -92,7 +95,15 @@ _TOP_KEYS = (
     "orientation", "packets", "seed", "temperature", "environment", "relaxation",
 )  # fmt: skip
 _ENV_KEYS = {
-    "nuclear": ("N", "omega0", "delta_omega", "lambda", "lambda_prime", "temperature"),
+    "nuclear": (
+        "N",
+        "omega0",
+        "delta_omega",
+        "lambda",
+        "lambda_prime",
+        "temperature",
+        "dynamic",
+    ),
     "spin_diffusion": ("T2", "width"),
     "electrons": ("alpha",),
     "phonons": ("debye_temperature", "anisotropy"),
@@ -124,7 +135,10 @@ class SampleError(InputError):
 
 @dataclass(frozen=True)
 class NuclearBath:
-    """The nuclear spin bath (paper Eqs. 2-6), energies in Hz."""
+    """The nuclear spin bath (paper Eqs. 2-6), energies in Hz.
+
+    ``dynamic``: redraw each packet's channel (M, y, phi) at every flip (:mod:`simulator.bath`).
+    """
 
     n_spins: int
     omega0_hz: float
@@ -132,6 +146,7 @@ class NuclearBath:
     lam: float = 0.0
     lam_prime: float = 0.0
     temperature_k: float | None = None
+    dynamic: bool = False
 
     @property
     def mu(self) -> float:
@@ -393,6 +408,7 @@ def _environment(root: MapNode) -> dict[str, Any]:
             None
             if "temperature" not in block
             else block["temperature"].quantity("temperature", positive=True),
+            "dynamic" in block and block["dynamic"].as_bool(),
         )
         if bath.lam_prime > bath.lam:
             raise block["lambda_prime"].error(f"must be at most lambda ({bath.lam!r})")

@@ -11,7 +11,18 @@ environment into relaxation rates and bias trajectories, and propagates
 * ``environment.phonons``: the rate :math:`\Gamma_\phi` of paper Eq. (12) at the sample's
   typical :math:`\Delta_o`, added to :math:`\Gamma_1` (phonons flip the spin, exchanging the
   energy 2E) and, as :math:`\Gamma_\phi/2`, to :math:`\Gamma_2`;
-* ``environment.spin_diffusion``: stochastic bias trajectories (:mod:`simulator.diffusion`).
+* ``environment.spin_diffusion``: stochastic bias trajectories (:mod:`simulator.diffusion`);
+* ``environment.nuclear.dynamic``: the nuclear channel :math:`(M, y, \varphi)` of every packet
+  is redrawn at the start of every pulse after the first (:mod:`simulator.bath`; a pulse is a
+  run of consecutive driven segments), so its :math:`\delta` and :math:`\epsilon` change
+  between timeline pieces as the spin-diffusion bias does. State convention at the change,
+  that of :mod:`simulator.diffusion`: each packet's state is carried in its instantaneous
+  eigenbasis (the eigenbasis components m and z are kept; the frame, the coupling, the
+  thermal equilibrium and the transition frequency 2E follow the new values). The redraws
+  come from one generator seeded by ``(seed, 3)`` over the whole ensemble, so the result does
+  not depend on chunking or threads. Rotating frame only, not with spin diffusion. With
+  :math:`\lambda = \lambda'` the only channel is M = 0 and the redraw leaves every packet as
+  it was: the result equals the static one bit for bit.
 
 The same ``(timeline, sample, seed, packets)`` gives the same result bit for bit.
 
@@ -23,15 +34,29 @@ waveform. Spin diffusion is implemented in the rotating frame only.
 
 from __future__ import annotations
 
+import numpy as np
+
 from sequences.errors import InputError
 from sequences.quantity import HZ_PER_K
 from sequences.timeline import Timeline
-from simulator.bloch import Relaxation
+from simulator import kernels
+from simulator.bath import channel_base, redraw_channels
+from simulator.bloch import PacketFrame, Relaxation, free_evolve
 from simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
-from simulator.propagator import Observables, propagate, propagate_chunks
+from simulator.ensemble import Ensemble
+from simulator.propagator import (
+    KERNEL_CHUNK,
+    Observables,
+    _Accumulator,
+    _driven,
+    _free_run,
+    _runs_by_segment,
+    propagate,
+    propagate_chunks,
+)
 from simulator.sample import Sample
 
-__all__ = ["FRAMES", "environment_rates", "simulate"]
+__all__ = ["FRAMES", "environment_rates", "flip_segments", "propagate_dynamic", "simulate"]
 
 #: The frames :func:`simulate` can work in.
 FRAMES = ("rotating", "lab")
@@ -99,6 +124,13 @@ def simulate(
     """
     if frame not in FRAMES:
         raise InputError(f"must be one of {', '.join(FRAMES)}", key="frame", value=frame)
+    dynamic = sample.nuclear is not None and sample.nuclear.dynamic
+    if dynamic and (frame == "lab" or sample.diffusion is not None):
+        raise InputError(
+            "a dynamic nuclear bath is simulated in the rotating frame without spin diffusion",
+            key="environment.nuclear.dynamic",
+            value="true",
+        )
     if frame == "lab" and sample.diffusion is not None:
         raise InputError(
             "spin diffusion is simulated in the rotating frame only; use the rotating frame "
@@ -119,9 +151,78 @@ def simulate(
             temperature_k=sample.temperature_k,
             frame="lab",
         )
+    if dynamic:
+        return propagate_dynamic(timeline, sample, ensemble, relax, seed=int(seed))
     if sample.diffusion is None:
         return propagate_chunks(timeline, ensemble, relax, sample.temperature_k)
     process = OrnsteinUhlenbeck(sample.diffusion.t2_s, sample.diffusion.width_hz)
     return propagate_diffusing(
         timeline, ensemble, relax, sample.temperature_k, process, seed=int(seed)
     )
+
+
+def flip_segments(timeline: Timeline) -> list[int]:
+    """Return the driven segments that start a pulse, after the first pulse (flip events)."""
+    driven = [float(r) != 0.0 for r in timeline.rabi_hz]
+    starts = [k for k, on in enumerate(driven) if on and (k == 0 or not driven[k - 1])]
+    return starts[1:]
+
+
+def propagate_dynamic(
+    timeline: Timeline,
+    sample: Sample,
+    ensemble: Ensemble,
+    relax: Relaxation,
+    *,
+    seed: int,
+    chunk: int = KERNEL_CHUNK,
+) -> Observables:
+    """Rotating-frame propagation with the channel redrawn at every flip (module docstring).
+
+    ``ensemble`` is ``sample.ensemble(packets=len(ensemble), seed=seed)``. The maps are those
+    of :func:`simulator.propagator.propagate_chunks`; only the packets' ``delta_hz`` and
+    ``epsilon_hz`` change at the segments of :func:`flip_segments`.
+    """
+    bath = sample.nuclear
+    assert bath is not None
+    delta0, base = channel_base(sample, ensemble, seed)
+    rng = np.random.default_rng([seed, 3])
+    draws = {
+        k: redraw_channels(rng, delta0, base, bath, sample.spin) for k in flip_segments(timeline)
+    }
+    runs = _runs_by_segment(timeline)
+    points = len(timeline.detect_times_s)
+    fc = timeline.carrier_hz
+    total = _Accumulator(points)
+    with (
+        kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points)),
+        kernels.blas_single_thread(),
+    ):
+        for start in range(0, len(ensemble), chunk):
+            part = ensemble.chunk(start, start + chunk)
+            cut = slice(start, start + len(part))
+            acc = _Accumulator(points)
+            frame = PacketFrame.build(part, sample.temperature_k)
+            m, z = np.zeros(len(part), dtype=complex), frame.z_eq.copy()
+            for k in range(len(timeline.start_s)):
+                t_k, d_k = float(timeline.start_s[k]), float(timeline.duration_s[k])
+                if k in draws:
+                    delta, epsilon = draws[k]
+                    part = Ensemble(
+                        delta[cut], epsilon[cut], part.cos_theta, part.weight,
+                        part.channel_weight, part.total_weight,
+                    )  # fmt: skip
+                    frame = PacketFrame.build(part, sample.temperature_k)
+                if timeline.rabi_hz[k] == 0.0:
+                    for run in runs.get(k, ()):
+                        _free_run(acc, run, frame, relax, m, z, t_k, fc)
+                    m, z = free_evolve(m, z, frame, relax, d_k, fc)
+                    continue
+                apply = _driven(frame, relax, timeline, k)
+                for run in runs.get(k, ()):
+                    for j in range(run.count):
+                        tau = run.first_s + j * run.spacing_s - t_k
+                        acc.point(run.offset + j, frame, *apply(m, z, tau))
+                m, z = apply(m, z, d_k)
+            total.add(acc)
+    return total.observables(timeline.detect_times_s, ensemble.norm)

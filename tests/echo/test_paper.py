@@ -11,6 +11,7 @@ import json
 import math
 
 import pytest
+from scipy import special
 
 from echo.paper import PaperReport, write_report
 from echo.paper_dynamics import echo_result, spin_diffusion_result
@@ -97,6 +98,18 @@ def test_spin_echo_and_hole_without_topological_decoherence(tmp_path) -> None:
     depth, err = result.metric("hole_depth_lambda0"), result.metric("hole_depth_error_lambda0")
     assert depth > 3 * err
     assert (tmp_path / result.figure).stat().st_size > 10_000
+    # topological decoherence on (lambda = 1, 10: the dynamic bath, channel redrawn at each
+    # flip): at every tau the echo is below the channel-coincidence ceiling
+    # e^{-4 kappa} I_0(4 kappa) of the static bath's echo (channel drawn once, refocused)
+    for lam in ("1", "10"):
+        ceiling = result.metric(f"echo_ceiling_lambda{lam}")
+        assert ceiling == pytest.approx(special.ive(0, 4 * float(lam)), rel=1e-9)
+        for tau in ("2", "5", "10"):
+            echo = result.metric(f"echo_lambda{lam}_tau{tau}us")
+            error = result.metric(f"echo_error_lambda{lam}_tau{tau}us")
+            assert echo < ceiling * result.metric(f"echo_static_lambda{lam}_tau{tau}us") + 3 * error
+    depth, err = result.metric("hole_depth_lambda10"), result.metric("hole_depth_error_lambda10")
+    assert abs(depth) < 3 * err
 
 
 def test_report_lists_every_result(tmp_path) -> None:
