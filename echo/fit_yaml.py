@@ -13,25 +13,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from echo.plots import display_scale
+from echo.record import unit_of_kind
+from simulator.sample import key_kind
 
 __all__ = ["annotate_sample_yaml", "format_with_error", "unit_of_key"]
-
-_DIMENSIONLESS = {"sigma", "lambda", "lambda_prime", "alpha", "fraction", "spin", "g"}
-_TEMPERATURE = {"temperature", "debye_temperature"}
 
 
 def unit_of_key(key: str) -> str:
     """Return the SI unit of a sample key's value (energies in Hz), ``""`` if dimensionless."""
-    last = key.rsplit(".", 1)[-1]
-    if last in ("T1", "T2"):
-        return "s"
-    if last in _TEMPERATURE:
-        return "K"
-    if last == "theta":
-        return "rad"
-    if last in _DIMENSIONLESS:
-        return ""
-    return "Hz"
+    kind = key_kind(key)
+    return "" if kind in ("dimensionless", "int") else unit_of_kind(kind)
 
 
 def format_with_error(value: float, error: float, unit: str) -> str:

@@ -83,6 +83,7 @@ __all__ = [
     "Sample",
     "SampleError",
     "SpinDiffusion",
+    "key_kind",
     "list_samples",
     "load_sample",
 ]
@@ -239,7 +240,7 @@ class Sample:
         SampleError
             If ``key`` is not a numeric key of the format or is absent from this sample.
         """
-        kind = _kind(key)
+        kind = key_kind(key)
         doc = yaml.safe_load(self.text)
         node: Any = doc
         for part in key.split("."):
@@ -258,7 +259,7 @@ class Sample:
         """
         doc = yaml.safe_load(self.text)
         for key, value in overrides.items():
-            kind = _kind(key)
+            kind = key_kind(key)
             parts = key.split(".")
             node = doc
             for part in parts[:-1]:
@@ -276,7 +277,16 @@ class Sample:
             raise
 
 
-def _kind(key: str) -> str:
+def key_kind(key: str) -> str:
+    """Return the quantity kind of a numeric sample key (``"relaxation.T2"`` -> ``"time"``).
+
+    Kinds are those of :data:`sequences.quantity.KINDS`, plus ``"int"`` for counts and seeds.
+
+    Raises
+    ------
+    SampleError
+        If ``key`` is not a numeric key a fit or an override may address.
+    """
     if key not in _KINDS:
         raise SampleError(
             f"not a numeric sample key; known keys: {', '.join(sorted(_KINDS))}", key=key
