@@ -1,8 +1,8 @@
 """What the bench does: one instrument interface, virtual and VISA implementations."""
 
-from drivers.bench import DRIVERS, Bench, list_benches, load_bench, open_bench
-from drivers.config import BenchSpec, Coil, InstrumentConfig
-from drivers.interface import (
+from spin_echo.drivers.bench import DRIVERS, Bench, list_benches, load_bench, open_bench
+from spin_echo.drivers.config import BenchSpec, Coil, InstrumentConfig
+from spin_echo.drivers.interface import (
     Awg,
     BenchError,
     Detector,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sequences.timeline import AwgConstraints, Waveform
+from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
 __all__ = ["AwgModel", "check_waveform"]
 

@@ -28,18 +28,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from drivers.config import BenchSpec, Coil, InstrumentConfig
-from drivers.dry_run import DryRunTransport
-from drivers.interface import Awg, BenchError, Detector, LockIn
-from drivers.keysight_awg import Keysight33500B, Keysight33600A
-from drivers.keysight_scope import KeysightInfiniiVision
-from drivers.settings import BENCH_LIMITS
-from drivers.srs_lockin import SR830, SR860
-from drivers.tektronix_awg import TektronixAWG5200, TektronixAWG70000
-from drivers.tektronix_scope import TektronixScope
-from drivers.virtual import VirtualAwg, VirtualDetector, open_virtual
-from drivers.visa import DEFAULT_BACKEND, open_transport
-from sequences.yamlio import MapNode, Node, load_yaml
+from spin_echo.drivers.config import BenchSpec, Coil, InstrumentConfig
+from spin_echo.drivers.dry_run import DryRunTransport
+from spin_echo.drivers.interface import Awg, BenchError, Detector, LockIn
+from spin_echo.drivers.keysight_awg import Keysight33500B, Keysight33600A
+from spin_echo.drivers.keysight_scope import KeysightInfiniiVision
+from spin_echo.drivers.settings import BENCH_LIMITS
+from spin_echo.drivers.srs_lockin import SR830, SR860
+from spin_echo.drivers.tektronix_awg import TektronixAWG5200, TektronixAWG70000
+from spin_echo.drivers.tektronix_scope import TektronixScope
+from spin_echo.drivers.virtual import VirtualAwg, VirtualDetector, open_virtual
+from spin_echo.drivers.visa import DEFAULT_BACKEND, open_transport
+from spin_echo.sequences.yamlio import MapNode, Node, load_yaml
 
 __all__ = ["DRIVERS", "Bench", "list_benches", "load_bench", "open_bench"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from drivers.emulator import EmulatedInstrument
+from spin_echo.drivers.emulator import EmulatedInstrument
 
 __all__ = ["AwgOutput", "EmulatedLab", "EmulatedScope", "Response", "loopback"]
 

@@ -15,8 +15,8 @@ import re
 
 import numpy as np
 
-from drivers.emulated import AwgOutput, EmulatedLab, EmulatedScope
-from drivers.emulator import EmulatedInstrument, parse_bool, parse_keyword, parse_number
+from spin_echo.drivers.emulated import AwgOutput, EmulatedLab, EmulatedScope
+from spin_echo.drivers.emulator import EmulatedInstrument, parse_bool, parse_keyword, parse_number
 
 __all__ = ["EmulatedInfiniiVision", "EmulatedTrueform"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from drivers.emulator import EmulatedInstrument, parse_number
+from spin_echo.drivers.emulator import EmulatedInstrument, parse_number
 
 __all__ = ["EmulatedLockIn"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivers.emulated import AwgOutput, EmulatedLab, EmulatedScope
-from drivers.emulator import EmulatedInstrument, parse_bool, parse_keyword, parse_number
+from spin_echo.drivers.emulated import AwgOutput, EmulatedLab, EmulatedScope
+from spin_echo.drivers.emulator import EmulatedInstrument, parse_bool, parse_keyword, parse_number
 
 __all__ = ["EmulatedTekAwg", "EmulatedTekScope"]
 

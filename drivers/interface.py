@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drivers.config import InstrumentConfig
-from sequences.errors import InputError, SpinEchoError
-from sequences.timeline import AwgConstraints, Waveform
+from spin_echo.drivers.config import InstrumentConfig
+from spin_echo.sequences.errors import InputError, SpinEchoError
+from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
 __all__ = [
     "Awg",

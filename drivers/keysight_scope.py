@@ -16,9 +16,9 @@ yincrement, yorigin, yreference; volts = (code - yreference) * yincrement + yori
 
 from __future__ import annotations
 
-from drivers.interface import InstrumentError, Trace
-from drivers.scope import SCOPE_OPTIONS, Oscilloscope, linear_trace
-from drivers.settings import OneOf, Range, Setting, declare
+from spin_echo.drivers.interface import InstrumentError, Trace
+from spin_echo.drivers.scope import SCOPE_OPTIONS, Oscilloscope, linear_trace
+from spin_echo.drivers.settings import OneOf, Range, Setting, declare
 
 __all__ = ["KeysightInfiniiVision"]
 

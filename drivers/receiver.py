@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from drivers.interface import Trace
+from spin_echo.drivers.interface import Trace
 
 __all__ = ["FILTER_ORDER", "default_bandwidth_hz", "demodulate", "guard_s"]
 

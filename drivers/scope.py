@@ -23,9 +23,9 @@ from abc import abstractmethod
 
 import numpy as np
 
-from drivers.config import InstrumentConfig, Option
-from drivers.interface import Detector, InstrumentError, Trace
-from drivers.visa import ScpiDriver, Transport
+from spin_echo.drivers.config import InstrumentConfig, Option
+from spin_echo.drivers.interface import Detector, InstrumentError, Trace
+from spin_echo.drivers.visa import ScpiDriver, Transport
 
 __all__ = ["SCOPE_OPTIONS", "Oscilloscope", "linear_trace"]
 

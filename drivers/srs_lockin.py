@@ -17,10 +17,10 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from drivers.config import Option
-from drivers.interface import LockIn, LockInReading
-from drivers.settings import OneOf, Range, Setting, declare
-from drivers.visa import ScpiDriver
+from spin_echo.drivers.config import Option
+from spin_echo.drivers.interface import LockIn, LockInReading
+from spin_echo.drivers.settings import OneOf, Range, Setting, declare
+from spin_echo.drivers.visa import ScpiDriver
 
 __all__ = ["SR830", "SR860", "SrsLockIn"]
 

@@ -19,12 +19,12 @@ from typing import ClassVar
 
 import numpy as np
 
-from drivers.awg_model import AwgModel, check_waveform
-from drivers.config import InstrumentConfig, Option
-from drivers.interface import ConfiguredAwg, InstrumentError
-from drivers.settings import OneOf, Range, Setting, declare
-from drivers.visa import ScpiDriver, Transport
-from sequences.timeline import AwgConstraints, Waveform
+from spin_echo.drivers.awg_model import AwgModel, check_waveform
+from spin_echo.drivers.config import InstrumentConfig, Option
+from spin_echo.drivers.interface import ConfiguredAwg, InstrumentError
+from spin_echo.drivers.settings import OneOf, Range, Setting, declare
+from spin_echo.drivers.visa import ScpiDriver, Transport
+from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
 __all__ = ["TektronixAWG5200", "TektronixAWG70000", "TektronixAwg"]
 

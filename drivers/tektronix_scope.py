@@ -17,9 +17,9 @@ XINCR.
 
 from __future__ import annotations
 
-from drivers.interface import Trace
-from drivers.scope import SCOPE_OPTIONS, Oscilloscope, linear_trace
-from drivers.settings import OneOf, Range, Setting, declare
+from spin_echo.drivers.interface import Trace
+from spin_echo.drivers.scope import SCOPE_OPTIONS, Oscilloscope, linear_trace
+from spin_echo.drivers.settings import OneOf, Range, Setting, declare
 
 __all__ = ["TektronixScope"]
 

@@ -33,11 +33,11 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import constants, signal
 
-from drivers.awg_model import AwgModel, check_waveform
-from drivers.config import BenchSpec, InstrumentConfig, Option
-from drivers.interface import BenchError, ConfiguredAwg, Detector, InstrumentError, Trace
-from drivers.settings import Range, Setting, declare
-from sequences.timeline import AwgConstraints, Waveform
+from spin_echo.drivers.awg_model import AwgModel, check_waveform
+from spin_echo.drivers.config import BenchSpec, InstrumentConfig, Option
+from spin_echo.drivers.interface import BenchError, ConfiguredAwg, Detector, InstrumentError, Trace
+from spin_echo.drivers.settings import Range, Setting, declare
+from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
 __all__ = ["FrontEnd", "SampleResponse", "VirtualAwg", "VirtualDetector", "open_virtual"]
 
@@ -57,7 +57,7 @@ class SampleResponse:
     """
 
     def __init__(self, sample: Any, *, seed: int | None = None, packets: int | None = None):
-        from simulator.simulate import environment_rates
+        from spin_echo.simulator.simulate import environment_rates
 
         self.sample = sample
         self.ensemble = sample.ensemble(packets=packets, seed=sample.seed if seed is None else seed)
@@ -99,7 +99,7 @@ class SampleResponse:
         count
             Number of sample times wanted (the drive is padded with zeros).
         """
-        from simulator import propagate_sampled
+        from spin_echo.simulator import propagate_sampled
 
         drive = np.zeros(max(count, len(samples)))
         drive[: len(samples)] = samples
@@ -287,7 +287,7 @@ def open_virtual(spec: BenchSpec, *, sample: Any, seed: int | None = None) -> An
     BenchError
         Without a sample, or with ``coil.field_per_volt`` for a sample lacking spin and g.
     """
-    from drivers.bench import Bench
+    from spin_echo.drivers.bench import Bench
 
     if sample is None:
         raise BenchError(

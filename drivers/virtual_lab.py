@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from drivers.emulated import AwgOutput, EmulatedLab
-from drivers.emulated_keysight import EmulatedInfiniiVision, EmulatedTrueform
-from drivers.emulated_tektronix import EmulatedTekAwg, EmulatedTekScope
-from drivers.emulator import ScpiServer
-from drivers.virtual import FrontEnd, SampleResponse
+from spin_echo.drivers.emulated import AwgOutput, EmulatedLab
+from spin_echo.drivers.emulated_keysight import EmulatedInfiniiVision, EmulatedTrueform
+from spin_echo.drivers.emulated_tektronix import EmulatedTekAwg, EmulatedTekScope
+from spin_echo.drivers.emulator import ScpiServer
+from spin_echo.drivers.virtual import FrontEnd, SampleResponse
 
 __all__ = ["AWG_MODELS", "SCOPE_MODELS", "VirtualLab", "sample_response"]
 

@@ -29,9 +29,9 @@ import pyvisa
 import pyvisa.constants
 import pyvisa.errors
 
-from drivers.config import InstrumentConfig, Option
-from drivers.interface import InstrumentError
-from drivers.settings import Setting
+from spin_echo.drivers.config import InstrumentConfig, Option
+from spin_echo.drivers.interface import InstrumentError
+from spin_echo.drivers.settings import Setting
 
 __all__ = ["DEFAULT_BACKEND", "ScpiDriver", "Transport", "open_transport", "timeout_ms"]
 

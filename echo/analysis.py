@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from sequences.errors import InputError
+from spin_echo.sequences.errors import InputError
 
 __all__ = [
     "AnalysisError",
@@ -362,7 +362,7 @@ def echo_curve(
     if baseline:
         signal = remove_baseline(signal)
     window = find_echo(signal) if window is None else window
-    from echo.noise import record_noise  # echo.noise builds on this module
+    from spin_echo.echo.noise import record_noise  # echo.noise builds on this module
 
     echo = integrate_echo(signal, window=window, mode=mode)
     inside = ((signal["time"] >= window.start_s) & (signal["time"] <= window.stop_s)).values

@@ -1,4 +1,4 @@
-"""The ``spin-echo`` command line: one sub-command per module of :mod:`echo.commands`.
+"""The ``spin-echo`` command line: one sub-command per module of :mod:`spin_echo.echo.commands`.
 
 Exit status: 0 success, 2 bad input (the message names the file, key and value), 1 instrument
 or runtime failure (the message names the instrument and its error), 130 interrupted.
@@ -12,11 +12,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from sequences.errors import InputError, SpinEchoError
+from spin_echo.sequences.errors import InputError, SpinEchoError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: Sub-command modules under :mod:`echo.commands`, in the order ``--help`` lists them.
+#: Sub-command modules under :mod:`spin_echo.echo.commands`, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
     "protocols",
     "show",
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"echo.commands.{name}").register(sub)
+        importlib.import_module(f"spin_echo.echo.commands.{name}").register(sub)
     return parser
 
 

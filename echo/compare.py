@@ -37,10 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from echo.analysis import record_signal, sweep_dims
-from echo.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
-from sequences.errors import InputError
-from sequences.yamlio import load_yaml
+from spin_echo.echo.analysis import record_signal, sweep_dims
+from spin_echo.echo.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.yamlio import load_yaml
 
 __all__ = ["CompareError", "Comparison", "align_records", "compare_records", "protocol_structure"]
 

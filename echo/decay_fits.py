@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from echo.analysis import AnalysisError, check_signal
-from echo.fitting import FitResult, least_squares_fit
+from spin_echo.echo.analysis import AnalysisError, check_signal
+from spin_echo.echo.fitting import FitResult, least_squares_fit
 
 __all__ = ["fit_cpmg", "fit_echo_decay", "fit_inversion_recovery"]
 

@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sequences.errors import InputError, SpinEchoError
+from spin_echo.sequences.errors import InputError, SpinEchoError
 
 __all__ = [
     "SCHEDULER_ENV",

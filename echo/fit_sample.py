@@ -47,12 +47,12 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
 
-from echo.analysis import record_signal, sweep_dims
-from echo.fit_yaml import annotate_sample_yaml, unit_of_key
-from echo.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
-from sequences import Protocol, combine_phase_cycle, compile_timeline
-from sequences.errors import InputError
-from simulator import Sample, simulate
+from spin_echo.echo.analysis import record_signal, sweep_dims
+from spin_echo.echo.fit_yaml import annotate_sample_yaml, unit_of_key
+from spin_echo.echo.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
+from spin_echo.sequences import Protocol, combine_phase_cycle, compile_timeline
+from spin_echo.sequences.errors import InputError
+from spin_echo.simulator import Sample, simulate
 
 __all__ = ["FitError", "FreeParameter", "RecordModel", "SampleFit", "fit_sample", "free_parameter"]
 

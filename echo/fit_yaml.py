@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from echo.plots import display_scale
-from echo.record import unit_of_kind
-from simulator.sample import key_kind
+from spin_echo.echo.plots import display_scale
+from spin_echo.echo.record import unit_of_kind
+from spin_echo.simulator.sample import key_kind
 
 __all__ = ["annotate_sample_yaml", "format_with_error", "unit_of_key"]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from echo.analysis import AnalysisError, check_signal
+from spin_echo.echo.analysis import AnalysisError, check_signal
 
 __all__ = ["FitResult", "least_squares_fit"]
 

@@ -27,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from drivers import Bench, InstrumentError, Trace
-from drivers.receiver import default_bandwidth_hz, demodulate, guard_s
-from echo.progress import Progress
-from echo.record import RecordWriter
-from sequences import Protocol, combine_phase_cycle, compile_waveform
-from sequences.errors import CompileError, SpinEchoError
-from sequences.timeline import Waveform
+from spin_echo.drivers import Bench, InstrumentError, Trace
+from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
+from spin_echo.echo.progress import Progress
+from spin_echo.echo.record import RecordWriter
+from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
+from spin_echo.sequences.errors import CompileError, SpinEchoError
+from spin_echo.sequences.timeline import Waveform
 
 __all__ = [
     "acquire_shots",

@@ -40,10 +40,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from drivers.receiver import FILTER_ORDER, default_bandwidth_hz
-from echo.analysis import MAD_TO_SIGMA, AnalysisError, check_signal
-from sequences.errors import InputError
-from sequences.yamlio import load_yaml
+from spin_echo.drivers.receiver import FILTER_ORDER, default_bandwidth_hz
+from spin_echo.echo.analysis import MAD_TO_SIGMA, AnalysisError, check_signal
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.yamlio import load_yaml
 
 __all__ = [
     "NoiseEstimate",
@@ -158,7 +158,7 @@ def receiver_bandwidth_hz(dataset: xr.Dataset) -> float | None:
     bench = dataset.attrs.get("bench")
     if not isinstance(bench, str) or not bench.strip():
         return None
-    from sequences import Protocol
+    from spin_echo.sequences import Protocol
 
     try:
         root = load_yaml("record:bench", text=bench).as_map()

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from echo.paper_dynamics import echo_result, spin_diffusion_result
-from echo.paper_result import PaperResult
-from echo.paper_spectra import ferritin_results, fig1_result
+from spin_echo.echo.paper_dynamics import echo_result, spin_diffusion_result
+from spin_echo.echo.paper_result import PaperResult
+from spin_echo.echo.paper_spectra import ferritin_results, fig1_result
 
 __all__ = ["DEFAULT_PACKETS", "PaperReport", "reproduce_paper", "write_report"]
 

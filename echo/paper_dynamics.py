@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from echo.paper_result import PaperResult, load_paper_sample, new_figure, save_figure
-from echo.paper_spectra import DELTA0_HZ, chi_pp_estimate
-from sequences import Protocol, combine_phase_cycle, compile_timeline, load_protocol
-from simulator import Sample, simulate
-from simulator.bath import same_channel_probability
+from spin_echo.echo.paper_result import PaperResult, load_paper_sample, new_figure, save_figure
+from spin_echo.echo.paper_spectra import DELTA0_HZ, chi_pp_estimate
+from spin_echo.sequences import Protocol, combine_phase_cycle, compile_timeline, load_protocol
+from spin_echo.simulator import Sample, simulate
+from spin_echo.simulator.bath import same_channel_probability
 
 __all__ = [
     "PULSE_REPLICAS",

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from simulator import Ensemble, Sample, load_sample
+from spin_echo.simulator import Ensemble, Sample, load_sample
 
 __all__ = [
     "REPLICAS",

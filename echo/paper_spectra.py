@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from echo.paper_result import (
+from spin_echo.echo.paper_result import (
     PaperResult,
     ReplicaStats,
     load_paper_sample,
@@ -32,9 +32,9 @@ from echo.paper_result import (
     save_figure,
     z_scores,
 )
-from simulator import Ensemble, Sample, absorption_spectrum, correlator
-from simulator import decoherence as dc
-from simulator.bath import bath_log_density
+from spin_echo.simulator import Ensemble, Sample, absorption_spectrum, correlator
+from spin_echo.simulator import decoherence as dc
+from spin_echo.simulator.bath import bath_log_density
 
 __all__ = ["chi_pp_estimate", "correlator_estimate", "ferritin_results", "fig1_result"]
 

@@ -20,11 +20,11 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from echo.analysis import find_echo, integrate_echo, record_signal, sweep_dims
+from spin_echo.echo.analysis import find_echo, integrate_echo, record_signal, sweep_dims
 
 if TYPE_CHECKING:
-    from echo.compare import Comparison
-    from echo.fitting import FitResult
+    from spin_echo.echo.compare import Comparison
+    from spin_echo.echo.fitting import FitResult
 
 __all__ = [
     "axis_label",

@@ -29,9 +29,9 @@ import netCDF4
 import numpy as np
 import xarray as xr
 
-from echo import __version__
-from sequences.errors import InputError
-from sequences.timeline import DetectWindow
+from spin_echo.echo import __version__
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.timeline import DetectWindow
 
 __all__ = [
     "RecordError",

@@ -29,12 +29,18 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from echo.analysis import AnalysisError, echo_curve, estimate_noise, record_signal, sweep_dims
-from echo.decay_fits import fit_cpmg, fit_echo_decay, fit_inversion_recovery
-from echo.fitting import FitResult
-from echo.spectroscopy import fit_hole, fit_nutation
-from sequences import Protocol, compile_timeline
-from sequences.yamlio import load_yaml
+from spin_echo.echo.analysis import (
+    AnalysisError,
+    echo_curve,
+    estimate_noise,
+    record_signal,
+    sweep_dims,
+)
+from spin_echo.echo.decay_fits import fit_cpmg, fit_echo_decay, fit_inversion_recovery
+from spin_echo.echo.fitting import FitResult
+from spin_echo.echo.spectroscopy import fit_hole, fit_nutation
+from spin_echo.sequences import Protocol, compile_timeline
+from spin_echo.sequences.yamlio import load_yaml
 
 __all__ = ["ANALYSES", "RecordAnalysis", "analyse_record", "cpmg_train", "protocol_name"]
 

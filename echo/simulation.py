@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from echo.progress import Progress
-from echo.record import RecordWriter, record_time_axis
-from sequences import combine_phase_cycle, compile_timeline
-from sequences.errors import SpinEchoError
-from sequences.protocol import Protocol
-from simulator import Sample, simulate
+from spin_echo.echo.progress import Progress
+from spin_echo.echo.record import RecordWriter, record_time_axis
+from spin_echo.sequences import combine_phase_cycle, compile_timeline
+from spin_echo.sequences.errors import SpinEchoError
+from spin_echo.sequences.protocol import Protocol
+from spin_echo.simulator import Sample, simulate
 
 __all__ = ["PointResult", "simulate_point", "simulate_protocol"]
 

@@ -21,8 +21,8 @@ from typing import Literal
 
 import numpy as np
 
-from echo.analysis import AnalysisError, check_signal
-from echo.fitting import FitResult, least_squares_fit
+from spin_echo.echo.analysis import AnalysisError, check_signal
+from spin_echo.echo.fitting import FitResult, least_squares_fit
 
 __all__ = ["fit_hole", "fit_nutation", "hole_profile"]
 

@@ -1,9 +1,9 @@
 """What an experiment is: quantities, pulses, sequences, protocols, and their compilers."""
 
-from sequences.compile import compile_timeline, compile_waveform
-from sequences.errors import CompileError, InputError, ProtocolError, SpinEchoError
-from sequences.model import Delay, Detect, Pulse, Sequence
-from sequences.protocol import (
+from spin_echo.sequences.compile import compile_timeline, compile_waveform
+from spin_echo.sequences.errors import CompileError, InputError, ProtocolError, SpinEchoError
+from spin_echo.sequences.model import Delay, Detect, Pulse, Sequence
+from spin_echo.sequences.protocol import (
     Parameter,
     PhaseStep,
     Protocol,
@@ -12,8 +12,8 @@ from sequences.protocol import (
     list_protocols,
     load_protocol,
 )
-from sequences.shapes import Chirp, Gaussian, Rect, Sech, Shape
-from sequences.timeline import AwgConstraints, DetectWindow, Timeline, Waveform
+from spin_echo.sequences.shapes import Chirp, Gaussian, Rect, Sech, Shape
+from spin_echo.sequences.timeline import AwgConstraints, DetectWindow, Timeline, Waveform
 
 __all__ = [
     "AwgConstraints",

@@ -27,11 +27,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from sequences.errors import InputError
-from sequences.model import MAX_DETECT_POINTS, Delay, Detect, Element, Pulse
-from sequences.quantity import Quantity
-from sequences.shapes import SHAPE_NAMES, Chirp, Gaussian, Rect, Sech, Shape
-from sequences.yamlio import MapNode, Node
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.model import MAX_DETECT_POINTS, Delay, Detect, Element, Pulse
+from spin_echo.sequences.quantity import Quantity
+from spin_echo.sequences.shapes import SHAPE_NAMES, Chirp, Gaussian, Rect, Sech, Shape
+from spin_echo.sequences.yamlio import MapNode, Node
 
 __all__ = ["ELEMENT_KINDS", "PULSE_KEYS", "bind_element", "check_element"]
 

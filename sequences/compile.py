@@ -45,9 +45,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from sequences.errors import CompileError
-from sequences.model import Delay, Detect, Pulse, Sequence
-from sequences.timeline import AwgConstraints, DetectWindow, Timeline, Waveform
+from spin_echo.sequences.errors import CompileError
+from spin_echo.sequences.model import Delay, Detect, Pulse, Sequence
+from spin_echo.sequences.timeline import AwgConstraints, DetectWindow, Timeline, Waveform
 
 __all__ = [
     "MAX_SUBSEGMENTS",

@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sequences.errors import ProtocolError
-from sequences.shapes import Rect, Shape
+from spin_echo.sequences.errors import ProtocolError
+from spin_echo.sequences.shapes import Rect, Shape
 
 __all__ = ["MAX_DETECT_POINTS", "Delay", "Detect", "Element", "Pulse", "Sequence"]
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sequences.errors import InputError, ProtocolError
-from sequences.quantity import KINDS, Quantity, evaluate
-from sequences.yamlio import Node
+from spin_echo.sequences.errors import InputError, ProtocolError
+from spin_echo.sequences.quantity import KINDS, Quantity, evaluate
+from spin_echo.sequences.yamlio import Node
 
 __all__ = [
     "MAX_SWEEP_POINTS",

@@ -43,11 +43,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from sequences.binding import bind_element, check_element
-from sequences.compile import layout
-from sequences.errors import CompileError, InputError, ProtocolError
-from sequences.model import Pulse, Sequence
-from sequences.parameters import (
+from spin_echo.sequences.binding import bind_element, check_element
+from spin_echo.sequences.compile import layout
+from spin_echo.sequences.errors import CompileError, InputError, ProtocolError
+from spin_echo.sequences.model import Pulse, Sequence
+from spin_echo.sequences.parameters import (
     MAX_SWEEP_POINTS,
     Parameter,
     PhaseStep,
@@ -56,8 +56,8 @@ from sequences.parameters import (
     parse_phase_cycle,
     parse_sweep,
 )
-from sequences.quantity import Quantity, evaluate
-from sequences.yamlio import MapNode, Node, load_yaml
+from spin_echo.sequences.quantity import Quantity, evaluate
+from spin_echo.sequences.yamlio import MapNode, Node, load_yaml
 
 __all__ = [
     "LIBRARY_DIR",

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from scipy import constants
 
-from sequences.errors import InputError
+from spin_echo.sequences.errors import InputError
 
 __all__ = [
     "KINDS",

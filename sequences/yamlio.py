@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
-from sequences.errors import InputError
-from sequences.quantity import Quantity, parse_quantity
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.quantity import Quantity, parse_quantity
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MAX_NODES", "MapNode", "Node", "SeqNode", "load_yaml"]
 

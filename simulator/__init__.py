@@ -5,12 +5,12 @@ Public API: :func:`load_sample`, :func:`list_samples`, :class:`Sample`, :class:`
 :class:`SampleError`, and the paper's :func:`correlator` and :func:`absorption_spectrum`.
 """
 
-from simulator.ensemble import Ensemble
-from simulator.lab import propagate_sampled
-from simulator.propagator import Observables, propagate
-from simulator.sample import Sample, SampleError, list_samples, load_sample
-from simulator.simulate import simulate
-from simulator.spectra import absorption_spectrum, correlator
+from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.lab import propagate_sampled
+from spin_echo.simulator.propagator import Observables, propagate
+from spin_echo.simulator.sample import Sample, SampleError, list_samples, load_sample
+from spin_echo.simulator.simulate import simulate
+from spin_echo.simulator.spectra import absorption_spectrum, correlator
 
 __all__ = [
     "Ensemble",

@@ -64,11 +64,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import special
 
-from simulator.sample import NuclearBath
+from spin_echo.simulator.sample import NuclearBath
 
 if TYPE_CHECKING:
-    from simulator.ensemble import Ensemble
-    from simulator.sample import Sample
+    from spin_echo.simulator.ensemble import Ensemble
+    from spin_echo.simulator.sample import Sample
 
 __all__ = [
     "bath_log_density",

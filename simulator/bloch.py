@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sequences.quantity import HZ_PER_K
-from simulator import kernels
-from simulator.ensemble import Ensemble
+from spin_echo.sequences.quantity import HZ_PER_K
+from spin_echo.simulator import kernels
+from spin_echo.simulator.ensemble import Ensemble
 
 __all__ = ["PacketFrame", "Relaxation", "drive_field", "free_evolve", "rotate_relax"]
 

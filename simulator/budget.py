@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from sequences.quantity import HZ_PER_K
-from simulator import decoherence as dc
-from simulator.sample import NuclearBath, Sample
+from spin_echo.sequences.quantity import HZ_PER_K
+from spin_echo.simulator import decoherence as dc
+from spin_echo.simulator.sample import NuclearBath, Sample
 
 __all__ = [
     "MARGIN",

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from sequences.quantity import HZ_PER_K
+from spin_echo.sequences.quantity import HZ_PER_K
 
 __all__ = [
     "InsulatingGrainCondition",

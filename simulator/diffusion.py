@@ -35,10 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sequences.timeline import Timeline
-from simulator.bloch import PacketFrame, Relaxation, free_evolve
-from simulator.ensemble import Ensemble
-from simulator.propagator import (
+from spin_echo.sequences.timeline import Timeline
+from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve
+from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.propagator import (
     DEFAULT_CHUNK,
     Observables,
     _Accumulator,

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sequences.yamlio import MapNode, Node
+from spin_echo.sequences.yamlio import MapNode, Node
 
 __all__ = [
     "DISTRIBUTION_KEYS",

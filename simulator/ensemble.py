@@ -27,9 +27,9 @@ from functools import cached_property
 
 import numpy as np
 
-from sequences.quantity import HZ_PER_K
-from simulator.bath import bath_log_density, cos_pi_spin, draw_bath_bias, draw_splitting
-from simulator.sample import Sample
+from spin_echo.sequences.quantity import HZ_PER_K
+from spin_echo.simulator.bath import bath_log_density, cos_pi_spin, draw_bath_bias, draw_splitting
+from spin_echo.simulator.sample import Sample
 
 __all__ = ["Ensemble", "sample_ensemble"]
 

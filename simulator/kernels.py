@@ -191,7 +191,7 @@ def blas_single_thread() -> Iterator[None]:
 
 
 def _numba() -> types.ModuleType:
-    from simulator import kernels_numba
+    from spin_echo.simulator import kernels_numba
 
     return kernels_numba
 
@@ -383,7 +383,7 @@ def numba_power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np
     """
     phase_rad = np.ascontiguousarray(phase_rad, dtype=float)
     if count >= NUFFT_MIN_COUNT:
-        from simulator.kernels_nufft import power_sums
+        from spin_echo.simulator.kernels_nufft import power_sums
 
         return power_sums(coeff, phase_rad, count)
     sets = np.ascontiguousarray(np.atleast_2d(coeff), dtype=complex)

@@ -35,7 +35,7 @@ import scipy.fft
 from numba import njit
 from numpy.polynomial import chebyshev
 
-from simulator.kernels_numba import TRIG_LIMIT, _sincos
+from spin_echo.simulator.kernels_numba import TRIG_LIMIT, _sincos
 
 __all__ = ["WIDTH", "power_sums"]
 

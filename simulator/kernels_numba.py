@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from simulator.kernels import TAYLOR_DEGREE, TAYLOR_NORM
+from spin_echo.simulator.kernels import TAYLOR_DEGREE, TAYLOR_NORM
 
 __all__ = [
     "TRIG_LIMIT",

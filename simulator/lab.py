@@ -28,11 +28,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sequences.timeline import Timeline, Waveform
-from simulator import kernels
-from simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
-from simulator.ensemble import Ensemble
-from simulator.propagator import (
+from spin_echo.sequences.timeline import Timeline, Waveform
+from spin_echo.simulator import kernels
+from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
+from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.propagator import (
     KERNEL_CHUNK,
     Observables,
     _Accumulator,

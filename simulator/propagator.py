@@ -37,10 +37,16 @@ from typing import TypeVar
 
 import numpy as np
 
-from sequences.timeline import Timeline
-from simulator import kernels
-from simulator.bloch import PacketFrame, Relaxation, drive_field, free_evolve, rotate_relax
-from simulator.ensemble import Ensemble
+from spin_echo.sequences.timeline import Timeline
+from spin_echo.simulator import kernels
+from spin_echo.simulator.bloch import (
+    PacketFrame,
+    Relaxation,
+    drive_field,
+    free_evolve,
+    rotate_relax,
+)
+from spin_echo.simulator.ensemble import Ensemble
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -322,7 +328,7 @@ def propagate(
         ``timeline.detect_times_s``.
     """
     if frame == "lab":
-        from simulator.lab import propagate_lab
+        from spin_echo.simulator.lab import propagate_lab
 
         return propagate_lab(
             timeline,

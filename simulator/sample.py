@@ -62,10 +62,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from sequences.errors import InputError
-from sequences.quantity import format_quantity, parse_quantity
-from sequences.yamlio import MapNode, load_yaml
-from simulator.distributions import (
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.quantity import format_quantity, parse_quantity
+from spin_echo.sequences.yamlio import MapNode, load_yaml
+from spin_echo.simulator.distributions import (
     Distribution,
     Orientation,
     parse_distribution,
@@ -73,7 +73,7 @@ from simulator.distributions import (
 )
 
 if TYPE_CHECKING:
-    from simulator.ensemble import Ensemble
+    from spin_echo.simulator.ensemble import Ensemble
 
 __all__ = [
     "SAMPLES_DIR",
@@ -228,7 +228,7 @@ class Sample:
         seed
             Seed of the draw; the sample's ``seed`` when None.
         """
-        from simulator.ensemble import sample_ensemble
+        from spin_echo.simulator.ensemble import sample_ensemble
 
         return sample_ensemble(self, packets=packets, seed=seed)
 

@@ -36,15 +36,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from sequences.errors import InputError
-from sequences.quantity import HZ_PER_K
-from sequences.timeline import Timeline
-from simulator import kernels
-from simulator.bath import channel_base, redraw_channels
-from simulator.bloch import PacketFrame, Relaxation, free_evolve
-from simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
-from simulator.ensemble import Ensemble
-from simulator.propagator import (
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.quantity import HZ_PER_K
+from spin_echo.sequences.timeline import Timeline
+from spin_echo.simulator import kernels
+from spin_echo.simulator.bath import channel_base, redraw_channels
+from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve
+from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
+from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.propagator import (
     KERNEL_CHUNK,
     Observables,
     _Accumulator,
@@ -54,7 +54,7 @@ from simulator.propagator import (
     propagate,
     propagate_chunks,
 )
-from simulator.sample import Sample
+from spin_echo.simulator.sample import Sample
 
 __all__ = ["FRAMES", "environment_rates", "flip_segments", "propagate_dynamic", "simulate"]
 
@@ -70,11 +70,11 @@ def environment_rates(sample: Sample) -> tuple[float, float]:
     """
     extra1 = extra2 = 0.0
     if sample.electron_alpha is not None:
-        from simulator.decoherence import ohmic_damping_rate_hz
+        from spin_echo.simulator.decoherence import ohmic_damping_rate_hz
 
         extra2 += ohmic_damping_rate_hz(sample.electron_alpha, sample.temperature_k)
     if sample.phonons is not None:
-        from simulator.decoherence import phonon_rate_hz
+        from spin_echo.simulator.decoherence import phonon_rate_hz
 
         rate = phonon_rate_hz(
             sample.tunnel_splitting.typical_hz,

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.ensemble import Ensemble
-from simulator.propagator import power_sums
+from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.propagator import power_sums
 
 __all__ = ["absorption_spectrum", "correlator"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from simulator import load_sample
-from simulator.budget import budget_inputs, decoherence_budget, format_budget
+from spin_echo.simulator import load_sample
+from spin_echo.simulator.budget import budget_inputs, decoherence_budget, format_budget
 
 __all__ = ["register", "run"]
 

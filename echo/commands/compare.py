@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from echo.compare import Comparison, compare_records
-from echo.plots import display_scale, plot_compare, short_units
-from echo.record import read_record
+from spin_echo.echo.compare import Comparison, compare_records
+from spin_echo.echo.plots import display_scale, plot_compare, short_units
+from spin_echo.echo.record import read_record
 
 __all__ = ["format_value", "register", "report", "run"]
 

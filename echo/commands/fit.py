@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from echo.commands.options import add_set_option, parse_sets
-from echo.fit_sample import fit_sample
-from echo.fit_yaml import format_with_error, unit_of_key
-from echo.record import read_record
-from sequences.errors import InputError
-from simulator import load_sample
+from spin_echo.echo.commands.options import add_set_option, parse_sets
+from spin_echo.echo.fit_sample import fit_sample
+from spin_echo.echo.fit_yaml import format_with_error, unit_of_key
+from spin_echo.echo.record import read_record
+from spin_echo.sequences.errors import InputError
+from spin_echo.simulator import load_sample
 
 __all__ = ["register", "run"]
 

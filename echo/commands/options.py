@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sequences.errors import InputError
+from spin_echo.sequences.errors import InputError
 
 __all__ = ["add_executor_options", "add_set_option", "parse_sets"]
 

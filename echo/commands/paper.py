@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from echo.paper import DEFAULT_PACKETS, reproduce_paper
-from sequences.errors import InputError
+from spin_echo.echo.paper import DEFAULT_PACKETS, reproduce_paper
+from spin_echo.sequences.errors import InputError
 
 __all__ = ["register", "run"]
 

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from echo.analysis import AnalysisError
-from echo.plots import plot_decay_fit, plot_hole_spectrum, plot_record
-from echo.record import read_record
-from echo.record_analysis import ANALYSES, analyse_record
+from spin_echo.echo.analysis import AnalysisError
+from spin_echo.echo.plots import plot_decay_fit, plot_hole_spectrum, plot_record
+from spin_echo.echo.record import read_record
+from spin_echo.echo.record_analysis import ANALYSES, analyse_record
 
 __all__ = ["register", "run"]
 

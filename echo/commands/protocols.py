@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from sequences import list_protocols
-from simulator import list_samples
+from spin_echo.sequences import list_protocols
+from spin_echo.simulator import list_samples
 
 __all__ = ["format_sections", "register", "run", "sections"]
 

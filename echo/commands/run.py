@@ -6,13 +6,13 @@ import argparse
 import datetime as _dt
 from pathlib import Path
 
-from drivers import load_bench, open_bench
-from echo.commands.options import add_set_option, parse_sets
-from echo.lab_run import run_protocol
-from echo.plots import plot_record
-from echo.record import read_record
-from sequences import load_protocol
-from simulator import load_sample
+from spin_echo.drivers import load_bench, open_bench
+from spin_echo.echo.commands.options import add_set_option, parse_sets
+from spin_echo.echo.lab_run import run_protocol
+from spin_echo.echo.plots import plot_record
+from spin_echo.echo.record import read_record
+from spin_echo.sequences import load_protocol
+from spin_echo.simulator import load_sample
 
 __all__ = ["register", "run"]
 

@@ -12,11 +12,11 @@ import argparse
 import time
 from pathlib import Path
 
-from drivers.virtual import FrontEnd
-from drivers.virtual_lab import AWG_MODELS, SCOPE_MODELS, VirtualLab
-from sequences.errors import InputError
-from sequences.quantity import parse_quantity
-from simulator import load_sample
+from spin_echo.drivers.virtual import FrontEnd
+from spin_echo.drivers.virtual_lab import AWG_MODELS, SCOPE_MODELS, VirtualLab
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.quantity import parse_quantity
+from spin_echo.simulator import load_sample
 
 __all__ = ["register", "run"]
 

@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from echo.commands.options import add_set_option, parse_sets
-from sequences import (
+from spin_echo.echo.commands.options import add_set_option, parse_sets
+from spin_echo.sequences import (
     AwgConstraints,
     InputError,
     Protocol,
@@ -27,7 +27,7 @@ from sequences import (
     compile_waveform,
     load_protocol,
 )
-from sequences.quantity import parse_quantity
+from spin_echo.sequences.quantity import parse_quantity
 
 __all__ = ["format_timeline", "plot_waveform", "register", "run"]
 

@@ -6,14 +6,14 @@ import argparse
 import datetime as _dt
 from pathlib import Path
 
-from echo.commands.options import add_executor_options, add_set_option, parse_sets
-from echo.executor import make_executor
-from echo.plots import plot_record
-from echo.record import read_record
-from echo.simulation import simulate_protocol
-from sequences import load_protocol
-from simulator import load_sample
-from simulator.simulate import FRAMES
+from spin_echo.echo.commands.options import add_executor_options, add_set_option, parse_sets
+from spin_echo.echo.executor import make_executor
+from spin_echo.echo.plots import plot_record
+from spin_echo.echo.record import read_record
+from spin_echo.echo.simulation import simulate_protocol
+from spin_echo.sequences import load_protocol
+from spin_echo.simulator import load_sample
+from spin_echo.simulator.simulate import FRAMES
 
 __all__ = ["register", "run"]
 

@@ -11,9 +11,9 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from echo.cli import main
-from echo.record import RecordWriter, read_record
-from simulator import load_sample
+from spin_echo.echo.cli import main
+from spin_echo.echo.record import RecordWriter, read_record
+from spin_echo.simulator import load_sample
 
 PROTOCOL = """name: small-hahn
 description: A small Hahn echo.

@@ -6,8 +6,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from echo.cli import main
-from echo.record import RecordWriter
+from spin_echo.echo.cli import main
+from spin_echo.echo.record import RecordWriter
 
 TIME = np.linspace(0.0, 2e-6, 64, endpoint=False)
 

@@ -1,9 +1,9 @@
 import subprocess
 import sys
 
-from echo.cli import main
-from echo.commands.protocols import format_sections, sections
-from sequences import list_protocols
+from spin_echo.echo.cli import main
+from spin_echo.echo.commands.protocols import format_sections, sections
+from spin_echo.sequences import list_protocols
 
 LIBRARY = (
     "fid",
@@ -35,7 +35,7 @@ def test_sections_format_with_aligned_names_and_blank_lines_between():
 
 def test_console_entry_point_runs_in_a_fresh_interpreter():
     result = subprocess.run(
-        [sys.executable, "-m", "echo.cli", "protocols"],
+        [sys.executable, "-m", "spin_echo.echo.cli", "protocols"],
         capture_output=True,
         text=True,
         check=False,
@@ -46,7 +46,7 @@ def test_console_entry_point_runs_in_a_fresh_interpreter():
 
 
 def test_protocols_also_lists_the_builtin_samples(capsys):
-    from simulator import list_samples
+    from spin_echo.simulator import list_samples
 
     assert main(["protocols"]) == 0
     out = capsys.readouterr().out

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from drivers.emulator import Fault
-from drivers.virtual import FrontEnd
-from drivers.virtual_lab import VirtualLab
-from echo.cli import main
-from echo.record import complex_signal, read_record
-from sequences import combine_phase_cycle, compile_timeline, load_protocol
-from simulator import load_sample, propagate
+from spin_echo.drivers.emulator import Fault
+from spin_echo.drivers.virtual import FrontEnd
+from spin_echo.drivers.virtual_lab import VirtualLab
+from spin_echo.echo.cli import main
+from spin_echo.echo.record import complex_signal, read_record
+from spin_echo.sequences import combine_phase_cycle, compile_timeline, load_protocol
+from spin_echo.simulator import load_sample, propagate
 from tests.drivers.conftest import SHORT_ECHO, quiet_virtual_bench, small_sample
 
 pytestmark = pytest.mark.timeout(120)

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from echo.cli import main
-from echo.compare import compare_records
-from echo.noise import record_noise
-from echo.record import read_record
+from spin_echo.echo.cli import main
+from spin_echo.echo.compare import compare_records
+from spin_echo.echo.noise import record_noise
+from spin_echo.echo.record import read_record
 
 pytestmark = pytest.mark.timeout(120)
 

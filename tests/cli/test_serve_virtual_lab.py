@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echo.cli import main
-from echo.record import complex_signal, read_record
+from spin_echo.echo.cli import main
+from spin_echo.echo.record import complex_signal, read_record
 from tests.drivers.conftest import SHORT_ECHO, quiet_virtual_bench
 
 pytestmark = pytest.mark.timeout(120)
@@ -46,7 +46,7 @@ def test_run_through_the_served_lab_agrees_with_the_virtual_bench(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "echo.cli",
+        "spin_echo.echo.cli",
         "serve-virtual-lab",
         "--sample",
         str(sample),

@@ -1,8 +1,8 @@
 import matplotlib.image
 import pytest
 
-from echo.cli import main
-from sequences import compile_timeline, load_protocol
+from spin_echo.echo.cli import main
+from spin_echo.sequences import compile_timeline, load_protocol
 
 LIBRARY = (
     "fid",

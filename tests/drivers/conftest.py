@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import yaml
 
-from drivers.bench import DRIVERS
-from drivers.config import InstrumentConfig
-from drivers.emulated import EmulatedLab
-from drivers.emulated_keysight import EmulatedInfiniiVision, EmulatedTrueform
-from drivers.emulator import ScpiServer
-from drivers.settings import Range, Setting
-from sequences.timeline import DetectWindow, Waveform
+from spin_echo.drivers.bench import DRIVERS
+from spin_echo.drivers.config import InstrumentConfig
+from spin_echo.drivers.emulated import EmulatedLab
+from spin_echo.drivers.emulated_keysight import EmulatedInfiniiVision, EmulatedTrueform
+from spin_echo.drivers.emulator import ScpiServer
+from spin_echo.drivers.settings import Range, Setting
+from spin_echo.sequences.timeline import DetectWindow, Waveform
 
 #: VISA timeout of every socket test, seconds (short: fault tests wait for it).
 TIMEOUT_S = 0.5
@@ -165,7 +165,7 @@ full_scale_rabi: 2 MHz
 
 def small_sample(packets: int = 200):
     """The built-in ``bare`` sample with fewer packets (fast, strong echo at 4 MHz)."""
-    from simulator import load_sample
+    from spin_echo.simulator import load_sample
 
     return load_sample("bare").with_overrides({"packets": packets})
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.awg_model import AwgModel, check_waveform
-from sequences.timeline import Waveform
+from spin_echo.drivers.awg_model import AwgModel, check_waveform
+from spin_echo.sequences.timeline import Waveform
 
 MODEL = AwgModel(1e3, 1e9, 1000, 16, 8, 14, 2)
 

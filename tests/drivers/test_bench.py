@@ -7,9 +7,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from drivers.bench import load_bench
-from drivers.interface import BenchError
-from sequences.errors import InputError
+from spin_echo.drivers.bench import load_bench
+from spin_echo.drivers.interface import BenchError
+from spin_echo.sequences.errors import InputError
 
 LAB = textwrap.dedent(
     """\

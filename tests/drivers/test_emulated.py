@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.keysight_awg import Keysight33600A
-from drivers.keysight_scope import KeysightInfiniiVision
-from drivers.visa import open_transport
-from sequences import compile_waveform, load_protocol
+from spin_echo.drivers.keysight_awg import Keysight33600A
+from spin_echo.drivers.keysight_scope import KeysightInfiniiVision
+from spin_echo.drivers.visa import open_transport
+from spin_echo.sequences import compile_waveform, load_protocol
 from tests.drivers.conftest import awg_config, scope_config
 
 pytestmark = pytest.mark.timeout(60)

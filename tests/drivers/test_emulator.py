@@ -10,9 +10,9 @@ import pyvisa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.emulated import EmulatedLab
-from drivers.emulated_keysight import EmulatedTrueform
-from drivers.emulator import (
+from spin_echo.drivers.emulated import EmulatedLab
+from spin_echo.drivers.emulated_keysight import EmulatedTrueform
+from spin_echo.drivers.emulator import (
     EmulatedInstrument,
     MessageParser,
     ScpiServer,

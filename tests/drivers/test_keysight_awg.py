@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.emulator import Fault
-from drivers.interface import InstrumentError
-from drivers.keysight_awg import Keysight33500B, Keysight33600A, keysight_level_violation
-from drivers.visa import open_transport
-from sequences.timeline import Waveform
+from spin_echo.drivers.emulator import Fault
+from spin_echo.drivers.interface import InstrumentError
+from spin_echo.drivers.keysight_awg import Keysight33500B, Keysight33600A, keysight_level_violation
+from spin_echo.drivers.visa import open_transport
+from spin_echo.sequences.timeline import Waveform
 from tests.drivers.conftest import assert_sim_specs_match, awg_config, sim_config, sine_waveform
 
 pytestmark = pytest.mark.timeout(30)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.emulated import AwgOutput
-from drivers.emulator import Fault
-from drivers.interface import InstrumentError
-from drivers.keysight_scope import KeysightInfiniiVision
-from drivers.visa import open_transport
+from spin_echo.drivers.emulated import AwgOutput
+from spin_echo.drivers.emulator import Fault
+from spin_echo.drivers.interface import InstrumentError
+from spin_echo.drivers.keysight_scope import KeysightInfiniiVision
+from spin_echo.drivers.visa import open_transport
 from tests.drivers.conftest import (
     TIMEOUT_S,
     assert_sim_specs_match,

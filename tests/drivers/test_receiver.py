@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.interface import Trace
-from drivers.receiver import default_bandwidth_hz, demodulate, guard_s
+from spin_echo.drivers.interface import Trace
+from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
 
 FS = 250e6
 FC = 4e6

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drivers.scope import linear_trace
+from spin_echo.drivers.scope import linear_trace
 
 
 def test_linear_trace_scaling():

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.settings import OneOf, Range, Setting, declare, scpi_number
+from spin_echo.drivers.settings import OneOf, Range, Setting, declare, scpi_number
 
 AMPLITUDE = Setting("amplitude_vpp", "SOUR{channel}:VOLT {value}", "Vpp", Range(1e-3, 10.0))
 OFFSET = Setting("offset_v", "VOLT:OFFS {value}", "V", Range(-4.995, 4.995), symmetric=True)

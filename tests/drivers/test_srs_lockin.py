@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from drivers.config import InstrumentConfig
-from drivers.emulated_srs import EmulatedLockIn
-from drivers.emulator import ScpiServer
-from drivers.interface import InstrumentError
-from drivers.srs_lockin import SR830, SR860
-from drivers.visa import open_transport
+from spin_echo.drivers.config import InstrumentConfig
+from spin_echo.drivers.emulated_srs import EmulatedLockIn
+from spin_echo.drivers.emulator import ScpiServer
+from spin_echo.drivers.interface import InstrumentError
+from spin_echo.drivers.srs_lockin import SR830, SR860
+from spin_echo.drivers.visa import open_transport
 from tests.drivers.conftest import TIMEOUT_S, assert_sim_specs_match, sim_config
 
 pytestmark = pytest.mark.timeout(30)

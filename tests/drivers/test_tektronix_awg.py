@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.config import InstrumentConfig
-from drivers.emulated import EmulatedLab
-from drivers.emulated_tektronix import EmulatedTekAwg
-from drivers.emulator import Fault, ScpiServer
-from drivers.interface import InstrumentError
-from drivers.tektronix_awg import TektronixAWG5200, TektronixAWG70000
-from drivers.visa import open_transport
-from sequences.timeline import Waveform
+from spin_echo.drivers.config import InstrumentConfig
+from spin_echo.drivers.emulated import EmulatedLab
+from spin_echo.drivers.emulated_tektronix import EmulatedTekAwg
+from spin_echo.drivers.emulator import Fault, ScpiServer
+from spin_echo.drivers.interface import InstrumentError
+from spin_echo.drivers.tektronix_awg import TektronixAWG5200, TektronixAWG70000
+from spin_echo.drivers.visa import open_transport
+from spin_echo.sequences.timeline import Waveform
 from tests.drivers.conftest import TIMEOUT_S, assert_sim_specs_match, sim_config
 
 pytestmark = pytest.mark.timeout(30)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers.emulated import AwgOutput, EmulatedLab
-from drivers.emulated_tektronix import EmulatedTekScope
-from drivers.emulator import Fault, ScpiServer
-from drivers.interface import InstrumentError
-from drivers.tektronix_scope import TektronixScope
-from drivers.visa import open_transport
+from spin_echo.drivers.emulated import AwgOutput, EmulatedLab
+from spin_echo.drivers.emulated_tektronix import EmulatedTekScope
+from spin_echo.drivers.emulator import Fault, ScpiServer
+from spin_echo.drivers.interface import InstrumentError
+from spin_echo.drivers.tektronix_scope import TektronixScope
+from spin_echo.drivers.visa import open_transport
 from tests.drivers.conftest import (
     assert_sim_specs_match,
     scope_config,

@@ -8,11 +8,16 @@ import numpy as np
 import pytest
 from scipy import constants
 
-from drivers import BenchError, InstrumentError, load_bench, open_bench
-from drivers.virtual import BOHR_HZ_PER_T, FrontEnd
-from echo.lab_run import acquire_step
-from sequences import combine_phase_cycle, compile_timeline, compile_waveform, load_protocol
-from simulator import propagate
+from spin_echo.drivers import BenchError, InstrumentError, load_bench, open_bench
+from spin_echo.drivers.virtual import BOHR_HZ_PER_T, FrontEnd
+from spin_echo.echo.lab_run import acquire_step
+from spin_echo.sequences import (
+    combine_phase_cycle,
+    compile_timeline,
+    compile_waveform,
+    load_protocol,
+)
+from spin_echo.simulator import propagate
 from tests.drivers.conftest import SHORT_ECHO, small_sample
 
 RATE = 4e9

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drivers import load_bench, open_bench
-from drivers.virtual import FrontEnd
-from drivers.virtual_lab import VirtualLab
-from echo.lab_run import run_protocol
-from echo.record import complex_signal, read_record
-from sequences import load_protocol
+from spin_echo.drivers import load_bench, open_bench
+from spin_echo.drivers.virtual import FrontEnd
+from spin_echo.drivers.virtual_lab import VirtualLab
+from spin_echo.echo.lab_run import run_protocol
+from spin_echo.echo.record import complex_signal, read_record
+from spin_echo.sequences import load_protocol
 from tests.drivers.conftest import SHORT_ECHO, small_sample
 
 pytestmark = pytest.mark.timeout(120)

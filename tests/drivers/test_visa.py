@@ -6,13 +6,13 @@ import socket
 
 import pytest
 
-from drivers.config import InstrumentConfig
-from drivers.emulated import EmulatedLab
-from drivers.emulated_keysight import EmulatedTrueform
-from drivers.emulator import ScpiServer
-from drivers.interface import InstrumentError
-from drivers.keysight_awg import Keysight33600A
-from drivers.visa import MAX_QUEUED_ERRORS, open_transport, timeout_ms
+from spin_echo.drivers.config import InstrumentConfig
+from spin_echo.drivers.emulated import EmulatedLab
+from spin_echo.drivers.emulated_keysight import EmulatedTrueform
+from spin_echo.drivers.emulator import ScpiServer
+from spin_echo.drivers.interface import InstrumentError
+from spin_echo.drivers.keysight_awg import Keysight33600A
+from spin_echo.drivers.visa import MAX_QUEUED_ERRORS, open_transport, timeout_ms
 from tests.drivers.conftest import awg_config
 
 pytestmark = pytest.mark.timeout(30)

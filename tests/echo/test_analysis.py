@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from echo.analysis import (
+from spin_echo.echo.analysis import (
     AnalysisError,
     EchoWindow,
     echo_curve,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from echo.compare import CompareError, compare_records, protocol_structure
+from spin_echo.echo.compare import CompareError, compare_records, protocol_structure
 
 HAHN = """name: hahn-echo
 parameters: {tau: 1 us}

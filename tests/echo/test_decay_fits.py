@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from echo.analysis import AnalysisError
-from echo.decay_fits import fit_cpmg, fit_echo_decay, fit_inversion_recovery
+from spin_echo.echo.analysis import AnalysisError
+from spin_echo.echo.decay_fits import fit_cpmg, fit_echo_decay, fit_inversion_recovery
 
 N_SEEDS = 400
 ONE_SIGMA, TWO_SIGMA = 0.6827, 0.9545

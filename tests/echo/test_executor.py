@@ -12,10 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from echo.executor import SCHEDULER_ENV, Executor, ExecutorError, make_executor, point_seed
-from sequences import compile_timeline, load_protocol
-from sequences.errors import InputError, SpinEchoError
-from simulator import load_sample, simulate
+from spin_echo.echo.executor import (
+    SCHEDULER_ENV,
+    Executor,
+    ExecutorError,
+    make_executor,
+    point_seed,
+)
+from spin_echo.sequences import compile_timeline, load_protocol
+from spin_echo.sequences.errors import InputError, SpinEchoError
+from spin_echo.simulator import load_sample, simulate
 
 distributed = pytest.importorskip("distributed")
 

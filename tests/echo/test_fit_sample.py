@@ -13,11 +13,11 @@ import io
 import numpy as np
 import pytest
 
-from echo.fit_sample import FitError, fit_sample, free_parameter
-from echo.record import read_record
-from echo.simulation import simulate_protocol
-from sequences import load_protocol
-from simulator import load_sample
+from spin_echo.echo.fit_sample import FitError, fit_sample, free_parameter
+from spin_echo.echo.record import read_record
+from spin_echo.echo.simulation import simulate_protocol
+from spin_echo.sequences import load_protocol
+from spin_echo.simulator import load_sample
 
 PROTOCOL = """name: small-hahn
 description: A small Hahn echo for the fit round trip.

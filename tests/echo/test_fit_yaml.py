@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import yaml
 
-from echo.fit_yaml import annotate_sample_yaml, format_with_error, unit_of_key
-from simulator import load_sample
+from spin_echo.echo.fit_yaml import annotate_sample_yaml, format_with_error, unit_of_key
+from spin_echo.simulator import load_sample
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from echo.analysis import AnalysisError
-from echo.fitting import least_squares_fit
+from spin_echo.echo.analysis import AnalysisError
+from spin_echo.echo.fitting import least_squares_fit
 
 
 def line(x, a, b):

@@ -12,8 +12,8 @@ import pytest
 import xarray as xr
 from scipy import integrate, signal
 
-from echo.analysis import estimate_noise
-from echo.noise import (
+from spin_echo.echo.analysis import estimate_noise
+from spin_echo.echo.noise import (
     band_limited_noise,
     correlation_matrix,
     receiver_bandwidth_hz,
@@ -138,7 +138,7 @@ def test_bench_without_receiver_uses_half_the_carrier():
 
 def test_echo_curve_error_counts_the_correlated_samples_once():
     """A window mean of n correlated samples has the variance sigma^2 sum(rho) / n^2."""
-    from echo.analysis import echo_curve
+    from spin_echo.echo.analysis import echo_curve
 
     sem = np.full((3, 64), 0.01 + 0.01j)
     data = record(sem, shots=4, receiver_bandwidth_hz=B)

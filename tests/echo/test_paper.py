@@ -13,10 +13,10 @@ import math
 import pytest
 from scipy import special
 
-from echo.paper import PaperReport, write_report
-from echo.paper_dynamics import echo_result, spin_diffusion_result
-from echo.paper_result import PaperResult
-from echo.paper_spectra import ferritin_results, fig1_result
+from spin_echo.echo.paper import PaperReport, write_report
+from spin_echo.echo.paper_dynamics import echo_result, spin_diffusion_result
+from spin_echo.echo.paper_result import PaperResult
+from spin_echo.echo.paper_spectra import ferritin_results, fig1_result
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from echo.analysis import AnalysisError
-from echo.compare import compare_records
-from echo.decay_fits import fit_echo_decay, fit_inversion_recovery
-from echo.plots import (
+from spin_echo.echo.analysis import AnalysisError
+from spin_echo.echo.compare import compare_records
+from spin_echo.echo.decay_fits import fit_echo_decay, fit_inversion_recovery
+from spin_echo.echo.plots import (
     axis_label,
     display_scale,
     plot_compare,
@@ -18,7 +18,7 @@ from echo.plots import (
     plot_hole_spectrum,
     plot_record,
 )
-from echo.spectroscopy import fit_hole, fit_nutation
+from spin_echo.echo.spectroscopy import fit_hole, fit_nutation
 
 PROTOCOL = "name: hahn-echo\nsequence:\n  - pulse: {angle: pi/2}\n  - detect: {points: 64}\n"
 

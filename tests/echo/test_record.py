@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from echo.record import RecordError, RecordWriter, complex_signal, read_record
+from spin_echo.echo.record import RecordError, RecordWriter, complex_signal, read_record
 
 TIME_S = np.arange(8) * 1e-8
 AXES = [
@@ -71,7 +71,7 @@ def test_hard_crash_leaves_a_valid_file_with_finished_points(tmp_path):
         f"""
         import os
         import numpy as np
-        from echo.record import RecordWriter
+        from spin_echo.echo.record import RecordWriter
         rec = RecordWriter({str(path)!r}, axes=[("tau", np.arange(5.0), "time")],
                            time_s=np.arange(4.0), attrs={{"source": "simulate"}})
         rec.write_point((0,), np.ones(4) * 1j)
@@ -128,8 +128,8 @@ def test_read_record_errors_name_the_file(tmp_path):
 
 
 def test_record_time_axis_lays_windows_end_to_end():
-    from echo.record import record_time_axis
-    from sequences.timeline import DetectWindow
+    from spin_echo.echo.record import record_time_axis
+    from spin_echo.sequences.timeline import DetectWindow
 
     windows = [DetectWindow(5e-6, 2e-6, 4), DetectWindow(11e-6, 1e-6, 2)]
     time_s, window = record_time_axis(windows)

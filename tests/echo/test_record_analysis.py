@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from echo.analysis import AnalysisError
-from echo.record_analysis import analyse_record, cpmg_train, protocol_name
+from spin_echo.echo.analysis import AnalysisError
+from spin_echo.echo.record_analysis import analyse_record, cpmg_train, protocol_name
 
 T_PI2, TAU, WINDOW, N_ECHOES, POINTS = 0.5e-6, 3e-6, 2e-6, 8, 32
 TRAIN = (

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from echo.analysis import AnalysisError
-from echo.spectroscopy import fit_hole, fit_nutation, hole_profile
+from spin_echo.echo.analysis import AnalysisError
+from spin_echo.echo.spectroscopy import fit_hole, fit_nutation, hole_profile
 
 N_SEEDS = 400
 ONE_SIGMA, TWO_SIGMA = 0.6827, 0.9545

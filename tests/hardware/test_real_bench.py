@@ -8,8 +8,8 @@ error queue, and compare what the AWG says it can do with the bench file's limit
 
 import pytest
 
-from drivers.bench import load_bench, open_bench
-from sequences import compile_waveform, load_protocol
+from spin_echo.drivers.bench import load_bench, open_bench
+from spin_echo.sequences import compile_waveform, load_protocol
 
 pytestmark = pytest.mark.hardware
 

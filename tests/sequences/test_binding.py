@@ -2,12 +2,12 @@ import math
 
 import pytest
 
-from sequences.binding import bind_element, check_element
-from sequences.errors import ProtocolError
-from sequences.model import Delay, Detect, Pulse
-from sequences.quantity import Quantity
-from sequences.shapes import Chirp, Gaussian, Rect, Sech
-from sequences.yamlio import load_yaml
+from spin_echo.sequences.binding import bind_element, check_element
+from spin_echo.sequences.errors import ProtocolError
+from spin_echo.sequences.model import Delay, Detect, Pulse
+from spin_echo.sequences.quantity import Quantity
+from spin_echo.sequences.shapes import Chirp, Gaussian, Rect, Sech
+from spin_echo.sequences.yamlio import load_yaml
 
 ENV = {"t": Quantity(2e-6, (1, 0, 0, 0, 0)), "n": Quantity(32.0)}
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from sequences import (
+from spin_echo.sequences import (
     AwgConstraints,
     Pulse,
     compile_timeline,
@@ -13,7 +13,7 @@ from sequences import (
     list_protocols,
     load_protocol,
 )
-from sequences.protocol import LIBRARY_DIR
+from spin_echo.sequences.protocol import LIBRARY_DIR
 
 LIBRARY = (
     "fid",

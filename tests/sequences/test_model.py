@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from sequences import Delay, Detect, Gaussian, ProtocolError, Pulse, Sequence
+from spin_echo.sequences import Delay, Detect, Gaussian, ProtocolError, Pulse, Sequence
 
 
 def test_pulse_angle_and_rabi():

@@ -4,9 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from sequences.errors import ProtocolError
-from sequences.parameters import parse_parameters, parse_phase_cycle, parse_sweep
-from sequences.yamlio import load_yaml
+from spin_echo.sequences.errors import ProtocolError
+from spin_echo.sequences.parameters import parse_parameters, parse_phase_cycle, parse_sweep
+from spin_echo.sequences.yamlio import load_yaml
 
 
 def _node(text):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sequences import (
+from spin_echo.sequences import (
     PhaseStep,
     Protocol,
     ProtocolError,

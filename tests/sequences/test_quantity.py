@@ -6,8 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sequences.errors import InputError
-from sequences.quantity import HZ_PER_K, Quantity, evaluate, format_quantity, parse_quantity
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.quantity import (
+    HZ_PER_K,
+    Quantity,
+    evaluate,
+    format_quantity,
+    parse_quantity,
+)
 
 PREFIXES = {"p": -12, "n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9}
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from sequences.shapes import Chirp, Gaussian, Rect, Sech
+from spin_echo.sequences.shapes import Chirp, Gaussian, Rect, Sech
 
 T = 2e-6
 

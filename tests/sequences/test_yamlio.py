@@ -3,8 +3,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sequences.errors import InputError, ProtocolError
-from sequences.yamlio import MAX_DOCUMENT_BYTES, MAX_NODES, load_yaml
+from spin_echo.sequences.errors import InputError, ProtocolError
+from spin_echo.sequences.yamlio import MAX_DOCUMENT_BYTES, MAX_NODES, load_yaml
 
 DOC = """\
 name: hahn

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pytest
 
-from sequences.timeline import DetectWindow, Timeline
+from spin_echo.sequences.timeline import DetectWindow, Timeline
 
 Segment = tuple[float, float, float] | tuple[float, float, float, float]
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from simulator.bath import (
+from spin_echo.simulator.bath import (
     bath_log_density,
     channel_probabilities,
     draw_bath_bias,
     draw_splitting,
 )
-from simulator.sample import NuclearBath
+from spin_echo.simulator.sample import NuclearBath
 
 
 @pytest.mark.parametrize("kappa", [1e-3, 0.7, 10.0], ids=["ferritin-like", "unit", "tb"])

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import kernels
-from simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
-from simulator.ensemble import Ensemble
+from spin_echo.simulator import kernels
+from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
+from spin_echo.simulator.ensemble import Ensemble
 
 N = 2000
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from simulator.budget import (
+from spin_echo.simulator.budget import (
     MARGIN,
     Budget,
     BudgetInputs,
@@ -15,7 +15,7 @@ from simulator.budget import (
     decoherence_budget,
     format_budget,
 )
-from simulator.sample import NuclearBath, load_sample
+from spin_echo.simulator.sample import NuclearBath, load_sample
 
 # The paper's ferritin: S ~ 4000, Delta_o ~ 1 MHz, Omega_o ~ 4e10 Hz, N ~ 100 57Fe nuclei with
 # omega_o ~ 50 MHz, lambda ~ 4e-5; T2 = 1 ms, T = 20 mK, Theta_D = 300 K, K = 1 K.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import Ensemble
-from simulator.bloch import Relaxation
-from simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
+from spin_echo.simulator import Ensemble
+from spin_echo.simulator.bloch import Relaxation
+from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
 
 T2, WIDTH = 20e-6, 35e3
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sequences.yamlio import load_yaml
-from simulator.distributions import Distribution, parse_distribution, parse_orientation
-from simulator.sample import SampleError
+from spin_echo.sequences.yamlio import load_yaml
+from spin_echo.simulator.distributions import Distribution, parse_distribution, parse_orientation
+from spin_echo.simulator.sample import SampleError
 
 positive = st.floats(min_value=1e-3, max_value=1e9, allow_nan=False, allow_infinity=False)
 signed = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)

@@ -12,17 +12,17 @@ import numpy as np
 import pytest
 from scipy import special
 
-from sequences import combine_phase_cycle, compile_timeline, load_protocol
-from sequences.errors import InputError
-from simulator import load_sample, simulate
-from simulator.bath import (
+from spin_echo.sequences import combine_phase_cycle, compile_timeline, load_protocol
+from spin_echo.sequences.errors import InputError
+from spin_echo.simulator import load_sample, simulate
+from spin_echo.simulator.bath import (
     channel_base,
     channel_probabilities,
     redraw_channels,
     same_channel_probability,
 )
-from simulator.sample import SampleError
-from simulator.simulate import flip_segments
+from spin_echo.simulator.sample import SampleError
+from spin_echo.simulator.simulate import flip_segments
 
 WIDE = """name: wide
 spin: 4000

@@ -15,7 +15,7 @@ from scipy.linalg import expm
 from scipy.spatial.transform import Rotation
 from threadpoolctl import threadpool_info
 
-from simulator import kernels
+from spin_echo.simulator import kernels
 
 
 @pytest.fixture(params=kernels.available_backends())

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import qutip
 
-from sequences.quantity import HZ_PER_K
-from sequences.timeline import Waveform
-from simulator import Ensemble, kernels, propagate, propagate_sampled
+from spin_echo.sequences.quantity import HZ_PER_K
+from spin_echo.sequences.timeline import Waveform
+from spin_echo.simulator import Ensemble, kernels, propagate, propagate_sampled
 
 TWO_PI = 2 * np.pi
 OPTIONS = {"atol": 1e-13, "rtol": 1e-12, "nsteps": 10_000_000, "max_step": 2e-9}

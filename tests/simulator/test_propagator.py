@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import Ensemble, kernels, propagate
-from simulator.propagator import power_sums
+from spin_echo.simulator import Ensemble, kernels, propagate
+from spin_echo.simulator.propagator import power_sums
 
 pytestmark = pytest.mark.usefixtures("kernel_backend")
 

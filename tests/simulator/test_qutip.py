@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import qutip
 
-from sequences.quantity import HZ_PER_K
-from simulator import Ensemble, propagate
+from spin_echo.sequences.quantity import HZ_PER_K
+from spin_echo.simulator import Ensemble, propagate
 
 TWO_PI = 2 * np.pi
 OPTIONS = {"atol": 1e-13, "rtol": 1e-12, "nsteps": 1_000_000}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import SampleError, list_samples, load_sample
+from spin_echo.simulator import SampleError, list_samples, load_sample
 
 GOOD = """\
 name: test

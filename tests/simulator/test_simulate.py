@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import list_samples, load_sample, simulate
-from simulator.decoherence import ohmic_damping_rate_hz
+from spin_echo.simulator import list_samples, load_sample, simulate
+from spin_echo.simulator.decoherence import ohmic_damping_rate_hz
 
 ONE_PACKET = """\
 name: one

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import special
 
-from simulator import Ensemble, absorption_spectrum, correlator
-from simulator.sample import load_sample
+from spin_echo.simulator import Ensemble, absorption_spectrum, correlator
+from spin_echo.simulator.sample import load_sample
 
 DELTA0, OMEGA0, N_SPINS = 1e6, 50e6, 10_000
 SAMPLE = f"""\

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sequences import (
+from spin_echo.sequences import (
     AwgConstraints,
     Protocol,
     Timeline,

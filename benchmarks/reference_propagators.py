@@ -34,7 +34,7 @@ import numpy as np
 import qutip
 import scipy.linalg
 
-from sequences.timeline import Timeline, Waveform
+from spin_echo.sequences.timeline import Timeline, Waveform
 
 __all__ = [
     "equilibrium_mz",

@@ -1,6 +1,6 @@
 """Benchmark of the propagator against QuTiP, a scipy expm loop and the machine floor.
 
-Run ``python bench/propagator.py [--packets N] [--points M] [--shaped-packets K] [--quick]
+Run ``python -m benchmarks.propagator [--packets N] [--points M] [--shaped-packets K] [--quick]
 [--profile]``.
 
 1. Measures the machine floor (:mod:`machine_floor`), before the workloads and again after
@@ -36,16 +36,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from machine_floor import MachineFloor, floor_seconds, measure_floor
-from reference_propagators import expm_loop_lab_mz, expm_loop_signal, qutip_signal
-from workloads import (
+from benchmarks.machine_floor import MachineFloor, floor_seconds, measure_floor
+from benchmarks.reference_propagators import expm_loop_lab_mz, expm_loop_signal, qutip_signal
+from benchmarks.workloads import (
     T1_S,
     T2_S,
     Packets,
@@ -54,9 +51,8 @@ from workloads import (
     shaped_timeline,
     shaped_waveform,
 )
-
-from simulator import Ensemble, propagate, propagate_sampled
-from simulator.kernels import available_backends, use_backend
+from spin_echo.simulator import Ensemble, propagate, propagate_sampled
+from spin_echo.simulator.kernels import available_backends, use_backend
 
 TOLERANCE = 1e-8
 PACKET_BYTES = 32
@@ -133,7 +129,7 @@ def _check(label: str, got: np.ndarray, want: np.ndarray) -> float:
     error = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
     if not error <= TOLERANCE:
         raise SystemExit(
-            f"bench/propagator.py: {label} disagree: max |difference| = {error:.3g} of the "
+            f"benchmarks/propagator.py: {label} disagree: max |difference| = {error:.3g} of the "
             f"largest signal > {TOLERANCE:g}; no timing is reported for a wrong result"
         )
     return error

@@ -1,0 +1,1 @@
+"""Benchmarks of spin-echo: run them as ``python -m benchmarks.NAME`` from the repository root."""
