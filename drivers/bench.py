@@ -31,14 +31,14 @@ from typing import Any
 from spin_echo.drivers.config import BenchSpec, Coil, InstrumentConfig
 from spin_echo.drivers.dry_run import DryRunTransport
 from spin_echo.drivers.interface import Awg, BenchError, Detector, LockIn
-from spin_echo.drivers.keysight_awg import Keysight33500B, Keysight33600A
-from spin_echo.drivers.keysight_scope import KeysightInfiniiVision
 from spin_echo.drivers.settings import BENCH_LIMITS
-from spin_echo.drivers.srs_lockin import SR830, SR860
-from spin_echo.drivers.tektronix_awg import TektronixAWG5200, TektronixAWG70000
-from spin_echo.drivers.tektronix_scope import TektronixScope
 from spin_echo.drivers.virtual import VirtualAwg, VirtualDetector, open_virtual
-from spin_echo.drivers.visa import DEFAULT_BACKEND, open_transport
+from spin_echo.drivers.visa.keysight_awg import Keysight33500B, Keysight33600A
+from spin_echo.drivers.visa.keysight_scope import KeysightInfiniiVision
+from spin_echo.drivers.visa.scpi import DEFAULT_BACKEND, open_transport
+from spin_echo.drivers.visa.srs_lockin import SR830, SR860
+from spin_echo.drivers.visa.tektronix_awg import TektronixAWG5200, TektronixAWG70000
+from spin_echo.drivers.visa.tektronix_scope import TektronixScope
 from spin_echo.sequences.yamlio import MapNode, Node, load_yaml
 
 __all__ = ["DRIVERS", "Bench", "list_benches", "load_bench", "open_bench"]

@@ -3,7 +3,8 @@
 :class:`DryRunTransport` has the methods of a PyVISA message-based resource that the drivers
 use. It sends nothing: every command is passed to ``emit`` as one line, binary blocks shown
 with their exact IEEE 488.2 header and a summary of the payload; queries are answered by the
-driver's :meth:`~drivers.visa.ScpiDriver.dry_reply` / ``dry_block`` so that the run can go on.
+driver's :meth:`~spin_echo.drivers.visa.scpi.ScpiDriver.dry_reply` / ``dry_block`` so that the run
+can go on.
 It exists for dry-run output only; the drivers are tested against pyvisa-sim and a real TCP
 SCPI emulator, never against this class.
 """

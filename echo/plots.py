@@ -20,11 +20,11 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from spin_echo.echo.analysis import find_echo, integrate_echo, record_signal, sweep_dims
+from spin_echo.echo.analysis.extraction import find_echo, integrate_echo, record_signal, sweep_dims
 
 if TYPE_CHECKING:
-    from spin_echo.echo.compare import Comparison
-    from spin_echo.echo.fitting import FitResult
+    from spin_echo.echo.analysis.compare import Comparison
+    from spin_echo.echo.analysis.fitting import FitResult
 
 __all__ = [
     "axis_label",
@@ -262,7 +262,8 @@ def plot_decay_fit(
     Parameters
     ----------
     fit
-        A result of :mod:`echo.decay_fits` or :func:`echo.spectroscopy.fit_nutation`.
+        A result of :mod:`spin_echo.echo.analysis.decay_fits` or
+        :func:`spin_echo.echo.analysis.spectroscopy.fit_nutation`.
     path
         Output image.
     x_name, x_units
@@ -286,7 +287,7 @@ def plot_hole_spectrum(fit: FitResult, path: str | Path, *, y_units: str = "") -
     Parameters
     ----------
     fit
-        A result of :func:`echo.spectroscopy.fit_hole`.
+        A result of :func:`spin_echo.echo.analysis.spectroscopy.fit_hole`.
     path
         Output image.
     y_units
@@ -336,7 +337,7 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
     Parameters
     ----------
     comparison
-        A result of :func:`echo.compare.compare_records`.
+        A result of :func:`spin_echo.echo.analysis.compare.compare_records`.
     path
         Output image.
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 
 
 def test_budget_ferritin_table(capsys) -> None:
@@ -68,7 +68,7 @@ def test_budget_bad_sample_exit_2(argv, needle, capsys) -> None:
 
 def test_budget_console_script() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "spin_echo.echo.cli", "budget", "ferritin", "--json"],
+        [sys.executable, "-m", "spin_echo.echo.cli.main", "budget", "ferritin", "--json"],
         capture_output=True,
         text=True,
         check=False,

@@ -9,7 +9,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import RecordWriter
 
 HAHN = """name: hahn-echo
@@ -115,7 +115,7 @@ def test_installed_entry_point_exit_status(tmp_path):
     measured = write(tmp_path / "m.nc", TAU)
     other = write(tmp_path / "s.nc", TAU, protocol=FID)
     result = subprocess.run(
-        [sys.executable, "-m", "spin_echo.echo.cli", "compare", str(measured), str(other)],
+        [sys.executable, "-m", "spin_echo.echo.cli.main", "compare", str(measured), str(other)],
         capture_output=True,
         text=True,
         check=False,

@@ -11,7 +11,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import RecordWriter, read_record
 from spin_echo.simulator import load_sample
 

@@ -7,7 +7,7 @@ import json
 import matplotlib.image as mpimg
 import pytest
 
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 from spin_echo.simulator import load_sample
 
 FIGURES = ("pt_bessel.png", "chi_eq7.png", "fig1.png", "eq8_spin_diffusion.png", "spin_echo.png")

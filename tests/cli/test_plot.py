@@ -6,7 +6,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import RecordWriter
 
 TIME = np.linspace(0.0, 2e-6, 64, endpoint=False)

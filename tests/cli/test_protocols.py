@@ -1,8 +1,8 @@
 import subprocess
 import sys
 
-from spin_echo.echo.cli import main
-from spin_echo.echo.commands.protocols import format_sections, sections
+from spin_echo.echo.cli.main import main
+from spin_echo.echo.cli.protocols import format_sections, sections
 from spin_echo.sequences import list_protocols
 
 LIBRARY = (
@@ -35,7 +35,7 @@ def test_sections_format_with_aligned_names_and_blank_lines_between():
 
 def test_console_entry_point_runs_in_a_fresh_interpreter():
     result = subprocess.run(
-        [sys.executable, "-m", "spin_echo.echo.cli", "protocols"],
+        [sys.executable, "-m", "spin_echo.echo.cli.main", "protocols"],
         capture_output=True,
         text=True,
         check=False,

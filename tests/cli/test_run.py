@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spin_echo.drivers.emulator import Fault
+from spin_echo.drivers.emulated.lab import VirtualLab
+from spin_echo.drivers.emulated.server import Fault
 from spin_echo.drivers.virtual import FrontEnd
-from spin_echo.drivers.virtual_lab import VirtualLab
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import complex_signal, read_record
 from spin_echo.sequences import combine_phase_cycle, compile_timeline, load_protocol
 from spin_echo.simulator import load_sample, propagate

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from spin_echo.echo.cli import main
-from spin_echo.echo.compare import compare_records
-from spin_echo.echo.noise import record_noise
+from spin_echo.echo.analysis.compare import compare_records
+from spin_echo.echo.analysis.noise import record_noise
+from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import read_record
 
 pytestmark = pytest.mark.timeout(120)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import complex_signal, read_record
 from tests.drivers.conftest import SHORT_ECHO, quiet_virtual_bench
 
@@ -46,7 +46,7 @@ def test_run_through_the_served_lab_agrees_with_the_virtual_bench(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "spin_echo.echo.cli",
+        "spin_echo.echo.cli.main",
         "serve-virtual-lab",
         "--sample",
         str(sample),

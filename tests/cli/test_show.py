@@ -1,7 +1,7 @@
 import matplotlib.image
 import pytest
 
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 from spin_echo.sequences import compile_timeline, load_protocol
 
 LIBRARY = (

@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
-from spin_echo.echo.cli import main
+from spin_echo.echo.cli.main import main
 from spin_echo.sequences import combine_phase_cycle, compile_timeline, load_protocol
 from spin_echo.simulator import load_sample, simulate
 
@@ -119,7 +119,7 @@ def test_ctrl_c_leaves_a_valid_incomplete_record(tmp_path):
         [
             sys.executable,
             "-m",
-            "spin_echo.echo.cli",
+            "spin_echo.echo.cli.main",
             "simulate",
             "hahn-echo",
             "--sample",
@@ -227,8 +227,8 @@ def test_main_job_sample_decays_as_exp_minus_2tau_over_t2(tmp_path):
     on tau, so the integrated echo is A exp(-2 tau / T2). Tolerance 0.5 % (measured 0.06 % at
     4000 packets): dephasing during the finite pulses mixes in a small population path.
     """
-    from spin_echo.echo.analysis import echo_curve
-    from spin_echo.echo.decay_fits import fit_echo_decay
+    from spin_echo.echo.analysis.decay_fits import fit_echo_decay
+    from spin_echo.echo.analysis.extraction import echo_curve
     from spin_echo.echo.record import read_record
 
     record = tmp_path / "main.nc"

@@ -13,9 +13,9 @@ import yaml
 
 from spin_echo.drivers.bench import DRIVERS
 from spin_echo.drivers.config import InstrumentConfig
-from spin_echo.drivers.emulated import EmulatedLab
-from spin_echo.drivers.emulated_keysight import EmulatedInfiniiVision, EmulatedTrueform
-from spin_echo.drivers.emulator import ScpiServer
+from spin_echo.drivers.emulated.keysight import EmulatedInfiniiVision, EmulatedTrueform
+from spin_echo.drivers.emulated.server import ScpiServer
+from spin_echo.drivers.emulated.wiring import EmulatedLab
 from spin_echo.drivers.settings import Range, Setting
 from spin_echo.sequences.timeline import DetectWindow, Waveform
 

@@ -7,7 +7,7 @@ import pytest
 from pyvisa import util
 
 from spin_echo.drivers.dry_run import DryRunTransport, describe_block
-from spin_echo.drivers.keysight_awg import Keysight33500B
+from spin_echo.drivers.visa.keysight_awg import Keysight33500B
 from tests.drivers.conftest import awg_config, sine_waveform
 
 

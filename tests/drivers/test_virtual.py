@@ -10,7 +10,7 @@ from scipy import constants
 
 from spin_echo.drivers import BenchError, InstrumentError, load_bench, open_bench
 from spin_echo.drivers.virtual import BOHR_HZ_PER_T, FrontEnd
-from spin_echo.echo.lab_run import acquire_step
+from spin_echo.echo.runs.lab_run import acquire_step
 from spin_echo.sequences import (
     combine_phase_cycle,
     compile_timeline,

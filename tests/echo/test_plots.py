@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spin_echo.echo.analysis import AnalysisError
-from spin_echo.echo.compare import compare_records
-from spin_echo.echo.decay_fits import fit_echo_decay, fit_inversion_recovery
+from spin_echo.echo.analysis.compare import compare_records
+from spin_echo.echo.analysis.decay_fits import fit_echo_decay, fit_inversion_recovery
+from spin_echo.echo.analysis.extraction import AnalysisError
+from spin_echo.echo.analysis.spectroscopy import fit_hole, fit_nutation
 from spin_echo.echo.plots import (
     axis_label,
     display_scale,
@@ -18,7 +19,6 @@ from spin_echo.echo.plots import (
     plot_hole_spectrum,
     plot_record,
 )
-from spin_echo.echo.spectroscopy import fit_hole, fit_nutation
 
 PROTOCOL = "name: hahn-echo\nsequence:\n  - pulse: {angle: pi/2}\n  - detect: {points: 64}\n"
 

@@ -1,7 +1,7 @@
 """The dynamic nuclear bath: the channel (M, y, phi) redrawn at every flip (simulator.bath).
 
 Hahn echoes use the ``hahn-echo`` protocol (phase-cycled) on a wide Delta_o distribution on the
-ferritin bath, the sample of the paper's spin-echo proposal (echo.paper_dynamics).
+ferritin bath, the sample of the paper's spin-echo proposal (spin_echo.echo.paper.dynamics).
 """
 
 from __future__ import annotations

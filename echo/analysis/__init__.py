@@ -1,0 +1,1 @@
+"""Analysis of records: echo extraction, noise, curve fits, compare, sample fits."""

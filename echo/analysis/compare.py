@@ -1,0 +1,301 @@
+r"""Compare a measured record with a simulated one: align, scale, residual, chi-square.
+
+Alignment. The two records must come from protocols of the same *structure* (the same ordered
+list of sequence step kinds, e.g. pulse, delay, pulse, delay, detect) and have the same sweep
+axes (by name). Parameter values may differ. On every axis (``time`` and each sweep axis) the
+comparison uses the measured grid points that lie inside the range both records cover, and the
+simulated record is interpolated linearly onto them (real and imaginary parts). An axis whose
+ranges do not overlap, or a single-point axis whose values differ, is refused. Sweep points an
+interrupted measurement never wrote (NaN) are left out.
+
+Scale. One complex factor ``c`` (amplitude ``|c|`` and phase ``arg c``) maps the simulation
+onto the measurement, by linear least squares over every common point:
+
+.. math:: c = \frac{\sum \bar{s}\, m}{\sum |s|^2}, \qquad r = m - c\,s
+
+Noise. ``sigma`` per quadrature comes from the measured record itself
+(:func:`spin_echo.echo.analysis.noise.record_noise`): the pooled standard error of the mean from
+the shot-to-shot
+scatter where the record stores it (``signal_sem_re``, ``signal_sem_im``), else fourth
+differences at the resolution of the receiver that band-limited the noise; a known value can be
+passed instead. The noise is correlated along time by the receiver (correlation matrix ``R``
+per trace, :func:`spin_echo.echo.analysis.noise.correlation_matrix`), so the standard error of each
+of the real and
+imaginary parts of ``c`` is ``sigma sqrt(sum s^H R s) / sum |s|^2``.
+
+Figures of merit. ``rms residual = sqrt(mean |r|^2)``; the reduced chi-square
+``sum |r|^2 / sigma^2 / (2 N - 2)`` (N complex points are 2 N real values; 2 real parameters);
+per sweep point, the rms residual, the residual relative to the rms measured signal, and the
+reduced chi-square of that point alone (2 n_time degrees of freedom). With correlated noise the
+reduced chi-square still has the mean 1 for a model that fits, but it scatters as if there were
+only ``independent`` = (number of traces) ``N_t^2 / sum R_ij^2`` values: its standard deviation
+is ``sqrt(2 / independent)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
+from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.yamlio import load_yaml
+
+__all__ = ["CompareError", "Comparison", "align_records", "compare_records", "protocol_structure"]
+
+_RTOL = 1e-9
+
+
+class CompareError(InputError):
+    """Two records that cannot be compared: different structure, axes or no overlap."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Result of :func:`compare_records`.
+
+    Attributes
+    ----------
+    measured
+        Measured complex signal on the common grid (dims: sweep axes, then ``time``).
+    simulated
+        Simulated signal interpolated onto the common grid and multiplied by ``scale``.
+    scale
+        Complex factor ``c`` applied to the simulation.
+    scale_error
+        Standard error of the real and of the imaginary part of ``c``.
+    noise_sigma
+        Noise standard deviation per quadrature of the measured signal (its units).
+    noise_source
+        How ``noise_sigma`` was obtained.
+    noise_error
+        Standard error of ``noise_sigma`` (0 when given).
+    rms_residual
+        ``sqrt(mean |m - c s|^2)`` over the common grid (units of the measured signal).
+    relative_residual
+        ``||m - c s|| / ||m||``.
+    chi2_reduced
+        ``sum |r|^2 / sigma^2 / dof``; 0 for a zero residual, inf for noise-free data that differ.
+    dof
+        Degrees of freedom ``2 N - 2``.
+    independent
+        Number of independent values the correlated noise amounts to; the reduced chi-square
+        of a good model is ``1 +- sqrt(2 / independent)``.
+    per_point
+        Dataset over the sweep axes with ``rms_residual``, ``relative_residual`` and
+        ``chi2_reduced`` of each sweep point.
+    notes
+        What alignment did (axes cut, interpolation), one line each.
+    """
+
+    measured: xr.DataArray
+    simulated: xr.DataArray
+    scale: complex
+    scale_error: float
+    noise_sigma: float
+    noise_source: str
+    noise_error: float
+    rms_residual: float
+    relative_residual: float
+    chi2_reduced: float
+    dof: int
+    independent: float
+    per_point: xr.Dataset
+    notes: tuple[str, ...]
+
+    @property
+    def residual(self) -> xr.DataArray:
+        """Return ``m - c s`` on the common grid."""
+        return self.measured - self.simulated
+
+
+def protocol_structure(dataset: xr.Dataset, *, name: str) -> tuple[str, ...]:
+    """Return the ordered step kinds of a record's protocol (``("pulse", "delay", ...)``).
+
+    Parameters
+    ----------
+    dataset
+        A record with a ``protocol`` attribute (YAML text).
+    name
+        The record's file name, for messages.
+    """
+    text = dataset.attrs.get("protocol")
+    if not isinstance(text, str) or not text.strip():
+        raise CompareError("record has no protocol attribute", file=name)
+    document = load_yaml(f"{name}:protocol", text=text, error_class=CompareError).plain()
+    steps = document.get("sequence")
+    if not isinstance(steps, list) or not steps:
+        raise CompareError("record's protocol has no sequence", file=name)
+    return tuple(next(iter(step)) if isinstance(step, dict) else str(step) for step in steps)
+
+
+def _common_axis(
+    dim: str, measured: np.ndarray, simulated: np.ndarray, names: tuple[str, str]
+) -> tuple[np.ndarray, str | None]:
+    """Return (indices of measured points inside the common range, note or None)."""
+    low = max(measured.min(), simulated.min())
+    high = min(measured.max(), simulated.max())
+    tolerance = _RTOL * max(np.abs(measured).max(), np.abs(simulated).max(), 1e-300)
+    inside = np.flatnonzero((measured >= low - tolerance) & (measured <= high + tolerance))
+    if inside.size == 0:
+        raise CompareError(
+            f"axis {dim!r} does not overlap: {names[0]} covers "
+            f"[{measured.min():.6g}, {measured.max():.6g}], {names[1]} covers "
+            f"[{simulated.min():.6g}, {simulated.max():.6g}]",
+            key=dim,
+        )
+    note = None
+    same_grid = measured.shape == simulated.shape and np.allclose(
+        measured, simulated, rtol=_RTOL, atol=tolerance
+    )
+    if not same_grid:
+        note = f"{dim}: {inside.size} of {measured.size} measured points in the common range"
+        note += f" [{low:.6g}, {high:.6g}], simulated interpolated linearly"
+    return inside, note
+
+
+def align_records(
+    measured: xr.Dataset,
+    simulated: xr.Dataset,
+    *,
+    names: tuple[str, str] = ("measured", "simulated"),
+) -> tuple[xr.DataArray, xr.DataArray, tuple[str, ...]]:
+    """Put two records on the measured grid restricted to the common ranges.
+
+    Returns
+    -------
+    tuple
+        ``(measured, simulated, notes)``: complex signals on the same grid and one note per
+        axis that needed cutting or interpolation.
+    """
+    structures = [
+        protocol_structure(measured, name=names[0]),
+        protocol_structure(simulated, name=names[1]),
+    ]
+    if structures[0] != structures[1]:
+        raise CompareError(
+            f"protocols differ in structure: {names[0]} has {' - '.join(structures[0])}, "
+            f"{names[1]} has {' - '.join(structures[1])}",
+            key="protocol",
+        )
+    dims_m, dims_s = sweep_dims(measured), sweep_dims(simulated)
+    if set(dims_m) != set(dims_s):
+        raise CompareError(
+            f"sweep axes differ: {names[0]} has {list(dims_m) or 'none'}, "
+            f"{names[1]} has {list(dims_s) or 'none'}",
+            key="sweep",
+        )
+    signal_m = record_signal(measured)
+    signal_s = record_signal(simulated).transpose(*dims_m, "time")
+    notes = []
+    selection: dict[str, np.ndarray] = {}
+    for dim in (*dims_m, "time"):
+        grid_m = np.asarray(measured[dim].values, dtype=float)
+        grid_s = np.asarray(simulated[dim].values, dtype=float)
+        inside, note = _common_axis(dim, grid_m, grid_s, names)
+        selection[dim] = inside
+        if note:
+            notes.append(note)
+    signal_m = signal_m.isel(selection)
+    if notes:
+        target = {dim: signal_m[dim].values for dim in (*dims_m, "time")}
+        real = signal_s.real.interp(target, method="linear", kwargs={"fill_value": None})
+        imag = signal_s.imag.interp(target, method="linear", kwargs={"fill_value": None})
+        signal_s = real + 1j * imag
+    else:
+        signal_s = signal_s.isel(selection)
+        signal_s = signal_s.assign_coords({d: signal_m[d] for d in signal_m.dims})
+    return signal_m, signal_s, tuple(notes)
+
+
+def compare_records(
+    measured: xr.Dataset,
+    simulated: xr.Dataset,
+    *,
+    noise_sigma: float | None = None,
+    names: tuple[str, str] = ("measured", "simulated"),
+) -> Comparison:
+    """Compare a measured and a simulated record (see the module docstring for definitions).
+
+    Parameters
+    ----------
+    measured, simulated
+        Records (SPEC.md), e.g. from :func:`echo.record.read_record`.
+    noise_sigma
+        Known noise per quadrature of the measured signal; estimated from it when None.
+    names
+        File names for messages.
+
+    Returns
+    -------
+    Comparison
+        Scale factor, residuals, chi-square and per-point mismatch.
+    """
+    signal_m, signal_s, notes = align_records(measured, simulated, names=names)
+    written = np.isfinite(signal_m.values).all(axis=-1) & np.isfinite(signal_s.values).all(axis=-1)
+    m = signal_m.values[written]
+    s = signal_s.values[written]
+    norm_s = float(np.sum(np.abs(s) ** 2))
+    if norm_s == 0.0:
+        raise CompareError("is zero on the common grid: nothing to scale", key=names[1])
+    scale = complex(np.sum(np.conj(s) * m) / norm_s)
+    residual = m - scale * s
+    bandwidth = receiver_bandwidth_hz(measured)
+    if noise_sigma is None:
+        estimate = record_noise(measured)
+        sigma, source, sigma_error = estimate.sigma, estimate.source, estimate.error
+    else:
+        if not (np.isfinite(noise_sigma) and noise_sigma > 0):
+            raise CompareError("must be a positive number", key="noise", value=noise_sigma)
+        sigma, source, sigma_error = float(noise_sigma), "given", 0.0
+    window = None
+    if "window" in measured:
+        window = measured["window"].sel(time=signal_m["time"].values).values
+    rho = correlation_matrix(signal_m["time"].values, bandwidth, window=window)
+    independent = 2 * m.shape[0] * m.shape[-1] ** 2 / float(np.sum(rho**2))
+    spread = float(np.einsum("pi,ij,pj->", np.conj(s), rho, s).real)
+    total = float(np.sum(np.abs(residual) ** 2))
+    dof = 2 * m.size - 2
+    chi2 = _chi2(total, sigma, dof)
+    simulated_scaled = scale * signal_s
+    point_residual = np.abs(signal_m - simulated_scaled) ** 2
+    point_signal = np.abs(signal_m) ** 2
+    n_time = signal_m.sizes["time"]
+    rms_point = np.sqrt(point_residual.mean("time"))
+    per_point = xr.Dataset(
+        {
+            "rms_residual": rms_point,
+            "relative_residual": np.sqrt(point_residual.sum("time") / point_signal.sum("time")),
+            "chi2_reduced": xr.apply_ufunc(
+                np.vectorize(lambda value: _chi2(value, sigma, 2 * n_time)),
+                point_residual.sum("time"),
+            ),
+        }
+    )
+    return Comparison(
+        measured=signal_m,
+        simulated=simulated_scaled,
+        scale=scale,
+        scale_error=float(sigma * np.sqrt(spread) / norm_s),
+        noise_sigma=float(sigma),
+        noise_source=source,
+        noise_error=float(sigma_error),
+        rms_residual=float(np.sqrt(total / m.size)),
+        relative_residual=float(np.sqrt(total / np.sum(np.abs(m) ** 2))),
+        chi2_reduced=chi2,
+        dof=dof,
+        independent=float(independent),
+        per_point=per_point,
+        notes=notes,
+    )
+
+
+def _chi2(total: float, sigma: float, dof: int) -> float:
+    if dof <= 0:
+        return float("nan")
+    if sigma == 0.0:
+        return 0.0 if total == 0.0 else float("inf")
+    return float(total / sigma**2 / dof)

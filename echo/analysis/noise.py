@@ -1,0 +1,269 @@
+r"""The noise of a measured record: its size per quadrature and its correlation along time.
+
+A measured record (``spin-echo run``) samples the demodulated signal far above the receiver's
+bandwidth (e.g. 64 MSa/s through a 2 MHz low-pass), so its noise is correlated between
+neighbouring times. Two consequences handled here:
+
+- *Size*. When the record holds the standard error of the mean from the shot-to-shot scatter
+  (``signal_sem_re``, ``signal_sem_im``), the noise per quadrature is their pooled rms,
+  :math:`\sigma^2 = \langle (\mathrm{sem}_\mathrm{re}^2 + \mathrm{sem}_\mathrm{im}^2)/2
+  \rangle` over every written point (the noise of a bench is stationary; pooling avoids the
+  :math:`(n-1)/(n-3)` bias of dividing by per-point variances estimated from n shots). Without
+  them (a single shot, or a record from elsewhere), fourth differences are taken at a spacing of
+  about :math:`1/(2B)` (the record decimated to its receiver bandwidth :math:`B`, every offset
+  used), where band-limited noise is nearly white, and normalised by their exact variance for
+  the receiver's noise spectrum (see below). A signal smooth on the scale :math:`1/(2B)`
+  contributes little and the median absolute deviation ignores the few points where it does
+  not; an echo much stronger than the noise and as narrow as the receiver allows can still
+  inflate this estimate, which is why measurements store the standard error.
+- *Correlation*. The receiver (:mod:`drivers.receiver`) is a Butterworth low-pass of order 4
+  applied forwards and backwards, so white input noise leaves it with the power spectrum
+  :math:`P(f) = (1 + (f/B)^8)^{-2}` per quadrature and the correlation
+
+  .. math:: \rho(\tau) = \int_0^\infty P(f) \cos(2\pi f \tau)\, df \Big/ \int_0^\infty P(f)\, df.
+
+  Times in different detection windows (``window`` coordinate) are uncorrelated. A sum of
+  :math:`N` squared normalised residuals then has the mean :math:`N` but the variance
+  :math:`2 \sum_{ij} \rho_{ij}^2`: the reduced chi-square scatters as if there were
+  :math:`N_\mathrm{eff} = N^2 / \sum_{ij} \rho_{ij}^2` independent values.
+
+The receiver bandwidth comes from the record's ``receiver_bandwidth_hz`` attribute, else from
+its ``bench`` (``receiver.bandwidth``, or half the protocol's carrier, the receiver's default);
+a record without either (a simulation with added noise), or whose bench and protocol cannot be
+read, is taken to have white noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from spin_echo.drivers.receiver import FILTER_ORDER, default_bandwidth_hz
+from spin_echo.echo.analysis.extraction import MAD_TO_SIGMA, AnalysisError, check_signal
+from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.yamlio import load_yaml
+
+__all__ = [
+    "NoiseEstimate",
+    "band_limited_noise",
+    "correlation_matrix",
+    "receiver_bandwidth_hz",
+    "receiver_correlation",
+    "record_noise",
+    "shot_noise",
+]
+
+#: Relative standard error of a MAD-based sigma times sqrt(n) (Gaussian, 1/sqrt(2 * 0.3675)).
+MAD_RELATIVE_ERROR = 1.1664
+#: The fourth-difference stencil.
+STENCIL = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
+
+
+@dataclass(frozen=True)
+class NoiseEstimate:
+    """Noise of a record's signal, per quadrature.
+
+    Attributes
+    ----------
+    sigma
+        Standard deviation per quadrature of one recorded value (units of the signal).
+    error
+        Standard error of ``sigma``.
+    source
+        How it was obtained, for reports.
+    bandwidth_hz
+        Receiver bandwidth that correlates the noise along time; None for white noise.
+    """
+
+    sigma: float
+    error: float
+    source: str
+    bandwidth_hz: float | None
+
+    def correlation(self, time_s: np.ndarray, window: np.ndarray | None = None) -> np.ndarray:
+        """Return the noise correlation matrix over ``time_s`` (see :func:`correlation_matrix`)."""
+        return correlation_matrix(time_s, self.bandwidth_hz, window=window)
+
+    def effective_count(self, time_s: np.ndarray, window: np.ndarray | None = None) -> float:
+        r"""Return :math:`N^2/\sum_{ij}\rho_{ij}^2`, independent values in one trace over time."""
+        rho = self.correlation(time_s, window)
+        return float(len(time_s) ** 2 / np.sum(rho**2))
+
+
+def receiver_correlation(lags_s: np.ndarray, bandwidth_hz: float) -> np.ndarray:
+    r"""Return the correlation :math:`\rho(\tau)` of the receiver's output noise at ``lags_s``.
+
+    Parameters
+    ----------
+    lags_s
+        Time lags, seconds (any shape).
+    bandwidth_hz
+        Receiver bandwidth :math:`B`, Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`\rho`, 1 at zero lag, by the trapezoid rule over :math:`0 \le f \le 6B`
+        (where :math:`P < 10^{-12}`), 6000 intervals per :math:`6B`.
+    """
+    f = np.linspace(0.0, 6.0 * bandwidth_hz, 6001)
+    power = (1.0 + (f / bandwidth_hz) ** (2 * FILTER_ORDER)) ** -2
+    lags = np.asarray(lags_s, dtype=float)
+    weights = power * np.gradient(f)
+    weights[[0, -1]] /= 2.0
+    values = np.cos(2.0 * np.pi * np.multiply.outer(np.abs(lags).ravel(), f)) @ weights
+    return (values / weights.sum()).reshape(lags.shape)
+
+
+def correlation_matrix(
+    time_s: np.ndarray, bandwidth_hz: float | None, *, window: np.ndarray | None = None
+) -> np.ndarray:
+    """Return the noise correlation between every two record times (identity for white noise).
+
+    Parameters
+    ----------
+    time_s
+        Record times, seconds.
+    bandwidth_hz
+        Receiver bandwidth, Hz; None for white noise.
+    window
+        Detection window of each time; different windows are uncorrelated.
+
+    Lags are rounded to 10 fs so that a uniform grid needs one evaluation per distinct lag.
+    """
+    time_s = np.asarray(time_s, dtype=float)
+    if bandwidth_hz is None:
+        return np.eye(len(time_s))
+    lags = np.abs(np.subtract.outer(time_s, time_s))
+    unique, inverse = np.unique(np.round(lags * 1e14), return_inverse=True)
+    rho = receiver_correlation(unique * 1e-14, bandwidth_hz)[inverse].reshape(lags.shape)
+    if window is not None:
+        window = np.asarray(window)
+        rho = np.where(np.equal.outer(window, window), rho, 0.0)
+    return rho
+
+
+def receiver_bandwidth_hz(dataset: xr.Dataset) -> float | None:
+    """Return the receiver bandwidth a record was measured through, Hz (None: not a run).
+
+    From the ``receiver_bandwidth_hz`` attribute; else the ``bench`` attribute's
+    ``receiver.bandwidth``, or half the carrier of the record's protocol (the default); None
+    (noise taken as white) when neither can be read.
+    """
+    value = dataset.attrs.get("receiver_bandwidth_hz")
+    if value is not None:
+        return float(value)
+    bench = dataset.attrs.get("bench")
+    if not isinstance(bench, str) or not bench.strip():
+        return None
+    from spin_echo.sequences import Protocol
+
+    try:
+        root = load_yaml("record:bench", text=bench).as_map()
+        receiver = root.get("receiver")
+        if receiver is not None and receiver.as_map().get("bandwidth") is not None:
+            return receiver.as_map()["bandwidth"].quantity("frequency", positive=True)
+        protocol = Protocol.from_yaml(str(dataset.attrs["protocol"]), source="record:protocol")
+    except (InputError, KeyError):
+        return None
+    return default_bandwidth_hz(protocol.carrier_hz)
+
+
+def shot_noise(dataset: xr.Dataset) -> NoiseEstimate:
+    """Return the pooled standard error of a record that stores ``signal_sem_re``/``_im``."""
+    variance = 0.5 * (dataset["signal_sem_re"] ** 2 + dataset["signal_sem_im"] ** 2)
+    values = np.asarray(variance.values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise AnalysisError("holds no written standard error", key="signal_sem_re")
+    shots = int(dataset.attrs.get("shots", 0))
+    bandwidth = receiver_bandwidth_hz(dataset)
+    estimate = NoiseEstimate(float(np.sqrt(values.mean())), 0.0, "", bandwidth)
+    time_s = np.asarray(dataset["time"].values, dtype=float)
+    window = dataset["window"].values if "window" in dataset else None
+    traces = 2 * values.size / len(time_s)
+    independent = traces * estimate.effective_count(time_s, window)
+    relative = np.sqrt(2.0 / (max(shots - 1, 1) * independent)) / 2.0
+    counted = f"{shots} shots" if shots else "shots"
+    return NoiseEstimate(
+        estimate.sigma, estimate.sigma * relative, f"shot-to-shot scatter, {counted}", bandwidth
+    )
+
+
+def band_limited_noise(
+    signal: xr.DataArray | np.ndarray, time_s: np.ndarray, bandwidth_hz: float | None
+) -> NoiseEstimate:
+    r"""Estimate band-limited noise from fourth differences at the receiver's resolution.
+
+    With record step :math:`\delta` the differences :math:`d_i = \sum_j c_j s_{i + jq}`
+    (:math:`c = 1, -4, 6, -4, 1`) are taken at the spacing :math:`q\delta`,
+    :math:`q = \max(1, \lfloor 1/(2B\delta) \rfloor)`, at every offset :math:`i`; for noise of
+    correlation :math:`\rho`, :math:`\mathrm{var}(d) = \sigma^2 \sum_{jk} c_j c_k
+    \rho((j-k)q\delta)` (70 for white noise), so
+    :math:`\sigma = 1.4826\,\mathrm{MAD}(d) / \sqrt{\sum_{jk} c_j c_k \rho((j-k)q\delta)}`.
+    Its standard error is :math:`1.166\,\sigma/\sqrt{n_\mathrm{eff}}`, with
+    :math:`n_\mathrm{eff} = n / \sum_m \rho_d(m\delta)^2` for the :math:`n` differences of
+    correlation :math:`\rho_d`.
+
+    Parameters
+    ----------
+    signal
+        Complex signal whose last axis is time (sweep points never written may be NaN).
+    time_s
+        The uniform time axis, seconds.
+    bandwidth_hz
+        Receiver bandwidth, Hz; None for white noise (:math:`q = 1`).
+    """
+    values = np.asarray(signal.values if isinstance(signal, xr.DataArray) else signal)
+    check_signal(values, what="signal", missing_points_ok=True)
+    values = values.reshape(-1, values.shape[-1])
+    values = values[np.isfinite(values).all(axis=-1)]
+    time_s = np.asarray(time_s, dtype=float)
+    step = float(np.median(np.diff(time_s))) if time_s.size > 1 else 1.0
+    q = 1 if bandwidth_hz is None else max(1, int(1.0 / (2.0 * bandwidth_hz * step)))
+    if values.shape[-1] < 4 * q + 1:
+        raise AnalysisError(
+            f"needs at least {4 * q + 1} time points to estimate the noise at the receiver's "
+            f"resolution (1 in {q})",
+            key="signal",
+        )
+    taps = len(values[0]) - 4 * q
+    d = sum(c * values[:, j * q : j * q + taps] for j, c in enumerate(STENCIL))
+    parts = np.concatenate([d.real.ravel(), d.imag.ravel()])
+    mad = float(np.median(np.abs(parts - np.median(parts))))
+
+    reach = 12 * q
+    lags = np.arange(-reach, reach + 1)
+    if bandwidth_hz is None:
+        table = (lags == 0).astype(float)
+    else:
+        table = receiver_correlation(lags * step, bandwidth_hz)
+    offsets = np.subtract.outer(np.arange(5) * q, np.arange(5) * q) + reach
+    gain = float(STENCIL @ table[offsets] @ STENCIL)
+    shifts = np.arange(-8 * q, 8 * q + 1)
+    rho_d = np.array([STENCIL @ table[offsets - m] @ STENCIL for m in shifts]) / gain
+    independent = parts.size / float(np.sum(rho_d**2))
+    sigma = MAD_TO_SIGMA * mad / np.sqrt(gain)
+    where = "white noise" if bandwidth_hz is None else f"receiver bandwidth {bandwidth_hz:.4g} Hz"
+    return NoiseEstimate(
+        sigma,
+        MAD_RELATIVE_ERROR * sigma / np.sqrt(independent),
+        f"fourth differences at 1 in {q} time points ({where})",
+        bandwidth_hz,
+    )
+
+
+def record_noise(dataset: xr.Dataset) -> NoiseEstimate:
+    """Return the noise of a record: shot-to-shot standard error if stored, else band-limited.
+
+    Parameters
+    ----------
+    dataset
+        A record (SPEC.md), e.g. from :func:`echo.record.read_record`.
+    """
+    if "signal_sem_re" in dataset and "signal_sem_im" in dataset:
+        return shot_noise(dataset)
+    signal = dataset["signal_re"] + 1j * dataset["signal_im"]
+    return band_limited_noise(signal.values, dataset["time"].values, receiver_bandwidth_hz(dataset))

@@ -1,0 +1,1 @@
+"""The reproduction of Prokof'ev & Stamp (1995): spectra, dynamics, and the report."""

@@ -1,0 +1,1 @@
+"""Runs: a protocol simulated or played on a bench, point by point into a record."""

@@ -1,0 +1,280 @@
+"""The acquisition loop of ``spin-echo run``: a protocol played on a bench, into a record.
+
+For each sweep point and phase step the sequence is compiled for the bench's AWG (its
+:meth:`~drivers.interface.Awg.constraints` and sample rate), uploaded and armed; then ``shots``
+times the detector is armed over the detection windows (plus the receiver's settling guard on
+both sides), the AWG triggered and the trace acquired. Each trace is demodulated at
+the carrier (:func:`drivers.receiver.demodulate`, the convention of :mod:`sequences.timeline`)
+at the detection times shot by shot, the phase steps are combined
+(:func:`sequences.combine_phase_cycle`) shot by shot, and the mean over shots is written with
+its standard error from the shot-to-shot scatter (``signal_sem_re``, ``signal_sem_im``; left out
+with a single shot). The record's attributes ``receiver_bandwidth_hz`` and ``shots`` tell the
+analysis the receiver's low-pass (the noise correlation along time) and the number of shots.
+The point is written to the record at once, so an instrument failure leaves a valid record
+holding every finished point (``complete = 0``).
+
+On hardware, shots are spaced by the protocol's ``repetition_time``; the virtual bench starts
+each shot from equilibrium and needs no wait. With ``coil.pickup`` in the bench file the signal
+is divided by it: records are then in normalised magnetisation, comparable with
+``spin-echo simulate``; otherwise in volts.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spin_echo.drivers import Bench, InstrumentError, Trace
+from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
+from spin_echo.echo.record import RecordWriter
+from spin_echo.echo.runs.progress import Progress
+from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
+from spin_echo.sequences.errors import CompileError, SpinEchoError
+from spin_echo.sequences.timeline import Waveform
+
+__all__ = [
+    "acquire_shots",
+    "acquire_step",
+    "combine_shots",
+    "detection_times",
+    "run_protocol",
+]
+
+#: Units of a record whose bench gives the pickup calibration (as ``spin-echo simulate``).
+NORMALISED_UNITS = "normalised magnetisation (1 = all packets fully polarised and coupled)"
+
+
+def detection_times(waveform: Waveform) -> np.ndarray:
+    """Absolute times of every detection window of ``waveform``, seconds."""
+    if not waveform.detect:
+        return np.empty(0)
+    return np.concatenate([window.times_s for window in waveform.detect])
+
+
+def _compile(protocol: Protocol, bench: Bench, values: dict[str, float], step: int) -> Waveform:
+    awg = bench.awg
+    try:
+        return compile_waveform(
+            protocol.sequence(values, step), awg.constraints(), awg.sample_rate_hz
+        )
+    except CompileError as err:
+        raise InstrumentError(
+            awg.label, "compile", f"the protocol does not fit this AWG: {err}"
+        ) from None
+
+
+def acquire_shots(
+    bench: Bench,
+    waveform: Waveform,
+    *,
+    shots: int,
+    bandwidth_hz: float,
+    repetition_time_s: float,
+    realtime: bool,
+) -> np.ndarray:
+    """Upload, arm, then trigger and acquire ``shots`` times; return every demodulated shot.
+
+    Parameters
+    ----------
+    bench
+        The open bench.
+    waveform
+        The compiled phase step.
+    shots
+        Number of shots.
+    bandwidth_hz
+        Receiver bandwidth, Hz.
+    repetition_time_s
+        Minimum time between two triggers (applied when ``realtime``).
+    realtime
+        Space the triggers by ``repetition_time_s`` (hardware).
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex signal of each shot at the detection times, shape ``(shots, times)``, in the
+        detector's units.
+    """
+    times = detection_times(waveform)
+    guard = guard_s(bandwidth_hz)
+    start, stop = times[0] - guard, times[-1] + guard
+    bench.awg.upload(waveform)
+    bench.awg.arm()
+    signals = []
+    first: Trace | None = None
+    last_trigger = -np.inf
+    for _ in range(shots):
+        if realtime:
+            time.sleep(max(0.0, last_trigger + repetition_time_s - time.monotonic()))
+        bench.detector.arm(start, stop - start)
+        bench.awg.trigger()
+        last_trigger = time.monotonic()
+        trace = bench.detector.acquire()
+        if first is None:
+            first = trace
+        elif np.shape(trace.values) != np.shape(first.values):
+            raise InstrumentError(
+                bench.detector.label,
+                "acquire",
+                f"shot returned {len(trace.values)} points, the first {len(first.values)}",
+            )
+        try:
+            signals.append(demodulate(trace, waveform.carrier_hz, times, bandwidth_hz=bandwidth_hz))
+        except ValueError as err:
+            raise InstrumentError(bench.detector.label, "demodulate", str(err)) from None
+    return np.array(signals)
+
+
+def acquire_step(
+    bench: Bench,
+    waveform: Waveform,
+    *,
+    shots: int,
+    bandwidth_hz: float,
+    repetition_time_s: float,
+    realtime: bool,
+) -> np.ndarray:
+    """Return the mean of :func:`acquire_shots` (same parameters): the averaged signal."""
+    return acquire_shots(
+        bench,
+        waveform,
+        shots=shots,
+        bandwidth_hz=bandwidth_hz,
+        repetition_time_s=repetition_time_s,
+        realtime=realtime,
+    ).mean(axis=0)
+
+
+def combine_shots(signals: np.ndarray, phase_cycle: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    r"""Combine the phase cycle shot by shot; return the mean and its standard error.
+
+    Shot :math:`j` of the combined signal is :math:`c_j = \mathrm{mean}_k(r_k s_{kj})` (the
+    shots of the different phase steps are independent, so pairing them by index is
+    arbitrary and exact); the record holds :math:`\bar c` and, per quadrature, the standard
+    error of the mean :math:`\mathrm{std}(c_j)/\sqrt{n}` (``std`` with ``n - 1``).
+
+    Parameters
+    ----------
+    signals
+        Complex array ``(phase steps, shots, times)``.
+    phase_cycle
+        The protocol's phase steps.
+
+    Returns
+    -------
+    mean, sem
+        Complex mean over shots and the complex standard error (real part for the real
+        quadrature, imaginary part for the imaginary one); ``sem`` is None with one shot.
+    """
+    combined = combine_phase_cycle(signals, phase_cycle)
+    shots = combined.shape[0]
+    mean = combined.mean(axis=0)
+    if shots < 2:
+        return mean, None
+    scale = 1.0 / np.sqrt(shots)
+    sem = scale * (
+        np.std(combined.real, axis=0, ddof=1) + 1j * np.std(combined.imag, axis=0, ddof=1)
+    )
+    return mean, sem
+
+
+def run_protocol(
+    protocol: Protocol,
+    bench: Bench,
+    path: str | Path | None,
+    *,
+    sample: Any = None,
+    dry_run: bool = False,
+) -> Path | None:
+    """Play every sweep point and phase step of ``protocol`` on ``bench``; write the record.
+
+    Parameters
+    ----------
+    protocol
+        The protocol, ``--set`` overrides applied.
+    bench
+        The open bench (:func:`drivers.open_bench`).
+    path
+        Record file; ignored for a dry run.
+    sample
+        The sample behind a virtual bench, stored in the record.
+    dry_run
+        Run the loop without writing a record (the bench prints its SCPI instead of sending).
+
+    Returns
+    -------
+    Path or None
+        The record path (None for a dry run).
+
+    Raises
+    ------
+    InstrumentError
+        An instrument failed, timed out or refused (the record keeps the finished points), or
+        the protocol does not fit the AWG.
+    """
+    points = list(protocol.iter_points())
+    reference = _compile(protocol, bench, points[0][1], 0)
+    if not reference.detect:
+        raise SpinEchoError(f"protocol {protocol.name!r} has no detect step: nothing to record")
+    origin = reference.detect[0].start_s
+    time_s = detection_times(reference) - origin
+    bandwidth = bench.spec.receiver_bandwidth_hz or default_bandwidth_hz(reference.carrier_hz)
+    pickup = bench.spec.coil.pickup_v
+    seed = getattr(bench.detector, "seed", -1)
+    attrs = {
+        "protocol": protocol.to_yaml(),
+        "bench": bench.spec.text,
+        "source": f"run:{bench.spec.name}",
+        "units": "V" if pickup is None else NORMALISED_UNITS,
+        "seed": int(seed),
+        "receiver_bandwidth_hz": float(bandwidth),
+        "shots": int(protocol.shots),
+    }
+    if sample is not None:
+        attrs["sample"] = sample.to_yaml()
+    axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
+    progress = Progress(len(points), f"run {protocol.name} on {bench.spec.name}")
+    realtime = bench.realtime and not dry_run
+
+    def measure(
+        index: tuple[int, ...], values: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        signals = []
+        for step in range(len(protocol.phase_cycle)):
+            waveform = _compile(protocol, bench, values, step)
+            relative = detection_times(waveform) - waveform.detect[0].start_s
+            if relative.shape != time_s.shape or not np.allclose(relative, time_s, atol=1e-15):
+                raise SpinEchoError(
+                    f"sweep point {index}: detection times differ from the first point's; "
+                    "a record needs the same detection grid at every sweep point"
+                )
+            signals.append(
+                acquire_shots(
+                    bench,
+                    waveform,
+                    shots=protocol.shots,
+                    bandwidth_hz=bandwidth,
+                    repetition_time_s=protocol.repetition_time_s,
+                    realtime=realtime,
+                )
+            )
+        mean, sem = combine_shots(np.array(signals), protocol.phase_cycle)
+        if pickup is None:
+            return mean, sem
+        return mean / pickup, None if sem is None else sem / pickup
+
+    if dry_run:
+        for index, values in points:
+            measure(index, values)
+            progress.advance()
+        return None
+    with_sem = protocol.shots > 1
+    with RecordWriter(path, axes=axes, time_s=time_s, attrs=attrs, with_sem=with_sem) as record:
+        for index, values in points:
+            signal, sem = measure(index, values)
+            record.write_point(index, signal, sem=sem)
+            progress.advance()
+    return Path(path)
