@@ -17,6 +17,7 @@ from spin_echo.echo.record import complex_signal, read_record
 from spin_echo.sequences import combine_phase_cycle, compile_timeline, load_protocol
 from spin_echo.simulator import load_sample, propagate
 from tests.drivers.conftest import SHORT_ECHO, quiet_virtual_bench, small_sample
+from tests.images import assert_plot_image
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -38,7 +39,7 @@ def test_virtual_run_writes_a_complete_record_and_plot(tmp_path, files):
     bench = quiet_virtual_bench(tmp_path)
     args = ["run", str(protocol), "--bench", str(bench), "--sample", str(sample)]
     assert main([*args, "-o", str(record), "--plot", str(plot)]) == 0
-    assert plot.stat().st_size > 0
+    assert_plot_image(plot)
     with xr.open_dataset(record) as ds:
         assert ds["signal_re"].dims == ("tau", "time")
         assert ds.attrs["source"] == "run:virtual-quiet"

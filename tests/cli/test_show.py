@@ -3,6 +3,7 @@ import pytest
 
 from spin_echo.echo.cli.main import main
 from spin_echo.sequences import compile_timeline, load_protocol
+from tests.images import assert_plot_image
 
 LIBRARY = (
     "fid",
@@ -63,7 +64,7 @@ def test_show_subdivides_shaped_pulses(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert sum(" pulse 0 " in x for x in out.splitlines()) == 64
-    assert (tmp_path / "s.png").stat().st_size > 0
+    assert_plot_image(tmp_path / "s.png")
 
 
 YAML_BOMB = """\
