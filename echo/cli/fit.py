@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME[,NAME...]",
         help="dotted sample keys to fit, e.g. relaxation.T2,bias.width",
     )
-    add_set_option(parser)
+    add_set_option(parser, what="a sample key's start value", example='relaxation.T2="26 us"')
     parser.add_argument(
         "-o", "--output", type=Path, help="fitted sample YAML (default: SAMPLE-fitted.yaml)"
     )

@@ -9,15 +9,30 @@ from spin_echo.sequences.errors import InputError
 __all__ = ["add_executor_options", "add_set_option", "parse_sets"]
 
 
-def add_set_option(parser: argparse.ArgumentParser) -> None:
-    """Add the repeatable ``--set NAME=VALUE`` option to ``parser``."""
+def add_set_option(
+    parser: argparse.ArgumentParser,
+    *,
+    what: str = "a protocol parameter",
+    example: str = "tau='2 us'",
+) -> None:
+    """Add the repeatable ``--set NAME=VALUE`` option to ``parser``.
+
+    Parameters
+    ----------
+    parser
+        The sub-command's parser.
+    what
+        What NAME names, for the help text.
+    example
+        A ``NAME=VALUE`` that this sub-command accepts, shown in the help text.
+    """
     parser.add_argument(
         "--set",
         dest="sets",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a parameter, e.g. --set tau='2 us' (repeatable)",
+        help=f"override {what}, e.g. --set {example} (repeatable)",
     )
 
 

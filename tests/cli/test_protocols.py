@@ -1,5 +1,8 @@
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from spin_echo.echo.cli.main import main
 from spin_echo.echo.cli.protocols import format_sections, sections
@@ -54,3 +57,24 @@ def test_protocols_also_lists_the_builtin_samples(capsys):
     names = [line.split()[0] for line in samples_block.splitlines() if line.strip()]
     assert names == [name for name, _ in list_samples()]
     assert {"bare", "ferritin", "tb-grain"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("hahn-echo", ("sequences", "library", "hahn-echo.yaml")),
+        ("ferritin", ("simulator", "samples", "ferritin.yaml")),
+        ("virtual", ("drivers", "benches", "virtual.yaml")),
+    ],
+)
+def test_protocols_name_prints_the_builtin_file_verbatim(name, path, capsys):
+    root = Path(__file__).resolve().parents[2]
+    assert main(["protocols", name]) == 0
+    assert capsys.readouterr().out == root.joinpath(*path).read_text(encoding="utf-8")
+
+
+def test_protocols_unknown_name_lists_the_builtins(capsys):
+    assert main(["protocols", "hahn"]) == 2
+    err = capsys.readouterr().err
+    assert "'hahn'" in err and "hahn-echo" in err and "ferritin" in err
+    assert "benches: virtual" in err
