@@ -31,16 +31,15 @@ import numpy as np
 from spin_echo.sequences.timeline import Timeline, Waveform
 from spin_echo.simulator import kernels
 from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
-from spin_echo.simulator.ensemble import Ensemble
-from spin_echo.simulator.propagator import (
+from spin_echo.simulator.detection import (
     KERNEL_CHUNK,
+    Accumulator,
     Observables,
-    _Accumulator,
-    _free_run,
-    _runs_by_segment,
+    free_run,
     map_chunks,
-    power_sums,
+    runs_by_segment,
 )
+from spin_echo.simulator.ensemble import Ensemble
 
 __all__ = ["MIN_FREE_SAMPLES", "STEPS_PER_PERIOD", "propagate_lab", "propagate_sampled"]
 
@@ -77,43 +76,77 @@ def _drive_step(
     return m, z
 
 
+def _drive_segment(
+    m: np.ndarray,
+    z: np.ndarray,
+    frame: PacketFrame,
+    relax: Relaxation,
+    timeline: Timeline,
+    k: int,
+    runs: list[_Run],
+    acc: _Accumulator,
+    steps_per_period: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step driven segment ``k`` sample by sample (CF4), recording its detection points."""
+    fc = timeline.carrier_hz
+    t_k, d_k = float(timeline.start_s[k]), float(timeline.duration_s[k])
+    rabi, phase = float(timeline.rabi_hz[k]), float(timeline.phase_rad[k])
+    freq = fc + float(timeline.offset_hz[k])
+
+    def drive(t: float) -> float:
+        return rabi * math.cos(TWO_PI * fc * t + phase + TWO_PI * (freq - fc) * (t - t_k))
+
+    events = [(run.offset + j, run.first_s + j * run.spacing_s) for run in runs for j in range(run.count)]
+    events.append((-1, t_k + d_k))
+    t = t_k
+    for index, t_event in events:
+        span = t_event - t
+        steps = max(1, math.ceil(span * abs(freq) * steps_per_period))
+        h = span / steps
+        for s in range(steps):
+            m, z = _drive_step(m, z, frame, relax, drive, t + s * h, h)
+        t = t_event
+        if index >= 0:
+            acc.point(index, frame, m * np.exp(-1j * TWO_PI * fc * t), z)
+    return m, z
+
+
+def _free_segment(
+    m: np.ndarray,
+    z: np.ndarray,
+    frame: PacketFrame,
+    relax: Relaxation,
+    timeline: Timeline,
+    k: int,
+    runs: list[_Run],
+    acc: _Accumulator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Evolve freely through segment ``k`` (exact), recording its detection points."""
+    fc = timeline.carrier_hz
+    t_k, d_k = float(timeline.start_s[k]), float(timeline.duration_s[k])
+    carrier_frame = m * np.exp(-1j * TWO_PI * fc * t_k)
+    for run in runs:
+        _free_run(acc, run, frame, relax, carrier_frame, z, t_k, fc)
+    return free_evolve(m, z, frame, relax, d_k, 0.0)
+
+
 def _lab_chunk(
-    timeline: Timeline, frame: PacketFrame, relax: Relaxation, acc: _Accumulator
+    timeline: Timeline,
+    frame: PacketFrame,
+    relax: Relaxation,
+    acc: _Accumulator,
+    steps_per_period: int = STEPS_PER_PERIOD,
 ) -> None:
     runs = _runs_by_segment(timeline)
-    fc = timeline.carrier_hz
     m = np.zeros(len(frame.energy_hz), dtype=complex)
     z = frame.z_eq.copy()
     for k in range(len(timeline.start_s)):
-        t_k, d_k = float(timeline.start_s[k]), float(timeline.duration_s[k])
         if timeline.rabi_hz[k] == 0.0:
-            carrier_frame = m * np.exp(-1j * TWO_PI * fc * t_k)
-            for run in runs.get(k, ()):
-                _free_run(acc, run, frame, relax, carrier_frame, z, t_k, fc)
-            m, z = free_evolve(m, z, frame, relax, d_k, 0.0)
-            continue
-        rabi, phase = float(timeline.rabi_hz[k]), float(timeline.phase_rad[k])
-        freq = fc + float(timeline.offset_hz[k])
-
-        def drive(t: float, rabi=rabi, phase=phase, freq=freq, t_k=t_k) -> float:
-            return rabi * math.cos(TWO_PI * fc * t + phase + TWO_PI * (freq - fc) * (t - t_k))
-
-        events = [
-            (run.offset + j, run.first_s + j * run.spacing_s)
-            for run in runs.get(k, ())
-            for j in range(run.count)
-        ]
-        events.append((-1, t_k + d_k))
-        t = t_k
-        for index, t_event in events:
-            span = t_event - t
-            steps = max(1, math.ceil(span * abs(freq) * STEPS_PER_PERIOD))
-            h = span / steps
-            for s in range(steps):
-                m, z = _drive_step(m, z, frame, relax, drive, t + s * h, h)
-            t = t_event
-            if index >= 0:
-                acc.point(index, frame, m * np.exp(-1j * TWO_PI * fc * t), z)
+            m, z = _free_segment(m, z, frame, relax, timeline, k, runs.get(k, []), acc)
+        else:
+            m, z = _drive_segment(
+                m, z, frame, relax, timeline, k, runs.get(k, []), acc, steps_per_period
+            )
 
 
 def propagate_lab(
@@ -137,15 +170,15 @@ def propagate_lab(
     relax = Relaxation.from_times(t1_s, t2_s)
     points = len(timeline.detect_times_s)
 
-    def work(part: Ensemble) -> _Accumulator:
-        acc = _Accumulator(points, eigenbasis=eigenbasis)
+    def work(part: Ensemble) -> Accumulator:
+        acc = Accumulator(points, eigenbasis=eigenbasis)
         _lab_chunk(timeline, PacketFrame.build(part, temperature_k), relax, acc)
         return acc
 
     driven = timeline.rabi_hz != 0.0
     frequency = np.abs(timeline.carrier_hz + timeline.offset_hz[driven])
     steps = float(np.sum(timeline.duration_s[driven] * frequency)) * STEPS_PER_PERIOD
-    total = _Accumulator(points, eigenbasis=eigenbasis)
+    total = Accumulator(points, eigenbasis=eigenbasis)
     with (
         kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points + steps)),
         kernels.blas_single_thread(),
@@ -244,7 +277,7 @@ def _sampled_chunk(
         count = stop - first
         if is_zero:
             omega = TWO_PI * 2.0 * frame.energy_hz * dt
-            sums = power_sums(across * m, omega, count)
+            sums = kernels.power_sums(across * m, omega, count)
             j = np.arange(count) * dt
             decay1 = np.exp(-relax.gamma1 * j)
             out[first:stop] += frame.mz_eq + kernels.dot(along, z - frame.z_eq) * decay1

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from spin_echo.simulator import kernels
 from spin_echo.simulator.ensemble import Ensemble
-from spin_echo.simulator.propagator import power_sums
 
 __all__ = ["absorption_spectrum", "correlator"]
 
@@ -52,7 +52,7 @@ def correlator(ensemble: Ensemble, times_s: np.ndarray) -> np.ndarray:
     numpy.ndarray
         :math:`P(t) = 1 - 2\sum_p w_p (a_p/E_p)^2\sin^2(2\pi E_p t)/W`, using
         :math:`\sin^2 x = (1 - \cos 2x)/2`; uniform time grids go through
-        :func:`~simulator.propagator.power_sums`.
+        :func:`~simulator.kernels.power_sums`.
     """
     times = np.asarray(times_s, dtype=float)
     energy = ensemble.energy_hz
@@ -62,7 +62,7 @@ def correlator(ensemble: Ensemble, times_s: np.ndarray) -> np.ndarray:
     spacing = np.diff(times)
     if len(times) > 2 and np.allclose(spacing, spacing[0], rtol=1e-12, atol=0):
         start = amp * np.exp(1j * omega * times[0])
-        cos_sum = power_sums(start, omega * spacing[0], len(times)).real
+        cos_sum = kernels.power_sums(start, omega * spacing[0], len(times)).real
     else:
         cos_sum = np.zeros(len(times))
         for first in range(0, len(amp), _BLOCK):

@@ -199,22 +199,48 @@ def test_backend_selection(monkeypatch):
     with kernels.use_backend("numpy"):
         assert kernels.backend() == "numpy"
     with (
-        pytest.raises(ValueError, match="kernel backend 'fortran'"),
+        pytest.raises(kernels.KernelError, match="kernel backend = 'fortran': must be one of"),
         kernels.use_backend("fortran"),
     ):
         pass
     monkeypatch.setenv("SPIN_ECHO_KERNELS", "fortran")
-    with pytest.raises(ValueError, match="SPIN_ECHO_KERNELS = 'fortran'"):
-        kernels._default()
-    monkeypatch.setenv("SPIN_ECHO_KERNELS", "NumPy")
-    assert kernels._default() == "numpy"
+    with pytest.raises(kernels.KernelError, match="SPIN_ECHO_KERNELS = 'fortran'"):
+        kernels.default_backend()
+    monkeypatch.setenv("SPIN_ECHO_KERNELS", " NumPy")
+    assert kernels.default_backend() == "numpy"
+    assert kernels.parse_backend("NUMBA ") == "numba" or "numba" not in kernels.available_backends()
+
+
+def test_a_chosen_backend_overrides_the_environment(monkeypatch):
+    monkeypatch.setenv("SPIN_ECHO_KERNELS", "numpy")
+    for name in kernels.available_backends():
+        with kernels.backend_for(10**12, name):
+            assert kernels.backend() == name
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SPIN_ECHO_KERNELS", "fortran"), ("SPIN_ECHO_THREADS", "many")],
+    ids=["kernels", "threads"],
+)
+def test_a_bad_environment_value_is_an_input_error(variable, value, monkeypatch, capsys, tmp_path):
+    from spin_echo.echo.cli.main import main
+
+    monkeypatch.setenv(variable, value)
+    argv = ["simulate", "fid", "--sample", "bare", "--packets", "20", "-o", str(tmp_path / "r.nc")]
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1
+    assert f"{variable} = {value!r}" in err
+    assert "Traceback" not in err
 
 
 def test_default_threads(monkeypatch):
     monkeypatch.setenv("SPIN_ECHO_THREADS", "3")
     assert kernels.default_threads() == 3
     monkeypatch.setenv("SPIN_ECHO_THREADS", "0")
-    with pytest.raises(ValueError, match="SPIN_ECHO_THREADS = '0'"):
+    with pytest.raises(kernels.KernelError, match="SPIN_ECHO_THREADS = '0'"):
         kernels.default_threads()
     monkeypatch.delenv("SPIN_ECHO_THREADS")
     assert 1 <= kernels.default_threads() <= (os.cpu_count() or 1)

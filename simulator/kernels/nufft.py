@@ -35,7 +35,7 @@ import scipy.fft
 from numba import njit
 from numpy.polynomial import chebyshev
 
-from spin_echo.simulator.kernels_numba import TRIG_LIMIT, _sincos
+from spin_echo.simulator.kernels.numba_backend import TRIG_LIMIT, sincos
 
 __all__ = ["WIDTH", "power_sums"]
 
@@ -109,7 +109,7 @@ def _spread(
             x = ((phase[p] - turns * _TWO_PI_1) - turns * _TWO_PI_2) - turns * _TWO_PI_3
             a = centre * x
             if abs(a) <= TRIG_LIMIT:
-                sn[j], cs[j] = _sincos(a)
+                sn[j], cs[j] = sincos(a)
             else:
                 sn[j], cs[j] = math.sin(a), math.cos(a)
             g = x * scale - half

@@ -1,44 +1,54 @@
-r"""The propagators' inner loops over packets, and the choice of the backend that runs them.
+r"""The propagators' inner loops over packets: the choice of the backend, and the dispatch.
 
 Two backends compute the same kernels (equal to rounding: about 1e-16 of the state, 1e-15 of
-the summed magnitudes for detection sums):
+the summed magnitudes for detection sums), one module each:
 
-* ``"numpy"``, always available: array expressions over a chunk of packets. numpy's ``sin``
-  and ``cos`` are scalar libm calls (about 10 ns each here) while ``tan`` is vectorised (under
-  1 ns), so angles go through the tangent of the half angle :math:`t = \tan(\theta/2)`:
-  :math:`\cos\theta = (1 - t^2)/(1 + t^2)`, :math:`\sin\theta = 2t/(1 + t^2)`,
-  :math:`1 - \cos\theta = 2t^2/(1 + t^2)` (accurate to 2e-16 at every angle, and
-  :math:`1 - \cos\theta` without cancellation).
-  Detection sums are complex matrix products (BLAS).
-* ``"numba"``, when numba is importable (``pip install spin-echo[fast]``):
-  :mod:`simulator.kernels_numba`, compiled loops with a vectorised polynomial sine and cosine,
-  one loop over every sample of a sampled waveform (see :func:`sampled_run`), and detection
-  sums by a non-uniform FFT (:mod:`simulator.kernels_nufft`); no BLAS, whose threads stall
-  when other processes share the cores.
+* ``"numpy"`` (:mod:`simulator.kernels.numpy_backend`), always available: array expressions
+  over a chunk of packets, angles through the half-angle tangent, detection sums as complex
+  matrix products (BLAS).
+* ``"numba"`` (:mod:`simulator.kernels.numba_backend`), when numba is importable
+  (``pip install spin-echo[fast]``): compiled loops with a vectorised polynomial sine and
+  cosine, one loop over every sample of a sampled waveform (see :func:`sampled_run`), and
+  detection sums by a non-uniform FFT (:mod:`simulator.kernels.nufft`); no BLAS, whose threads
+  stall when other processes share the cores. Imported only when it runs.
 
-The default is ``"numba"`` when numba is importable, else ``"numpy"``, and numpy for jobs too
-small to repay numba's start-up (:func:`backend_for`); the environment variable
-``SPIN_ECHO_KERNELS`` (``numpy`` or ``numba``) overrides it, and :func:`use_backend` switches
-it for a block of code (one choice per process: not for threads choosing differently).
-Within a backend every kernel is deterministic, so seeded runs are reproducible bit for bit.
+The backend is a typed option, :data:`Backend`: the propagators take ``backend=`` and run their
+block with it (:func:`use_backend`). Without one, the default is ``"numba"`` when numba is
+importable, else ``"numpy"``, and numpy for jobs too small to repay numba's start-up
+(:func:`backend_for`); the environment variable ``SPIN_ECHO_KERNELS`` (``numpy`` or ``numba``)
+only sets that default. A bad name, in the variable or in ``backend=``, is a
+:class:`KernelError` (an input error: the command line exits with status 2). The choice is one
+per process: not for threads choosing differently. Within a backend every kernel is
+deterministic, so seeded runs are reproducible bit for bit.
 
 The propagators run their packet chunks on :func:`default_threads` threads (the kernels
-release the GIL), with one BLAS thread (:func:`blas_single_thread`); each chunk's sums are
-added in chunk order, so the result does not depend on the number of threads.
+release the GIL; ``SPIN_ECHO_THREADS`` sets the default), with one BLAS thread
+(:func:`blas_single_thread`); each chunk's sums are added in chunk order, so the result does
+not depend on the number of threads.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
-import math
 import os
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal, cast, get_args
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
+
+from spin_echo.sequences.errors import InputError
+from spin_echo.simulator.kernels import numpy_backend
+from spin_echo.simulator.kernels.numpy_backend import (
+    FOUR_PI,
+    TAYLOR_DEGREE,
+    TAYLOR_NORM,
+    broadcast_field,
+    cos_sin,
+)
 
 __all__ = [
     "BACKENDS",
@@ -46,15 +56,19 @@ __all__ = [
     "NUMBA_MIN_WORK",
     "TAYLOR_DEGREE",
     "TAYLOR_NORM",
+    "Backend",
+    "KernelError",
     "available_backends",
     "backend",
     "backend_for",
     "blas_single_thread",
     "cos_sin",
+    "default_backend",
     "default_threads",
     "dot",
-    "numba_power_sums",
+    "parse_backend",
     "phasor",
+    "power_sums",
     "powers",
     "rotate",
     "rotate_anisotropic",
@@ -66,36 +80,55 @@ __all__ = [
 NUFFT_MIN_COUNT = 16
 #: Packet-steps from which the default backend is numba (see :func:`backend_for`).
 NUMBA_MIN_WORK = 20_000_000
+#: A kernel backend's name.
+Backend = Literal["numba", "numpy"]
 #: Every backend's name, in order of preference.
-BACKENDS = ("numba", "numpy")
-FOUR_PI = 4.0 * math.pi
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
 _ENV = "SPIN_ECHO_KERNELS"
 _THREADS_ENV = "SPIN_ECHO_THREADS"
 
 
+class KernelError(InputError):
+    """A kernel backend or thread count that does not exist or cannot run here."""
+
+
 @functools.cache
-def available_backends() -> tuple[str, ...]:
+def available_backends() -> tuple[Backend, ...]:
     """Return the backends that can run here (``"numpy"`` always)."""
     found = importlib.util.find_spec("numba") is not None
     return BACKENDS if found else ("numpy",)
 
 
-def _from_environment() -> str | None:
-    wanted = os.environ.get(_ENV, "").strip().lower()
-    if not wanted:
-        return None
+def parse_backend(text: str, *, source: str = "backend") -> Backend:
+    """Return the backend named ``text`` (any case, surrounding blanks ignored).
+
+    Raises
+    ------
+    KernelError
+        If ``text`` names no backend, or one that cannot run here; ``source`` (the option or
+        variable it came from) is named in the message.
+    """
+    wanted = text.strip().lower()
     if wanted not in BACKENDS:
-        raise ValueError(f"{_ENV} = {wanted!r}: must be one of {', '.join(BACKENDS)}")
+        raise KernelError(f"must be one of {', '.join(BACKENDS)}", key=source, value=text)
     if wanted not in available_backends():
-        raise ValueError(f"{_ENV} = {wanted!r}: numba is not installed")
-    return wanted
+        raise KernelError(
+            "numba is not installed (pip install spin-echo[fast])", key=source, value=text
+        )
+    return cast(Backend, wanted)
 
 
-def _default() -> str:
+def _from_environment() -> Backend | None:
+    wanted = os.environ.get(_ENV, "")
+    return parse_backend(wanted, source=_ENV) if wanted.strip() else None
+
+
+def default_backend() -> Backend:
+    """Return the default backend: ``SPIN_ECHO_KERNELS`` if set, else the preferred one."""
     return _from_environment() or available_backends()[0]
 
 
-_active: list[str] = []
+_active: list[Backend] = []
 _chosen: list[bool] = []
 
 
@@ -103,27 +136,32 @@ def default_threads() -> int:
     """Threads over packet chunks: ``SPIN_ECHO_THREADS``, else the cores this process may use.
 
     Set ``SPIN_ECHO_THREADS=1`` in worker processes that already share the cores.
+
+    Raises
+    ------
+    KernelError
+        If ``SPIN_ECHO_THREADS`` is not a positive whole number.
     """
     text = os.environ.get(_THREADS_ENV, "").strip()
     if text:
         if not text.isdigit() or int(text) < 1:
-            raise ValueError(f"{_THREADS_ENV} = {text!r}: must be a positive whole number")
+            raise KernelError("must be a positive whole number", key=_THREADS_ENV, value=text)
         return int(text)
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
 
 
-def backend() -> str:
+def backend() -> Backend:
     """Return the name of the active backend (``"numba"`` or ``"numpy"``)."""
-    return _active[-1] if _active else _default()
+    return _active[-1] if _active else default_backend()
 
 
 def _chosen_backend() -> bool:
     return _chosen[-1] if _chosen else _from_environment() is not None
 
 
-def _push(name: str, chosen: bool) -> None:
+def _push(name: Backend, chosen: bool) -> None:
     _active.append(name)
     _chosen.append(chosen)
 
@@ -134,19 +172,15 @@ def _pop() -> None:
 
 
 @contextmanager
-def use_backend(name: str) -> Iterator[None]:
+def use_backend(name: Backend) -> Iterator[None]:
     """Run the enclosed block with backend ``name``.
 
     Raises
     ------
-    ValueError
+    KernelError
         If ``name`` is not a backend or cannot run here.
     """
-    if name not in available_backends():
-        raise ValueError(
-            f"kernel backend {name!r}: must be one of {', '.join(available_backends())}"
-        )
-    _push(name, True)
+    _push(parse_backend(name, source="kernel backend"), True)
     try:
         yield
     finally:
@@ -154,14 +188,19 @@ def use_backend(name: str) -> Iterator[None]:
 
 
 @contextmanager
-def backend_for(work: float) -> Iterator[None]:
+def backend_for(work: float, chosen: Backend | None = None) -> Iterator[None]:
     """Run the block with the backend for a job of ``work`` packet-steps.
 
-    Unless a backend was chosen (``SPIN_ECHO_KERNELS`` or :func:`use_backend`), jobs below
+    With ``chosen``, that backend (:func:`use_backend`). Otherwise, unless a backend was
+    chosen around the block (``SPIN_ECHO_KERNELS`` or :func:`use_backend`), jobs below
     :data:`NUMBA_MIN_WORK` packet-steps (packets x (segments + detection points), or packets
     x samples) run with numpy: numba's import and the loading of its compiled kernels take
     about a second per process, more than such a job.
     """
+    if chosen is not None:
+        with use_backend(chosen):
+            yield
+        return
     small = backend() == "numba" and not _chosen_backend() and work < NUMBA_MIN_WORK
     if not small:
         yield
@@ -191,9 +230,9 @@ def blas_single_thread() -> Iterator[None]:
 
 
 def _numba() -> types.ModuleType:
-    from spin_echo.simulator import kernels_numba
+    from spin_echo.simulator.kernels import numba_backend
 
-    return kernels_numba
+    return numba_backend
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> float | complex:
@@ -209,29 +248,12 @@ def dot(a: np.ndarray, b: np.ndarray) -> float | complex:
     return _numba().dot(a, np.asarray(b, dtype=float))
 
 
-def cos_sin(angle_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Return :math:`\cos\theta`, :math:`\sin\theta` and :math:`1 - \cos\theta` (numpy).
-
-    Through :math:`t = \tan(\theta/2)` (see the module docstring).
-    """
-    t = np.tan(0.5 * angle_rad)
-    t2 = t * t
-    d = 1.0 / (1.0 + t2)
-    return (1.0 - t2) * d, 2.0 * t * d, 2.0 * t2 * d
-
-
 def phasor(phase_rad: np.ndarray) -> np.ndarray:
     r"""Return :math:`e^{i\phi}` for an array of phases (radians)."""
     phase_rad = np.asarray(phase_rad, dtype=float)
     if backend() == "numba":
         return _numba().phasor(np.ascontiguousarray(phase_rad))
-    t = np.tan(0.5 * phase_rad)
-    t2 = t * t
-    d = 1.0 / (1.0 + t2)
-    out = np.empty(phase_rad.shape, dtype=complex)
-    out.real = (1.0 - t2) * d
-    out.imag = 2.0 * t * d
-    return out
+    return numpy_backend.phasor(phase_rad)
 
 
 def rotate(
@@ -247,60 +269,10 @@ def rotate(
     The closed form of :func:`simulator.bloch.rotate_relax` for :math:`\Gamma_1 = \Gamma_2 =`
     ``gamma`` (1/s); ``field_hz`` components broadcast against the packets.
     """
-    n = z.shape[0]
-    hx, hy, hz = (np.broadcast_to(np.asarray(f, dtype=float), (n,)) for f in field_hz)
     if backend() == "numba":
+        hx, hy, hz = broadcast_field(field_hz, z.shape[0])
         return _numba().rotate(m, z, hx, hy, hz, float(gamma), z_eq, float(duration_s))
-    ox, oy, oz = FOUR_PI * hx, FOUR_PI * hy, FOUR_PI * hz
-    w = np.sqrt(ox * ox + oy * oy + oz * oz)
-    inv = np.divide(1.0, w, out=np.zeros_like(w), where=w > 0)
-    nx, ny, nz = ox * inv, oy * inv, oz * inv
-    c, s, one_c = cos_sin(w * duration_s)
-    x, y = m.real, m.imag
-    ndr = (nx * x + ny * y + nz * z) * one_c
-    x1 = x * c + (ny * z - nz * y) * s + nx * ndr
-    y1 = y * c + (nz * x - nx * z) * s + ny * ndr
-    z1 = z * c + (nx * y - ny * x) * s + nz * ndr
-    out = np.empty(n, dtype=complex)
-    if gamma == 0.0:
-        out.real, out.imag = x1, y1
-        return out, z1
-    decay = math.exp(-gamma * duration_s)
-    i1 = -math.expm1(-gamma * duration_s) / gamma
-    den = 1.0 / (gamma * gamma + w * w)
-    ic = (gamma - decay * (gamma * c - w * s)) * den
-    i_s = (w - decay * (gamma * s + w * c)) * den
-    par = (i1 - ic) * nz
-    gz = gamma * z_eq
-    out.real = decay * x1 + gz * (i_s * ny + par * nx)
-    out.imag = decay * y1 + gz * (par * ny - i_s * nx)
-    return out, decay * z1 + gz * (ic + par * nz)
-
-
-#: Taylor degree and largest scaled norm of :func:`rotate_anisotropic` (truncation < 1e-18).
-TAYLOR_DEGREE = 12
-TAYLOR_NORM = 0.25
-
-
-def _generator(
-    field_hz: tuple[np.ndarray, np.ndarray, np.ndarray],
-    gamma1: float,
-    gamma2: float,
-    z_eq: np.ndarray,
-    duration_s: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the generator ``A t`` (shape ``(3, 3, n)``) and the affine term ``b t``."""
-    ox, oy, oz = (FOUR_PI * duration_s * f for f in field_hz)
-    n = z_eq.shape[0]
-    a = np.zeros((3, 3, n))
-    a[0, 0] = a[1, 1] = -gamma2 * duration_s
-    a[2, 2] = -gamma1 * duration_s
-    a[0, 1], a[0, 2] = -oz, oy
-    a[1, 0], a[1, 2] = oz, -ox
-    a[2, 0], a[2, 1] = -oy, ox
-    b = np.zeros((3, n))
-    b[2] = gamma1 * duration_s * z_eq
-    return a, b
+    return numpy_backend.rotate(m, z, field_hz, gamma, z_eq, duration_s)
 
 
 def rotate_anisotropic(
@@ -321,36 +293,12 @@ def rotate_anisotropic(
     series of degree :data:`TAYLOR_DEGREE` (Horner's rule) for :math:`e^{X/2^s}`. The
     numpy backend takes one s per call (the largest norm), the numba backend one per packet.
     """
-    n = z.shape[0]
-    hx, hy, hz = (np.broadcast_to(np.asarray(f, dtype=float), (n,)) for f in field_hz)
     if backend() == "numba":
+        hx, hy, hz = broadcast_field(field_hz, z.shape[0])
         return _numba().rotate_anisotropic(
             m, z, hx, hy, hz, float(gamma1), float(gamma2), z_eq, float(duration_s)
         )
-    a, b = _generator((hx, hy, hz), gamma1, gamma2, z_eq, duration_s)
-    norm = float(np.max(np.abs(a).sum(axis=1) + np.abs(b), initial=0.0))
-    squarings = max(0, math.ceil(math.log2(norm / TAYLOR_NORM))) if norm > 0 else 0
-    a *= 0.5**squarings
-    b *= 0.5**squarings
-    eye = np.eye(3)[:, :, None]
-    p, q = np.broadcast_to(eye, a.shape), np.zeros_like(b)
-    for k in range(TAYLOR_DEGREE, 0, -1):
-        p, q = eye + _matmul(a, p) / k, (_matvec(a, q) + b) / k
-    for _ in range(squarings):
-        p, q = _matmul(p, p), _matvec(p, q) + q
-    r = np.stack([m.real, m.imag, z])
-    x, y, z1 = _matvec(p, r) + q
-    out = np.empty(n, dtype=complex)
-    out.real, out.imag = x, y
-    return out, z1
-
-
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.einsum("ikn,kjn->ijn", a, b)
-
-
-def _matvec(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.einsum("ikn,kn->in", a, v)
+    return numpy_backend.rotate_anisotropic(m, z, field_hz, gamma1, gamma2, z_eq, duration_s)
 
 
 def powers(first: np.ndarray | None, phase_rad: np.ndarray, count: int) -> np.ndarray:
@@ -362,30 +310,25 @@ def powers(first: np.ndarray | None, phase_rad: np.ndarray, count: int) -> np.nd
     if backend() == "numba":
         c = np.ones(len(phase_rad), dtype=complex) if first is None else first
         return _numba().powers(np.ascontiguousarray(c), np.ascontiguousarray(phase_rad), count)
-    out = np.empty((count, len(phase_rad)), dtype=complex)
-    out[0] = 1.0 if first is None else first
-    step = phasor(phase_rad)
-    filled = 1
-    while filled < count:
-        k = min(filled, count - filled)
-        np.multiply(out[:k], step, out=out[filled : filled + k])
-        filled += k
-        if filled < count:
-            step = step * step
-    return out
+    return numpy_backend.powers(first, phase_rad, count)
 
 
-def numba_power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarray:
-    r"""Power sums :math:`\sum_p c_p e^{ij\phi_p}` with the numba backend, without BLAS.
+def power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarray:
+    r"""Return :math:`S_j = \sum_p c_p e^{i j \phi_p}` for :math:`j = 0 \dots count-1`.
 
-    A non-uniform FFT (:mod:`simulator.kernels_nufft`) from :data:`NUFFT_MIN_COUNT` points
-    on, compiled direct sums below. ``coeff`` may hold several rows (one result row each).
+    The detection sum over packets: numpy by blocked complex matrix products
+    (:func:`simulator.kernels.numpy_backend.power_sums`); numba without BLAS, by a non-uniform
+    FFT (:mod:`simulator.kernels.nufft`) from :data:`NUFFT_MIN_COUNT` points on and compiled
+    direct sums below. ``coeff`` may be 2-D, several coefficient sets over the same phases
+    (one result row each, sharing the work on the phases).
     """
+    if backend() != "numba":
+        return numpy_backend.power_sums(coeff, phase_rad, count)
     phase_rad = np.ascontiguousarray(phase_rad, dtype=float)
     if count >= NUFFT_MIN_COUNT:
-        from spin_echo.simulator.kernels_nufft import power_sums
+        from spin_echo.simulator.kernels import nufft
 
-        return power_sums(coeff, phase_rad, count)
+        return nufft.power_sums(coeff, phase_rad, count)
     sets = np.ascontiguousarray(np.atleast_2d(coeff), dtype=complex)
     result = _numba().direct_sums(sets, phase_rad, count)
     return result if np.ndim(coeff) == 2 else result[0]

@@ -1,8 +1,8 @@
-r"""Compiled (numba) versions of the kernels of :mod:`simulator.kernels`.
+r"""The ``"numba"`` kernel backend: compiled versions of the kernels of :mod:`simulator.kernels`.
 
 Imported only when numba is installed and the ``"numba"`` backend is active. The loops over
 packets are written so that LLVM vectorises them: sine and cosine come from a branch-free
-polynomial (:func:`_sincos`: Cody-Waite reduction by :math:`\pi/2` in three parts, then the
+polynomial (:func:`sincos`: Cody-Waite reduction by :math:`\pi/2` in three parts, then the
 fdlibm minimax polynomials on :math:`[-\pi/4, \pi/4]`; absolute error below 5e-16) instead of
 libm calls, which would keep every loop scalar. Angles above :data:`TRIG_LIMIT` radians, where
 the three-part reduction would lose digits, are recomputed with libm in a second, cheap pass.
@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
-from spin_echo.simulator.kernels import TAYLOR_DEGREE, TAYLOR_NORM
+from spin_echo.simulator.kernels.numpy_backend import TAYLOR_DEGREE, TAYLOR_NORM
 
 __all__ = [
     "TRIG_LIMIT",
@@ -28,6 +28,7 @@ __all__ = [
     "rotate",
     "rotate_anisotropic",
     "sampled_run",
+    "sincos",
 ]
 
 #: Largest angle (rad) that the polynomial sine and cosine reduce exactly.
@@ -47,7 +48,8 @@ _OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @njit(inline="always", **_OPTIONS)
-def _sincos(x: float) -> tuple[float, float]:
+def sincos(x: float) -> tuple[float, float]:
+    """Return ``(sin x, cos x)`` by the branch-free polynomial (for ``|x| <= TRIG_LIMIT``)."""
     k = np.rint(x * _INV_PIO2)
     r = ((x - k * _PIO2_1) - k * _PIO2_2) - k * _PIO2_3
     z = r * r
@@ -63,7 +65,7 @@ def _sincos(x: float) -> tuple[float, float]:
 @njit(**_OPTIONS)
 def _fill_cos_sin(theta: np.ndarray, c: np.ndarray, s: np.ndarray) -> None:
     for i in range(theta.shape[0]):
-        s[i], c[i] = _sincos(theta[i])
+        s[i], c[i] = sincos(theta[i])
     for i in range(theta.shape[0]):
         if not abs(theta[i]) <= TRIG_LIMIT:
             s[i], c[i] = math.sin(theta[i]), math.cos(theta[i])
@@ -162,7 +164,7 @@ def rotate(
         ox, oy, oz = _FOUR_PI * hx[p], _FOUR_PI * hy[p], _FOUR_PI * hz[p]
         theta = math.sqrt(ox * ox + oy * oy + oz * oz) * duration
         large |= np.int64(not abs(theta) <= TRIG_LIMIT)
-        sp, cp = _sincos(theta)
+        sp, cp = sincos(theta)
         x1, y1, z1 = _rotate_one(
             m[p].real, m[p].imag, z[p], ox, oy, oz, cp, sp, gamma, z_eq[p], decay, i1
         )
@@ -379,7 +381,7 @@ def sampled_run(
                 w = math.sqrt(ox * ox + oz * oz)
                 inv = 1.0 / w if w > 0.0 else 0.0
                 nx, nz = ox * inv, oz * inv
-                sp, cp = _sincos(w * scale)
+                sp, cp = sincos(w * scale)
                 xi, yi, zi = x[i], y[i], zz[i]
                 ndr = (nx * xi + nz * zi) * (1.0 - cp)
                 x1 = xi * cp - nz * yi * sp + nx * ndr
