@@ -34,6 +34,7 @@ from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve, rota
 from spin_echo.simulator.detection import (
     KERNEL_CHUNK,
     Accumulator,
+    DetectionRun,
     Observables,
     free_run,
     map_chunks,
@@ -83,8 +84,8 @@ def _drive_segment(
     relax: Relaxation,
     timeline: Timeline,
     k: int,
-    runs: list[_Run],
-    acc: _Accumulator,
+    runs: list[DetectionRun],
+    acc: Accumulator,
     steps_per_period: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Step driven segment ``k`` sample by sample (CF4), recording its detection points."""
@@ -96,7 +97,9 @@ def _drive_segment(
     def drive(t: float) -> float:
         return rabi * math.cos(TWO_PI * fc * t + phase + TWO_PI * (freq - fc) * (t - t_k))
 
-    events = [(run.offset + j, run.first_s + j * run.spacing_s) for run in runs for j in range(run.count)]
+    events = [
+        (run.offset + j, run.first_s + j * run.spacing_s) for run in runs for j in range(run.count)
+    ]
     events.append((-1, t_k + d_k))
     t = t_k
     for index, t_event in events:
@@ -118,15 +121,15 @@ def _free_segment(
     relax: Relaxation,
     timeline: Timeline,
     k: int,
-    runs: list[_Run],
-    acc: _Accumulator,
+    runs: list[DetectionRun],
+    acc: Accumulator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Evolve freely through segment ``k`` (exact), recording its detection points."""
     fc = timeline.carrier_hz
     t_k, d_k = float(timeline.start_s[k]), float(timeline.duration_s[k])
     carrier_frame = m * np.exp(-1j * TWO_PI * fc * t_k)
     for run in runs:
-        _free_run(acc, run, frame, relax, carrier_frame, z, t_k, fc)
+        free_run(acc, run, frame, relax, carrier_frame, z, t_k, fc)
     return free_evolve(m, z, frame, relax, d_k, 0.0)
 
 
@@ -134,10 +137,10 @@ def _lab_chunk(
     timeline: Timeline,
     frame: PacketFrame,
     relax: Relaxation,
-    acc: _Accumulator,
+    acc: Accumulator,
     steps_per_period: int = STEPS_PER_PERIOD,
 ) -> None:
-    runs = _runs_by_segment(timeline)
+    runs = runs_by_segment(timeline)
     m = np.zeros(len(frame.energy_hz), dtype=complex)
     z = frame.z_eq.copy()
     for k in range(len(timeline.start_s)):
