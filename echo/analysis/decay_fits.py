@@ -1,4 +1,4 @@
-r"""Decay fits: Hahn-echo decay (exponential, stretched), CPMG train decay, inversion recovery.
+r"""Decay fits: Hahn echo (exponential, stretched), stimulated echo, CPMG train, inversion recovery.
 
 Each function takes the swept times (s) and the integrated echo (any units, e.g. from
 :func:`spin_echo.echo.analysis.extraction.echo_curve`), finds its own starting point, and returns a
@@ -6,12 +6,15 @@ Each function takes the swept times (s) and the integrated echo (any units, e.g.
 
 - Hahn echo, phase memory time T_M and stretch exponent x:
   :math:`A \exp[-(2\tau/T_M)^x]` (x = 1 for the exponential);
-- CPMG, decay of the echo train with the time t of each echo after the first pulse:
-  :math:`A \exp(-t/T_2)`;
+- stimulated echo, decay with the mixing time T: :math:`A \exp(-T/T_\mathrm{stim})`
+  (T1 shortened by spectral diffusion);
+- CPMG, decay of the echo train with the time t of each echo after the first pulse, with the
+  odd/even alternation of imperfect pi pulses: :math:`A \exp(-t/T_2) [1 + a (-1)^n]`;
 - inversion recovery, the echo after a recovery time t following an inversion pulse:
-  :math:`M_0 [1 - 2 b \exp(-t/T_1)]` (b = 1 for a perfect inversion).
+  :math:`M_0 [1 - 2 b \exp(-t/T_1)]` (0 <= b <= 1, b = 1 for a perfect inversion).
 
-Bounds keep times positive (and the stretch exponent in (0.05, 10)); nonsense data
+Bounds keep times positive (the stretch exponent in (0.05, 10)); every fit declares the time
+constants its sampling resolves (:func:`decay_resolution`) for its health check; nonsense data
 (all zero, NaN, too few points, non-positive times) raise
 :class:`~spin_echo.echo.analysis.extraction.AnalysisError`.
 """
@@ -21,9 +24,15 @@ from __future__ import annotations
 import numpy as np
 
 from spin_echo.echo.analysis.extraction import AnalysisError, check_signal
-from spin_echo.echo.analysis.fitting import FitResult, least_squares_fit
+from spin_echo.echo.analysis.fitting import FitResult, Model, least_squares_fit
 
-__all__ = ["fit_cpmg", "fit_echo_decay", "fit_inversion_recovery"]
+__all__ = [
+    "decay_resolution",
+    "fit_cpmg",
+    "fit_echo_decay",
+    "fit_inversion_recovery",
+    "fit_stimulated_decay",
+]
 
 _TINY_S = 1e-15
 
@@ -44,6 +53,16 @@ def _check_times(times_s: np.ndarray, y: np.ndarray, *, what: str, parameters: i
         raise AnalysisError(
             f"needs at least {parameters + 1} distinct times for {parameters} parameters", key=what
         )
+
+
+def decay_resolution(times_s: np.ndarray) -> tuple[float, float]:
+    """Return the time constants a sampling resolves: its smallest step to 10 times its range.
+
+    A decay faster than the smallest step between distinct times is over between two points; one
+    slower than ten times the range changes by less than 10 % across it.
+    """
+    times = np.unique(np.asarray(times_s, dtype=float))
+    return float(np.min(np.diff(times))), 10.0 * float(np.ptp(times))
 
 
 def _log_linear_decay(times_s: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -97,6 +116,7 @@ def fit_echo_decay(
     tau = np.asarray(tau_s, dtype=float)
     y = np.asarray(echo, dtype=float)
     amplitude, constant = _log_linear_decay(2.0 * tau, y)
+    resolved = {"T_M": decay_resolution(2.0 * tau)}
     first = least_squares_fit(
         _exponential,
         tau,
@@ -108,6 +128,8 @@ def fit_echo_decay(
         units=("", "s"),
         lower=[-np.inf, _TINY_S],
         sigma=sigma,
+        magnitudes=(True, True),
+        resolved=resolved,
     )
     if not stretched:
         return first
@@ -123,6 +145,8 @@ def fit_echo_decay(
         lower=[-np.inf, _TINY_S, 0.05],
         upper=[np.inf, np.inf, 10.0],
         sigma=sigma,
+        magnitudes=(True, True, True),
+        resolved=resolved,
     )
 
 
@@ -130,12 +154,41 @@ def _train(t: np.ndarray, amplitude: float, t2: float) -> np.ndarray:
     return amplitude * np.exp(-t / t2)
 
 
-def fit_cpmg(
-    echo_times_s: np.ndarray, echo: np.ndarray, *, sigma: float | np.ndarray | None = None
-) -> FitResult:
-    r"""Fit the decay of a CPMG echo train.
+def _alternating_train(times_s: np.ndarray, parity: np.ndarray) -> Model:
+    """Return ``f(t, A, T_2, a) = A exp(-t/T_2) (1 + a p(t))``, p = +-1 at the echo times.
 
-    .. math:: E(t_n) = A \exp(-t_n / T_2), \quad t_n = 2 n \tau
+    ``p(t)`` is the parity of the echo measured at ``t`` (+1 even, -1 odd); at any other time it
+    is 0, so a dense evaluation draws the envelope between the two branches.
+    """
+    order = np.argsort(times_s)
+    known_t, known_p = np.asarray(times_s)[order], np.asarray(parity, dtype=float)[order]
+
+    def model(t: np.ndarray, amplitude: float, t2: float, a: float) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        at = np.clip(np.searchsorted(known_t, t), 0, known_t.size - 1)
+        hit = np.isclose(known_t[at], t, rtol=1e-12, atol=0.0)
+        sign = np.where(hit, known_p[at], 0.0)
+        return amplitude * np.exp(-t / t2) * (1.0 + a * sign)
+
+    return model
+
+
+def fit_cpmg(
+    echo_times_s: np.ndarray,
+    echo: np.ndarray,
+    *,
+    echo_index: np.ndarray | None = None,
+    sigma: float | np.ndarray | None = None,
+) -> FitResult:
+    r"""Fit the decay of a CPMG echo train, with its odd/even alternation when indices are given.
+
+    .. math:: E(t_n) = A\, e^{-t_n / T_2}\, [1 + a (-1)^n], \quad t_n pprox 2 n 	au
+
+    Flip-angle errors of the :math:`\pi` pulses (the packets' drive strengths and detunings
+    spread around the nominal ones) are refocused on every second echo of a CPMG train: the even
+    echoes are larger than the odd ones by the factor :math:`(1 + a)/(1 - a)`, with the same
+    decay. ``a`` models that alternation instead of leaving it in the residuals; without
+    ``echo_index`` the plain train :math:`A e^{-t/T_2}` is fitted.
 
     Parameters
     ----------
@@ -143,29 +196,57 @@ def fit_cpmg(
         Time of each echo after the first (pi/2) pulse (s).
     echo
         Integrated amplitude of each echo.
+    echo_index
+        Number n (1, 2, ...) of each echo in its train; None fits no alternation.
     sigma
         Noise standard deviation of one echo value; ``None`` estimates it from the residuals.
 
     Returns
     -------
     FitResult
-        Parameters ``A`` and ``T_2`` (s).
+        Parameters ``A``, ``T_2`` (s) and, with ``echo_index``, ``a`` (even/odd asymmetry, in
+        (-1, 1)).
     """
-    _check_times(echo_times_s, echo, what="echo_times", parameters=2)
+    _check_times(echo_times_s, echo, what="echo_times", parameters=2 if echo_index is None else 3)
     t = np.asarray(echo_times_s, dtype=float)
     y = np.asarray(echo, dtype=float)
     amplitude, constant = _log_linear_decay(t, y)
+    resolved = {"T_2": decay_resolution(t)}
+    if echo_index is None:
+        return least_squares_fit(
+            _train,
+            t,
+            y,
+            [amplitude, constant],
+            model="CPMG train decay",
+            formula="A exp(-t/T_2)",
+            names=("A", "T_2"),
+            units=("", "s"),
+            lower=[-np.inf, _TINY_S],
+            sigma=sigma,
+            magnitudes=(True, True),
+            resolved=resolved,
+        )
+    index = np.asarray(echo_index)
+    if index.shape != t.shape or np.unique(index % 2).size < 2:
+        raise AnalysisError(
+            "needs one index per echo, with both odd and even echoes", key="echo_index"
+        )
+    parity = np.where(index % 2 == 0, 1.0, -1.0)
     return least_squares_fit(
-        _train,
+        _alternating_train(t, parity),
         t,
         y,
-        [amplitude, constant],
-        model="CPMG train decay",
-        formula="A exp(-t/T_2)",
-        names=("A", "T_2"),
-        units=("", "s"),
-        lower=[-np.inf, _TINY_S],
+        [amplitude, constant, 0.0],
+        model="CPMG train decay, odd/even alternation",
+        formula="A exp(-t/T_2) (1 + a (-1)^n)",
+        names=("A", "T_2", "a"),
+        units=("", "s", ""),
+        lower=[-np.inf, _TINY_S, -1.0],
+        upper=[np.inf, np.inf, 1.0],
         sigma=sigma,
+        magnitudes=(True, True, False),
+        resolved=resolved,
     )
 
 
@@ -178,7 +259,15 @@ def fit_inversion_recovery(
 ) -> FitResult:
     r"""Fit the inversion-recovery curve (signed, phase-corrected echo).
 
-    .. math:: E(t) = M_0 \left[1 - 2 b\, e^{-t/T_1}\right]
+    .. math:: E(t) = M_0 \left[1 - 2 b\, e^{-t/T_1}\right], \quad 0 \le b \le 1
+
+    Sign convention: :math:`M_0` is the signal of the recovered magnetisation (positive once the
+    caller has fixed the receiver phase so that the longest recovery time reads positive); the
+    inverted magnetisation reads negative. The inversion efficiency b is kept physical: b = 1 is
+    a perfect inversion (:math:`E(0) = -M_0`), b = 0 no inversion; a readout that would need
+    b > 1 (:math:`|E(0)| > M_0`) is not proportional to the longitudinal magnetisation -- e.g.
+    an FID read after a dead time, whose dephased shape depends on what preceded the read pulse
+    -- and ends at the bound, which the fit's health check reports.
 
     Parameters
     ----------
@@ -192,7 +281,7 @@ def fit_inversion_recovery(
     Returns
     -------
     FitResult
-        Parameters ``M_0`` (units of the echo), ``b`` (inversion efficiency, 1 = perfect) and
+        Parameters ``M_0`` (units of the echo), ``b`` (inversion efficiency in [0, 1]) and
         ``T_1`` (s).
     """
     _check_times(recovery_s, echo, what="recovery", parameters=3)
@@ -208,9 +297,9 @@ def fit_inversion_recovery(
     if np.count_nonzero(usable) >= 2 and np.ptp(t[usable]) > 0:
         slope, intercept = np.polyfit(t[usable], np.log(ratio[usable]), 1)
         t1 = -1.0 / slope if slope < 0 else span
-        b = float(np.clip(np.exp(intercept), 0.1, 1.5))
+        b = float(np.clip(np.exp(intercept), 0.1, 0.99))
     else:
-        t1, b = span / 3.0, 1.0
+        t1, b = span / 3.0, 0.9
     return least_squares_fit(
         _recovery,
         t,
@@ -220,7 +309,60 @@ def fit_inversion_recovery(
         formula="M_0 (1 - 2 b exp(-t/T_1))",
         names=("M_0", "b", "T_1"),
         units=("", "", "s"),
-        lower=[-np.inf, -2.0, _TINY_S],
-        upper=[np.inf, 2.0, np.inf],
+        lower=[-np.inf, 0.0, _TINY_S],
+        upper=[np.inf, 1.0, np.inf],
         sigma=sigma,
+        magnitudes=(True, True, True),
+        resolved={"T_1": decay_resolution(t)},
+    )
+
+
+def _population_decay(t: np.ndarray, amplitude: float, t_stim: float) -> np.ndarray:
+    return amplitude * np.exp(-t / t_stim)
+
+
+def fit_stimulated_decay(
+    mixing_s: np.ndarray, echo: np.ndarray, *, sigma: float | np.ndarray | None = None
+) -> FitResult:
+    r"""Fit the decay of a stimulated echo with the mixing time T (tau fixed).
+
+    .. math:: E(T) = A\, e^{-T/T_\mathrm{stim}}, \qquad
+        \frac{1}{T_\mathrm{stim}} = \frac{1}{T_1} + \Gamma_\mathrm{SD}
+
+    During T the information is stored as a population grating, so the echo decays with the
+    longitudinal relaxation T1 and with spectral diffusion (packets moving out of the grating,
+    rate :math:`\Gamma_\mathrm{SD}`); the phase memory of the two tau intervals is a constant
+    factor in A. Not the Hahn formula: T is not 2 tau.
+
+    Parameters
+    ----------
+    mixing_s
+        Mixing time T between the second and third pulse (s).
+    echo
+        Integrated stimulated echo at each T.
+    sigma
+        Noise standard deviation of one echo value; ``None`` estimates it from the residuals.
+
+    Returns
+    -------
+    FitResult
+        Parameters ``A`` and ``T_stim`` (s): T1 when spectral diffusion is negligible.
+    """
+    _check_times(mixing_s, echo, what="mixing", parameters=2)
+    t = np.asarray(mixing_s, dtype=float)
+    y = np.asarray(echo, dtype=float)
+    amplitude, constant = _log_linear_decay(t, y)
+    return least_squares_fit(
+        _population_decay,
+        t,
+        y,
+        [amplitude, constant],
+        model="stimulated-echo decay",
+        formula="A exp(-T/T_stim)",
+        names=("A", "T_stim"),
+        units=("", "s"),
+        lower=[-np.inf, _TINY_S],
+        sigma=sigma,
+        magnitudes=(True, True),
+        resolved={"T_stim": decay_resolution(t)},
     )

@@ -13,20 +13,25 @@ accurate when the signal-to-noise ratio makes the model locally linear over one 
 coverage tests of :mod:`spin_echo.echo.analysis.decay_fits` and
 :mod:`spin_echo.echo.analysis.spectroscopy` check that they are.
 Data that cannot determine the parameters (too few points, NaN, a singular Jacobian) raise
-:class:`~spin_echo.echo.analysis.extraction.AnalysisError`.
+:class:`~spin_echo.echo.analysis.extraction.AnalysisError`. Every result carries its self-checks
+(:func:`spin_echo.echo.analysis.health.check_fit`): parameters at bounds or start values, errors
+larger than the value or below machine precision, a reduced chi-square outside the noise's band,
+too few points, a feature the sampling does not resolve.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import least_squares
 
 from spin_echo.echo.analysis.extraction import AnalysisError, check_signal
+from spin_echo.echo.analysis.health import FitHealth, check_fit
+from spin_echo.echo.units_format import format_with_error
 
-__all__ = ["FitResult", "least_squares_fit"]
+__all__ = ["FitResult", "Model", "least_squares_fit"]
 
 Model = Callable[..., np.ndarray]
 
@@ -59,6 +64,10 @@ class FitResult:
         Degrees of freedom ``n - p``.
     function
         The model function ``f(x, *values)``.
+    start
+        Start values of the parameters.
+    health
+        The fit's self-checks (:class:`~spin_echo.echo.analysis.health.FitHealth`).
     """
 
     model: str
@@ -75,6 +84,34 @@ class FitResult:
     chi2_reduced: float
     dof: int
     function: Model
+    start: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    health: FitHealth = field(default_factory=FitHealth)
+
+    @property
+    def reliable(self) -> bool:
+        """True when every self-check passed (see :attr:`health`)."""
+        return self.health.reliable
+
+    def flagged(self, *reasons: str) -> FitResult:
+        """Return a copy whose health carries further ``reasons`` (e.g. from the analysis)."""
+        return replace(self, health=self.health.with_reasons(*reasons))
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the result as plain data: model, parameters, chi-square, reliability."""
+        return {
+            "model": self.model,
+            "formula": self.formula,
+            "parameters": {
+                name: {"value": float(value), "error": float(error), "units": unit}
+                for name, unit, value, error in zip(
+                    self.names, self.units, self.values, self.errors, strict=True
+                )
+            },
+            "chi2_reduced": float(self.chi2_reduced),
+            "dof": int(self.dof),
+            "sigma_known": bool(self.sigma_known),
+            **self.health.as_dict(),
+        }
 
     def value(self, name: str) -> float:
         """Return the best-fit value of parameter ``name``."""
@@ -88,14 +125,28 @@ class FitResult:
         """Evaluate the fitted model at ``x``."""
         return np.asarray(self.function(np.asarray(x, dtype=float), *self.values))
 
+    def parameter_lines(self) -> list[str]:
+        """Return ``name = value ± error unit`` per parameter (engineering units)."""
+        return [
+            f"{name} = {format_with_error(value, error, unit)}"
+            for name, unit, value, error in zip(
+                self.names, self.units, self.values, self.errors, strict=True
+            )
+        ]
+
+    def quality_line(self) -> str:
+        """Return the chi-square (noise known) or that the noise came from the residuals."""
+        if self.sigma_known:
+            return f"reduced chi-square = {self.chi2_reduced:.3g} ({self.dof} dof)"
+        return f"noise estimated from the residuals ({self.dof} dof)"
+
     def summary(self) -> str:
-        """Return one line per parameter, ``name = value ± error unit``, and the chi-square."""
-        lines = [f"{self.model}: {self.formula}"]
-        for name, unit, value, error in zip(
-            self.names, self.units, self.values, self.errors, strict=True
-        ):
-            lines.append(f"  {name} = {value:.6g} ± {error:.2g} {unit}".rstrip())
-        lines.append(f"  reduced chi-square = {self.chi2_reduced:.3g} ({self.dof} dof)")
+        """Return the model, one line per parameter, the chi-square and ``UNRELIABLE: ...``."""
+        head = f"{self.model}: {self.formula}"
+        if not self.reliable:
+            head += f"  {self.health.line()}"
+        lines = [head, *(f"  {line}" for line in self.parameter_lines())]
+        lines.append(f"  {self.quality_line()}")
         return "\n".join(lines)
 
     def _index(self, name: str) -> int:
@@ -117,8 +168,10 @@ def least_squares_fit(
     lower: Sequence[float] | None = None,
     upper: Sequence[float] | None = None,
     sigma: float | np.ndarray | None = None,
+    magnitudes: Sequence[bool] | None = None,
+    resolved: Mapping[str, tuple[float, float]] | None = None,
 ) -> FitResult:
-    """Fit ``y = function(x, *p)`` by weighted least squares.
+    """Fit ``y = function(x, *p)`` by weighted least squares and check the result.
 
     Parameters
     ----------
@@ -135,11 +188,14 @@ def least_squares_fit(
     sigma
         Known noise standard deviation per point (scalar or array); ``None`` estimates it from
         the residuals.
+    magnitudes, resolved
+        For the health checks (:func:`~spin_echo.echo.analysis.health.check_fit`): which
+        parameters are magnitudes, and the range of each parameter the sampling resolves.
 
     Returns
     -------
     FitResult
-        Values, standard errors, covariance and reduced chi-square.
+        Values, standard errors, covariance, reduced chi-square and health.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -202,4 +258,18 @@ def least_squares_fit(
         chi2_reduced=chi2_reduced,
         dof=dof,
         function=function,
+        start=start_v,
+        health=check_fit(
+            names=names,
+            units=units,
+            values=values,
+            errors=errors,
+            start=start_v,
+            lower=lower_b,
+            upper=upper_b,
+            points=y.size,
+            chi2_reduced=chi2_reduced if known else None,
+            magnitudes=magnitudes,
+            resolved=resolved,
+        ),
     )

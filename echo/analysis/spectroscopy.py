@@ -24,6 +24,7 @@ import numpy as np
 
 from spin_echo.echo.analysis.extraction import AnalysisError, check_signal
 from spin_echo.echo.analysis.fitting import FitResult, least_squares_fit
+from spin_echo.echo.units_format import format_quantity
 
 __all__ = ["fit_hole", "fit_nutation", "hole_profile"]
 
@@ -77,7 +78,12 @@ def fit_nutation(
     -------
     FitResult
         Parameters ``A``, ``f`` (1/units of x; Hz for times), ``phi`` (rad), ``tau_d``
-        (units of x), ``c``.
+        (units of x), ``c``. When the damping time comes out longer than ten times the swept
+        range (not resolved: the oscillation barely decays), the undamped model
+        :math:`A \sin(2\pi f x + \phi) + c` is fitted instead and returned without ``tau_d``
+        (its model name says so). The health check flags f outside
+        ``[0.5/range, 0.5/step]`` (less than half a period, or above the sweep's Nyquist
+        frequency).
     """
     _check(x, echo, what="x", parameters=5)
     x = np.asarray(x, dtype=float)
@@ -94,7 +100,8 @@ def fit_nutation(
     phase = float(np.angle(spectrum[peak] * np.exp(2j * np.pi * frequency * x.min()))) + np.pi / 2
     amplitude = float(np.sqrt(2.0) * centred.std())
     frequency_unit = "Hz" if units == "s" else f"1/{units}" if units else ""
-    return least_squares_fit(
+    resolved = {"f": (0.5 / span, 0.5 / step), "tau_d": (step, 10.0 * span)}
+    damped = least_squares_fit(
         _nutation,
         x,
         y,
@@ -105,7 +112,32 @@ def fit_nutation(
         units=("", frequency_unit, "rad", units, ""),
         lower=[0.0, 0.0, -np.inf, span / 1000.0, -np.inf],
         sigma=sigma,
+        magnitudes=(True, True, False, True, False),
+        resolved=resolved,
     )
+    if damped.value("tau_d") <= resolved["tau_d"][1]:
+        return damped
+    undamped = least_squares_fit(
+        _undamped_nutation,
+        x,
+        y,
+        [amplitude, frequency, phase, float(y.mean())],
+        model="nutation, damping not resolved (tau_d > 10 x range)",
+        formula="A sin(2 pi f x + phi) + c",
+        names=("A", "f", "phi", "c"),
+        units=("", frequency_unit, "rad", ""),
+        lower=[0.0, 0.0, -np.inf, -np.inf],
+        sigma=sigma,
+        magnitudes=(True, True, False, False),
+        resolved=resolved,
+    )
+    return undamped
+
+
+def _undamped_nutation(
+    x: np.ndarray, amplitude: float, frequency: float, phase: float, offset: float
+) -> np.ndarray:
+    return amplitude * np.sin(2.0 * np.pi * frequency * x + phase) + offset
 
 
 def hole_profile(u: np.ndarray, shape: Literal["lorentzian", "gaussian"]) -> np.ndarray:
@@ -146,7 +178,8 @@ def fit_hole(
         Parameters ``b0`` (echo away from the hole, at f0), ``b1`` (slope, 1/Hz),
         ``d`` (fractional depth in [0, 1], 1 = the echo vanishes at f0), ``f0`` (Hz),
         ``w`` (FWHM, Hz). A hole wider than half the scanned range is refused: the baseline on
-        both sides is what defines its depth.
+        both sides is what defines its depth; one narrower than two offset steps is drawn
+        through too few points and flagged by the health check.
     """
     if shape not in ("lorentzian", "gaussian"):
         raise AnalysisError("must be 'lorentzian' or 'gaussian'", key="shape", value=shape)
@@ -190,11 +223,14 @@ def fit_hole(
         lower=[0.0, -np.inf, 0.0, float(f[0]), step / 10.0],
         upper=[np.inf, np.inf, 1.0, float(f[-1]), 10.0 * float(np.ptp(f))],
         sigma=sigma,
+        magnitudes=(True, False, True, False, True),
+        resolved={"w": (2.0 * step, 0.5 * float(np.ptp(f)))},
     )
     if result.value("w") > 0.5 * float(np.ptp(f)):
         raise AnalysisError(
-            f"the fitted hole (FWHM {result.value('w'):.3g} Hz) is not narrower than half the "
-            f"scanned range ({np.ptp(f):.3g} Hz): no hole is resolved; scan a wider range",
+            f"the fitted hole (FWHM {format_quantity(result.value('w'), 'Hz')}) is not narrower "
+            f"than half the scanned range ({format_quantity(float(np.ptp(f)), 'Hz')}): no hole "
+            "is resolved; scan a wider range",
             key="offset",
         )
     return result
