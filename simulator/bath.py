@@ -59,20 +59,14 @@ bias :math:`\epsilon - M\omega_o/2`; then :math:`E = \sqrt{\epsilon^2 + 4\delta^
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
 
-from spin_echo.simulator.sample import NuclearBath
-
-if TYPE_CHECKING:
-    from spin_echo.simulator.ensemble import Ensemble
-    from spin_echo.simulator.sample import Sample
-
 __all__ = [
+    "NuclearBath",
     "bath_log_density",
-    "channel_base",
     "channel_probabilities",
     "cos_pi_spin",
     "draw_bath_bias",
@@ -82,6 +76,32 @@ __all__ = [
 ]
 
 _TAIL = 1e-14
+
+
+@dataclass(frozen=True)
+class NuclearBath:
+    """The nuclear spin bath (paper Eqs. 2-6), energies in Hz.
+
+    ``dynamic``: redraw each packet's channel (M, y, phi) at every flip (:func:`redraw_channels`).
+    """
+
+    n_spins: int
+    omega0_hz: float
+    delta_omega_hz: float = 0.0
+    lam: float = 0.0
+    lam_prime: float = 0.0
+    temperature_k: float | None = None
+    dynamic: bool = False
+
+    @property
+    def mu(self) -> float:
+        r""":math:`\mu = N^{1/2}\delta\omega/\omega_o` (groups overlap when mu >> 1)."""
+        return math.sqrt(self.n_spins) * self.delta_omega_hz / self.omega0_hz
+
+    @property
+    def group_width_hz(self) -> float:
+        r"""Width :math:`\mu\omega_o = N^{1/2}\delta\omega` of one polarisation group, Hz."""
+        return math.sqrt(self.n_spins) * self.delta_omega_hz
 
 
 def channel_probabilities(kappa: float) -> tuple[np.ndarray, np.ndarray]:
@@ -142,35 +162,6 @@ def same_channel_probability(kappa: float) -> float:
     return float(np.sum(probs * probs))
 
 
-def channel_base(sample: Sample, ensemble: Ensemble, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Return each packet's bare :math:`\Delta_o` and its bias without the channel shift (Hz).
-
-    ``ensemble`` must be ``sample.ensemble(packets=len(ensemble), seed=seed)``: the draws of
-    :func:`simulator.ensemble.sample_ensemble` up to the channel are replayed from the same
-    seed (tunnelling amplitude, orientation, static bias, channel) and checked against the
-    ensemble's :math:`\delta` bit for bit; the bias without the shift is
-    :math:`\epsilon + M\omega_o/2`.
-
-    Raises
-    ------
-    ValueError
-        Without a nuclear bath, or when the replay does not reproduce the ensemble.
-    """
-    bath = sample.nuclear
-    if bath is None:
-        raise ValueError("the sample has no nuclear bath")
-    n = len(ensemble)
-    rng = np.random.default_rng([seed, 0])
-    delta0 = np.abs(sample.tunnel_splitting.sample(rng, n))
-    sample.orientation.sample_cos(rng, n)
-    if sample.bias is not None:
-        sample.bias.sample(rng, n)
-    delta, channel, _ = draw_splitting(rng, delta0, bath, sample.spin)
-    if not np.array_equal(delta, ensemble.delta_hz):
-        raise ValueError("the ensemble was not drawn from this sample and seed")
-    return delta0, ensemble.epsilon_hz + channel * bath.omega0_hz / 2.0
-
-
 def redraw_channels(
     rng: np.random.Generator,
     delta0_hz: np.ndarray,
@@ -181,7 +172,9 @@ def redraw_channels(
     r"""Draw a new :math:`(M, y, \varphi)` per packet; return its (delta_hz, epsilon_hz).
 
     The law is that of :func:`draw_splitting`; the bias is ``base_bias_hz`` minus
-    :math:`M\omega_o/2` (see :func:`channel_base`).
+    :math:`M\omega_o/2`. ``delta0_hz`` and ``base_bias_hz`` are what the ensemble drew and
+    stored (:attr:`simulator.ensemble.Ensemble.bare_delta_hz` and
+    :attr:`~simulator.ensemble.Ensemble.base_bias_hz`).
     """
     delta, channel, _ = draw_splitting(rng, delta0_hz, bath, spin)
     return delta, base_bias_hz - channel * bath.omega0_hz / 2.0

@@ -17,6 +17,14 @@ Drawing a sample's ensemble (:func:`sample_ensemble`), all from one seeded gener
    weight :math:`p/[(1-F)p + F c]`, so weighted averages are unbiased (defensive importance
    sampling; the weight is at most :math:`1/(1-F)`). With a nuclear bath the Cauchy is placed
    so that the *total* packet bias (nuclear + static - :math:`M\omega_o/2`) is near C.
+
+With a nuclear bath the ensemble also keeps each packet's bare :math:`\Delta_o` and its bias
+without the channel shift (:attr:`Ensemble.bare_delta_hz`, :attr:`Ensemble.base_bias_hz`): what
+the dynamic bath needs to redraw a channel (:func:`simulator.bath.redraw_channels`), so no one
+replays the random draws.
+
+The draw reads a sample through :class:`EnsembleSource` (fields that
+:class:`simulator.sample.Sample` has), so this module does not depend on the sample module.
 """
 
 from __future__ import annotations
@@ -24,14 +32,76 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
 from spin_echo.sequences.quantity import HZ_PER_K
-from spin_echo.simulator.bath import bath_log_density, cos_pi_spin, draw_bath_bias, draw_splitting
-from spin_echo.simulator.sample import Sample
+from spin_echo.simulator.bath import (
+    NuclearBath,
+    bath_log_density,
+    cos_pi_spin,
+    draw_bath_bias,
+    draw_splitting,
+)
+from spin_echo.simulator.distributions import Distribution, Orientation
 
-__all__ = ["Ensemble", "sample_ensemble"]
+__all__ = ["BiasSampling", "Ensemble", "EnsembleSource", "sample_ensemble"]
+
+
+@dataclass(frozen=True)
+class BiasSampling:
+    """Importance sampling of the bias near resonance (see the module docstring, step 3).
+
+    Attributes
+    ----------
+    width_hz
+        Half-width W of the Cauchy density, Hz.
+    fraction
+        Fraction F of the packets drawn from it, 0 <= F < 1.
+    center_hz
+        Its centre C, Hz.
+    """
+
+    width_hz: float
+    fraction: float
+    center_hz: float = 0.0
+
+
+class EnsembleSource(Protocol):
+    """What a sample gives to draw its ensemble (:class:`simulator.sample.Sample` has it)."""
+
+    @property
+    def tunnel_splitting(self) -> Distribution:
+        """Distribution of the bare tunnelling amplitude, Hz."""
+
+    @property
+    def bias(self) -> Distribution | None:
+        """Distribution of the static bias, Hz (optional with a nuclear bath)."""
+
+    @property
+    def orientation(self) -> Orientation:
+        """Distribution of the easy axes."""
+
+    @property
+    def packets(self) -> int:
+        """Default number of packets."""
+
+    @property
+    def seed(self) -> int:
+        """Default seed of the draw."""
+
+    @property
+    def spin(self) -> float | None:
+        """Giant spin S, or None."""
+
+    @property
+    def bias_sampling(self) -> BiasSampling | None:
+        """Importance sampling of the bias, or None."""
+
+    @property
+    def nuclear(self) -> NuclearBath | None:
+        """The nuclear bath, or None."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +127,12 @@ class Ensemble:
     total_weight
         The normaliser of ensemble sums, ``sum(weight / channel_weight)`` when None (a chunk
         keeps the normaliser of the whole ensemble).
+    bare_delta_hz
+        With a nuclear bath: each packet's bare tunnelling amplitude :math:`\Delta_o` (Hz),
+        before the channel factor :math:`|\cos\varphi J_M|`; None otherwise.
+    base_bias_hz
+        With a nuclear bath: each packet's bias without its channel shift,
+        :math:`\epsilon + M\omega_o/2` (Hz); None otherwise.
     """
 
     delta_hz: np.ndarray
@@ -65,6 +141,8 @@ class Ensemble:
     weight: np.ndarray
     channel_weight: np.ndarray | None = None
     total_weight: float | None = None
+    bare_delta_hz: np.ndarray | None = None
+    base_bias_hz: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         cw = np.ones(1) if self.channel_weight is None else self.channel_weight
@@ -78,6 +156,13 @@ class Ensemble:
             if a.ndim != 1 or a.shape[0] not in (1, n):
                 raise ValueError(f"{name} must be a 1-D array of length {n} or a scalar")
             object.__setattr__(self, name, np.ascontiguousarray(np.broadcast_to(a, (n,))))
+        for name in ("bare_delta_hz", "base_bias_hz"):
+            value = getattr(self, name)
+            if value is not None:
+                a = np.asarray(value, dtype=float)
+                if a.shape != (n,):
+                    raise ValueError(f"{name} must be a 1-D array of length {n}")
+                object.__setattr__(self, name, np.ascontiguousarray(a))
 
     def __len__(self) -> int:
         return self.delta_hz.shape[0]
@@ -101,6 +186,7 @@ class Ensemble:
 
     def chunk(self, start: int, stop: int) -> Ensemble:
         """Return packets ``start:stop`` with the normaliser of the whole ensemble."""
+        bare, base = self.bare_delta_hz, self.base_bias_hz
         return Ensemble(
             self.delta_hz[start:stop],
             self.epsilon_hz[start:stop],
@@ -108,7 +194,21 @@ class Ensemble:
             self.weight[start:stop],
             self.channel_weight[start:stop],
             self.norm,
+            None if bare is None else bare[start:stop],
+            None if base is None else base[start:stop],
         )
+
+    def channel_base(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""Return each packet's bare :math:`\Delta_o` and its bias without the channel shift.
+
+        Raises
+        ------
+        ValueError
+            If the ensemble was not drawn with a nuclear bath (nothing to redraw).
+        """
+        if self.bare_delta_hz is None or self.base_bias_hz is None:
+            raise ValueError("the ensemble was not drawn with a nuclear bath")
+        return self.bare_delta_hz, self.base_bias_hz
 
 
 def _cauchy_logpdf(x: np.ndarray, center: np.ndarray | float, width: float) -> np.ndarray:
@@ -125,14 +225,14 @@ def _mixture_log_weight(log_p: np.ndarray, log_c: np.ndarray, fraction: float) -
 
 
 def sample_ensemble(
-    sample: Sample, *, packets: int | None = None, seed: int | None = None
+    sample: EnsembleSource, *, packets: int | None = None, seed: int | None = None
 ) -> Ensemble:
     """Draw the ensemble of ``sample`` (see the module docstring).
 
     Parameters
     ----------
     sample
-        The sample.
+        The sample (:class:`simulator.sample.Sample`, or anything with its fields).
     packets
         Number of packets; ``sample.packets`` when None.
     seed
@@ -179,7 +279,9 @@ def sample_ensemble(
         )
     if bath.temperature_k is not None:
         log_w = log_w - nuclear / (HZ_PER_K * bath.temperature_k)
-    return _finish(delta, nuclear + shift, cos_theta, log_w, log_pm)
+    epsilon = nuclear + shift
+    base = epsilon + channel * bath.omega0_hz / 2.0
+    return _finish(delta, epsilon, cos_theta, log_w, log_pm, (delta0, base))
 
 
 def _finish(
@@ -188,7 +290,9 @@ def _finish(
     cos_theta: np.ndarray,
     log_grain: np.ndarray,
     log_channel: np.ndarray,
+    bath_base: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Ensemble:
     grain = np.exp(log_grain - float(np.max(log_grain)))
     channel = np.exp(-log_channel)
-    return Ensemble(delta, epsilon, cos_theta, grain * channel, channel)
+    bare, base = (None, None) if bath_base is None else bath_base
+    return Ensemble(delta, epsilon, cos_theta, grain * channel, channel, None, bare, base)

@@ -55,25 +55,23 @@ A sample file describes the ensemble of giant-spin packets and what acts on them
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.quantity import format_quantity, parse_quantity
 from spin_echo.sequences.yamlio import MapNode, load_yaml
+from spin_echo.simulator.bath import NuclearBath
 from spin_echo.simulator.distributions import (
     Distribution,
     Orientation,
     parse_distribution,
     parse_orientation,
 )
-
-if TYPE_CHECKING:
-    from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.ensemble import BiasSampling, Ensemble, sample_ensemble
 
 __all__ = [
     "SAMPLES_DIR",
@@ -135,41 +133,6 @@ class SampleError(InputError):
 
 
 @dataclass(frozen=True)
-class NuclearBath:
-    """The nuclear spin bath (paper Eqs. 2-6), energies in Hz.
-
-    ``dynamic``: redraw each packet's channel (M, y, phi) at every flip (:mod:`simulator.bath`).
-    """
-
-    n_spins: int
-    omega0_hz: float
-    delta_omega_hz: float = 0.0
-    lam: float = 0.0
-    lam_prime: float = 0.0
-    temperature_k: float | None = None
-    dynamic: bool = False
-
-    @property
-    def mu(self) -> float:
-        r""":math:`\mu = N^{1/2}\delta\omega/\omega_o` (groups overlap when mu >> 1)."""
-        return math.sqrt(self.n_spins) * self.delta_omega_hz / self.omega0_hz
-
-    @property
-    def group_width_hz(self) -> float:
-        r"""Width :math:`\mu\omega_o = N^{1/2}\delta\omega` of one polarisation group, Hz."""
-        return math.sqrt(self.n_spins) * self.delta_omega_hz
-
-
-@dataclass(frozen=True)
-class BiasSampling:
-    """Importance sampling of the bias near resonance (see the module docstring)."""
-
-    width_hz: float
-    fraction: float
-    center_hz: float = 0.0
-
-
-@dataclass(frozen=True)
 class SpinDiffusion:
     """Nuclear spin diffusion: bias drift at rate 1/T2 over ``width_hz``."""
 
@@ -228,8 +191,6 @@ class Sample:
         seed
             Seed of the draw; the sample's ``seed`` when None.
         """
-        from spin_echo.simulator.ensemble import sample_ensemble
-
         return sample_ensemble(self, packets=packets, seed=seed)
 
     def value(self, key: str) -> float:

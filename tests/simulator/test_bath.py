@@ -7,12 +7,12 @@ import pytest
 from scipy import integrate, special, stats
 
 from spin_echo.simulator.bath import (
+    NuclearBath,
     bath_log_density,
     channel_probabilities,
     draw_bath_bias,
     draw_splitting,
 )
-from spin_echo.simulator.sample import NuclearBath
 
 
 @pytest.mark.parametrize("kappa", [1e-3, 0.7, 10.0], ids=["ferritin-like", "unit", "tb"])

@@ -16,7 +16,6 @@ from spin_echo.sequences import combine_phase_cycle, compile_timeline, load_prot
 from spin_echo.sequences.errors import InputError
 from spin_echo.simulator import load_sample, simulate
 from spin_echo.simulator.bath import (
-    channel_base,
     channel_probabilities,
     redraw_channels,
     same_channel_probability,
@@ -99,16 +98,20 @@ def test_flip_events_are_the_pulses_after_the_first() -> None:
     assert len(flips) == 1 and flips[0] in driven and flips[0] > driven[0]
 
 
-def test_channel_base_replays_the_ensemble(tmp_path) -> None:
+def test_the_ensemble_stores_the_channel_base(tmp_path) -> None:
     sample = wide(tmp_path, 10.0, True)
     ensemble = sample.ensemble(packets=5000, seed=3)
-    delta0, base = channel_base(sample, ensemble, 3)
+    delta0, base = ensemble.channel_base()
     # the ensemble's bias is the base minus M omega0/2 with M an integer channel
     channel = (base - ensemble.epsilon_hz) / (sample.nuclear.omega0_hz / 2.0)
     np.testing.assert_allclose(channel, np.rint(channel), atol=1e-6)
     assert np.all(ensemble.delta_hz <= delta0 + 1e-9)
-    with pytest.raises(ValueError, match="not drawn"):
-        channel_base(sample, ensemble, 4)
+    part = ensemble.chunk(100, 300)
+    np.testing.assert_array_equal(part.channel_base()[0], delta0[100:300])
+    np.testing.assert_array_equal(part.channel_base()[1], base[100:300])
+    bare = load_sample("bare").ensemble(packets=10)
+    with pytest.raises(ValueError, match="not drawn with a nuclear bath"):
+        bare.channel_base()
 
 
 @pytest.mark.parametrize("kappa", [0.0, 0.3, 1.0, 10.0])
