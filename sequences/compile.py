@@ -13,10 +13,23 @@ zero at :math:`t = 0`) and :math:`\phi_{\rm sweep}` the shape's sweep phase from
 :math:`t_0`. The Timeline integrates this drive over segments; the Waveform samples it.
 
 Timeline rule. A ``rect`` pulse without sweep is one segment (the propagator has a closed form
-per segment). A shaped pulse of duration :math:`T` and peak Rabi frequency :math:`r_{\max}` is
-cut into :math:`N = \max(64, \lceil 20\,r_{\max} T\rceil, \lceil 20\,|B| T\rceil)` equal
-sub-segments (each shorter than :math:`1/(20 r_{\max})` and :math:`1/(20|B|)`, :math:`B` the
-sweep span), at most :data:`MAX_SUBSEGMENTS`. Sub-segment ``j`` gets the amplitude that makes
+per segment). A shaped pulse of duration :math:`T`, peak Rabi frequency :math:`r_{\max}`, sweep
+span :math:`B` and offset :math:`\Delta f` is cut into
+:math:`N = \max(64, \lceil 20\,r_{\max} T\rceil, \lceil 20\,|B| T\rceil, N_\epsilon)` equal
+sub-segments of length h, at most :data:`MAX_SUBSEGMENTS`, where :math:`N_\epsilon` meets
+:data:`PULSE_TOLERANCE` in this error bound. With the area of every sub-segment exact, the
+first Magnus term of each is exact; what is left, relative to the pulse's angle
+:math:`2\pi A` (:math:`A = \int r\,dt`, cycles), is at most
+
+.. math:: \frac{h^2}{12}\Big(2\pi\,D\,\frac{V}{A} + \max|\Phi''|\Big),
+
+with :math:`V = \int|\dot r|\,dt` the envelope's total variation: the second Magnus term of a
+packet detuned by D from the drive (the envelope's steps do not commute with the detuning),
+plus the phase's curvature within a sub-segment (sweeps). The detuning D depends on the frame:
+in the rotating frame, packets with :math:`2E < 2f_c` see :math:`D \le f_c + |\Delta f| + |B|`;
+in the lab frame the counter-rotating component adds the carrier once more,
+:math:`D \le 2f_c + |\Delta f| + |B|`. The rule uses the lab-frame D, so both frames meet the
+tolerance. Sub-segment ``j`` gets the amplitude that makes
 its area the exact area of the shape over it, so the pulse area is exact to rounding
 (``~1e-12`` relative), and the phase :math:`\Phi(t_j)` at its start with the offset
 :math:`(\Phi(t_{j+1}) - \Phi(t_j)) / 2\pi (t_{j+1} - t_j)`, so the phase is continuous.
@@ -64,6 +77,11 @@ MAX_SUBSEGMENTS = 100_000
 MIN_SUBSEGMENTS = 64
 #: Sub-segments per Rabi cycle and per cycle of sweep span.
 SUBSEGMENTS_PER_CYCLE = 20
+#: Error bound of a shaped pulse's piecewise-constant map, relative to its angle (module
+#: docstring), in either frame.
+PULSE_TOLERANCE = 1e-4
+#: Points on which the envelope's variation and the phase's curvature are evaluated.
+_SHAPE_GRID = 4097
 #: Shortest trigger marker, seconds.
 TRIGGER_S = 100e-9
 _TWO_PI = 2 * math.pi
@@ -116,16 +134,39 @@ class PulseDrive:
         sweep = self.pulse.shape.sweep_phase_rad(self._u(t), self.pulse.duration_s)
         return self.pulse.phase_rad + _TWO_PI * self.pulse.frequency_hz * t + sweep
 
-    def subsegments(self) -> int:
-        """Return the number of timeline segments of this pulse (rule in the module docstring)."""
+    def error_rate(self, carrier_hz: float) -> float:
+        r"""Return :math:`2\pi D V/A + \max|\Phi''|` (1/s^2), the lab-frame error bound per h^2/12.
+
+        See the module docstring; :math:`D = 2f_c + |\Delta f| + |B|`. Zero for a pulse of no
+        area. ``carrier_hz`` is the sequence's carrier, Hz.
+        """
+        shape, duration = self.pulse.shape, self.pulse.duration_s
+        u = np.linspace(0.0, duration, _SHAPE_GRID)
+        area = self.peak_rabi_hz * float(shape.cumulative(np.array([duration]), duration)[0])
+        if area <= 0.0:
+            return 0.0
+        variation = self.peak_rabi_hz * float(np.sum(np.abs(np.diff(shape.envelope(u, duration)))))
+        step = duration / (_SHAPE_GRID - 1)
+        curvature = np.diff(shape.sweep_phase_rad(u, duration), 2) / (step * step)
+        detuning = 2.0 * abs(carrier_hz) + abs(self.pulse.frequency_hz) + abs(shape.span_hz)
+        bend = float(np.max(np.abs(curvature))) if curvature.size else 0.0
+        return _TWO_PI * detuning * variation / area + bend
+
+    def subsegments(self, carrier_hz: float = 0.0) -> int:
+        """Return the number of timeline segments of this pulse (rule in the module docstring).
+
+        ``carrier_hz`` is the sequence's carrier (Hz), which enters the lab-frame error bound.
+        """
         shape = self.pulse.shape
         if shape.piecewise_constant:
             return 1
         duration = self.pulse.duration_s
+        bound = math.sqrt(self.error_rate(carrier_hz) / (12.0 * PULSE_TOLERANCE))
         n = max(
             MIN_SUBSEGMENTS,
             math.ceil(SUBSEGMENTS_PER_CYCLE * self.peak_rabi_hz * duration),
             math.ceil(SUBSEGMENTS_PER_CYCLE * shape.span_hz * duration),
+            math.ceil(bound * duration),
         )
         if n > MAX_SUBSEGMENTS:
             raise CompileError(
@@ -215,9 +256,9 @@ def layout(seq: Sequence) -> Layout:
     return Layout(tuple(pulses), tuple(idle), tuple(windows), tuple(window_edges), float(now))
 
 
-def _pulse_segments(drive: PulseDrive) -> tuple[np.ndarray, ...]:
+def _pulse_segments(drive: PulseDrive, carrier_hz: float) -> tuple[np.ndarray, ...]:
     """Segments of one pulse: (starts, durations, rabi, phase, offset)."""
-    n = drive.subsegments()
+    n = drive.subsegments(carrier_hz)
     duration = drive.pulse.duration_s
     edges = drive.start_s + duration * (np.arange(n + 1) / n)
     edges[0], edges[-1] = drive.start_s, drive.end_s
@@ -263,7 +304,7 @@ def compile_timeline(seq: Sequence) -> Timeline:
     for a, b in itertools.pairwise(edges):
         drive = by_start.get(a)
         if drive is not None:
-            segments = _pulse_segments(drive)
+            segments = _pulse_segments(drive, seq.carrier_hz)
             parts.append(segments)
             index.append(np.full(len(segments[0]), drive.index))
         else:
