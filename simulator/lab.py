@@ -41,9 +41,26 @@ from spin_echo.simulator.detection import (
     runs_by_segment,
 )
 from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.lab_maps import apply, product
+from spin_echo.simulator.lab_pulse import (
+    PERIOD_STEPS,
+    SHARED_GRIDS,
+    GridCache,
+    cf4_pieces,
+    frame_digest,
+    segment_map,
+)
 
-__all__ = ["MIN_FREE_SAMPLES", "STEPS_PER_PERIOD", "propagate_lab", "propagate_sampled"]
+__all__ = [
+    "METHODS",
+    "MIN_FREE_SAMPLES",
+    "STEPS_PER_PERIOD",
+    "propagate_lab",
+    "propagate_sampled",
+]
 
+#: Lab-frame propagation methods: the fast maps and the step-by-step reference.
+METHODS = ("fast", "exact")
 #: Integrator steps per drive period in lab-frame driven segments.
 STEPS_PER_PERIOD = 64
 #: Shortest run of zero samples that :func:`propagate_sampled` evaluates as free evolution.
@@ -152,6 +169,63 @@ def _lab_chunk(
             )
 
 
+def _fast_chunk(
+    timeline: Timeline,
+    frame: PacketFrame,
+    relax: Relaxation,
+    acc: Accumulator,
+    steps_per_period: int,
+    cache: GridCache,
+) -> None:
+    """Propagate a chunk with each driven segment as one map (:mod:`simulator.lab_pulse`)."""
+    runs = runs_by_segment(timeline)
+    fc = timeline.carrier_hz
+    m = np.zeros(len(frame.energy_hz), dtype=complex)
+    z = frame.z_eq.copy()
+    digest = frame_digest(frame, relax)
+    count = len(timeline.start_s)
+    freq = fc + np.asarray(timeline.offset_hz, dtype=float)
+    cycles = (fc * np.asarray(timeline.start_s)) % 1.0 + np.asarray(timeline.phase_rad) / TWO_PI
+    length = freq * np.asarray(timeline.duration_s)
+    k = 0
+    while k < count:
+        here = runs.get(k, [])
+        if timeline.rabi_hz[k] == 0.0:
+            m, z = _free_segment(m, z, frame, relax, timeline, k, here, acc)
+            k += 1
+            continue
+        if here or freq[k] <= 0.0:
+            m, z = _drive_segment(m, z, frame, relax, timeline, k, here, acc, steps_per_period)
+            k += 1
+            continue
+        if length[k] >= 1.0:
+            a = segment_map(
+                frame, relax, float(timeline.rabi_hz[k]), float(freq[k]), float(cycles[k]),
+                float(length[k]), steps_per_period=steps_per_period, cache=cache, digest=digest,
+            )  # fmt: skip
+            k += 1
+        else:
+            stop = k + 1
+            while (
+                stop < count
+                and timeline.rabi_hz[stop] != 0.0
+                and not runs.get(stop)
+                and 0.0 < length[stop] < 1.0
+            ):
+                stop += 1
+            part = slice(k, stop)
+            steps = max(1, math.ceil(float(np.max(length[part])) * steps_per_period))
+            a = product(
+                cf4_pieces(
+                    frame, relax, timeline.rabi_hz[part], freq[part], cycles[part],
+                    length[part], steps,
+                )
+            )  # fmt: skip
+            k = stop
+        x, y, z = apply(a, m.real, m.imag, z)
+        m = x + 1j * y
+
+
 def propagate_lab(
     timeline: Timeline,
     ensemble: Ensemble,
@@ -162,6 +236,9 @@ def propagate_lab(
     chunk: int = KERNEL_CHUNK,
     eigenbasis: bool = False,
     threads: int | None = None,
+    method: str = "fast",
+    steps_per_period: int | None = None,
+    grid_cache: GridCache | None = None,
 ) -> Observables:
     r"""Propagate in the lab frame with the full cosine drive (see the module docstring).
 
@@ -169,18 +246,42 @@ def propagate_lab(
     quadrature demodulation :math:`-\sum_p w_p\cos\theta_p\sin\eta_p\,\overline{m_p}
     e^{2\pi i f_c t}/W` of the lab-frame state (the :math:`2f_c` term dropped) and m_z its
     longitudinal part, so :math:`M_z(t) = m_z + \mathrm{Re}[s\,e^{-2\pi i f_c t}]` exactly.
+
+    Other Parameters
+    ----------------
+    method
+        ``"fast"``: each driven segment without detection points is one map per packet
+        (:func:`simulator.lab_pulse.segment_map`: carrier-period maps raised to the number of
+        periods; consecutive short segments, such as a shaped pulse's, as one batch);
+        ``"exact"``: the reference, every CF4 step applied in turn.
+    steps_per_period
+        CF4 steps per drive period: :data:`simulator.lab_pulse.PERIOD_STEPS` (fast) or
+        :data:`STEPS_PER_PERIOD` (exact) when None.
+    grid_cache
+        Where period grids are kept between calls (a shared one when None).
     """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     relax = Relaxation.from_times(t1_s, t2_s)
     points = len(timeline.detect_times_s)
+    fast = method == "fast"
+    if steps_per_period is None:
+        steps_per_period = PERIOD_STEPS if fast else STEPS_PER_PERIOD
+    cache = SHARED_GRIDS if grid_cache is None else grid_cache
 
     def work(part: Ensemble) -> Accumulator:
         acc = Accumulator(points, eigenbasis=eigenbasis)
-        _lab_chunk(timeline, PacketFrame.build(part, temperature_k), relax, acc)
+        frame = PacketFrame.build(part, temperature_k)
+        if fast:
+            _fast_chunk(timeline, frame, relax, acc, steps_per_period, cache)
+        else:
+            _lab_chunk(timeline, frame, relax, acc, steps_per_period)
         return acc
 
     driven = timeline.rabi_hz != 0.0
     frequency = np.abs(timeline.carrier_hz + timeline.offset_hz[driven])
-    steps = float(np.sum(timeline.duration_s[driven] * frequency)) * STEPS_PER_PERIOD
+    steps = 0.0 if fast else float(np.sum(timeline.duration_s[driven] * frequency))
+    steps *= steps_per_period
     total = Accumulator(points, eigenbasis=eigenbasis)
     with (
         kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points + steps)),
