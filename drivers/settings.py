@@ -143,6 +143,23 @@ class Setting:
             why += f" (model limits {self.validator.describe(self.unit)}, tightened by the bench)"
         return why
 
+    def accepts_written(self, written: float | int | str) -> bool:
+        """Return whether the model allows a value as written on the wire (an emulator's check).
+
+        ``written`` is the number in the SCPI command, i.e. the value times
+        :attr:`written_scale` (the bounds are scaled and written the same way,
+        :func:`scpi_number`, so a value the driver allows is accepted as written); the
+        model's validator decides, without any bench limit, so an emulated instrument
+        enforces exactly the limits the driver declares.
+        """
+        if self.written_scale == 1.0 or isinstance(written, str):
+            return self.validator.violation(written, self.unit) is None
+        if not isinstance(self.validator, Range):
+            return written in [c * self.written_scale for c in self.validator.choices]
+        low = float(scpi_number(self.validator.minimum * self.written_scale))
+        high = float(scpi_number(self.validator.maximum * self.written_scale))
+        return Range(low, high).violation(written, self.unit) is None
+
     def render(self, value: float | int | str, **fields: object) -> str:
         """Return the SCPI command that writes ``value``."""
         if isinstance(value, str):

@@ -22,8 +22,17 @@ from spin_echo.drivers.emulated.server import (
     parse_number,
 )
 from spin_echo.drivers.emulated.wiring import AwgOutput, EmulatedLab, EmulatedScope
+from spin_echo.drivers.visa.keysight_awg import (
+    Keysight33500B,
+    Keysight33600A,
+    keysight_level_violation,
+)
+from spin_echo.drivers.visa.keysight_scope import KeysightInfiniiVision
 
 __all__ = ["EmulatedInfiniiVision", "EmulatedTrueform"]
+
+#: The scope driver's declared settings: the emulator enforces the same limits.
+_SCOPE = KeysightInfiniiVision.SETTINGS
 
 
 class EmulatedTrueform(EmulatedInstrument):
@@ -34,7 +43,9 @@ class EmulatedTrueform(EmulatedInstrument):
     lab
         Where a triggered burst goes.
     model
-        ``"33600A"`` (1 GSa/s, min 32 points, 4 MSa) or ``"33500B"`` (250 MSa/s, 8, 1 MSa).
+        ``"33600A"`` or ``"33500B"``: the limits (sample rate, length, memory, amplitude,
+        offset, output level) are those the driver declares
+        (:class:`~drivers.visa.keysight_awg.Keysight33600A` ``MODEL`` and ``SETTINGS``).
     """
 
     COMMANDS = (
@@ -68,10 +79,12 @@ class EmulatedTrueform(EmulatedInstrument):
         self.model = model
         if model == "33600A":
             self.IDN = "Keysight Technologies,33622A,MY59000001,A.02.02-3.15-2.01-60-00"
-            self.max_rate, self.min_points, self.memory = 1e9, 32, 4_000_000
+            driver = Keysight33600A
         else:
             self.IDN = "Keysight Technologies,33522B,MY59000002,4.00-1.19-2.00-58-00"
-            self.max_rate, self.min_points, self.memory = 250e6, 8, 1_000_000
+            driver = Keysight33500B
+        self.settings = driver.SETTINGS
+        self.min_points, self.memory = driver.MODEL.min_length, driver.MODEL.memory
         super().__init__()
         self.reset()
 
@@ -92,8 +105,7 @@ class EmulatedTrueform(EmulatedInstrument):
         self.sync_on = True
 
     def _level_ok(self, amplitude: float, offset: float) -> bool:
-        limit = 5.0 if self.load != "INF" else 10.0
-        return abs(offset) + amplitude / 2 <= limit + 1e-12
+        return keysight_level_violation(amplitude, offset, self.load) is None
 
     def _bord(self, value: str) -> None:
         self.byte_order = parse_keyword(value, {"NORMAL": "NORM", "SWAPPED": "SWAP"})
@@ -155,7 +167,7 @@ class EmulatedTrueform(EmulatedInstrument):
 
     def _srate(self, channel: int, value: str) -> None:
         rate = parse_number(value)
-        if not 1e-6 <= rate <= self.max_rate:
+        if not self.settings["sample_rate_hz"].accepts_written(rate):
             self.push_error(-222, "Data out of range; sample rate")
         else:
             self.sample_rate = rate
@@ -177,7 +189,9 @@ class EmulatedTrueform(EmulatedInstrument):
         amplitude = parse_number(value)
         if self.unit != "VPP":
             self.push_error(-221, f"Settings conflict; amplitude unit is {self.unit}")
-        elif not 1e-3 <= amplitude <= 10.0 or not self._level_ok(amplitude, self.offset):
+        elif not self.settings["amplitude_vpp"].accepts_written(amplitude) or not self._level_ok(
+            amplitude, self.offset
+        ):
             self.push_error(-222, "Data out of range; amplitude")
         else:
             self.amplitude = amplitude
@@ -187,7 +201,9 @@ class EmulatedTrueform(EmulatedInstrument):
 
     def _offset(self, channel: int, value: str) -> None:
         offset = parse_number(value)
-        if abs(offset) > 4.995 or not self._level_ok(self.amplitude, offset):
+        if not self.settings["offset_v"].accepts_written(offset) or not self._level_ok(
+            self.amplitude, offset
+        ):
             self.push_error(-222, "Data out of range; offset")
         else:
             self.offset = offset
@@ -312,14 +328,14 @@ class EmulatedInfiniiVision(EmulatedScope):
 
     def _points(self, value: str) -> None:
         points = int(parse_number(value))
-        if not 100 <= points <= 8_000_000:
+        if not _SCOPE["points"].accepts_written(points):
             self.push_error(-222, "Data out of range; points")
         else:
             self.points = points
 
     def _range(self, channel: int, value: str) -> None:
         volts = parse_number(value)
-        if not 8e-3 <= volts <= 40.0:
+        if not _SCOPE["range_v"].accepts_written(volts):
             self.push_error(-222, "Data out of range; channel range")
         else:
             self.range[channel] = volts
@@ -332,7 +348,7 @@ class EmulatedInfiniiVision(EmulatedScope):
 
     def _time_range(self, value: str) -> None:
         seconds = parse_number(value)
-        if not 2e-8 <= seconds <= 500.0:
+        if not _SCOPE["time_range_s"].accepts_written(seconds):
             self.push_error(-222, "Data out of range; time base range")
         else:
             self.time_range = seconds

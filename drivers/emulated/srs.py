@@ -12,20 +12,22 @@ from __future__ import annotations
 import math
 
 from spin_echo.drivers.emulated.server import EmulatedInstrument, parse_number
+from spin_echo.drivers.visa.srs_lockin import SR830, SR860
 
 __all__ = ["EmulatedLockIn"]
 
-#: Per model: *IDN?, phase range (deg), SNAP? codes of X, Y, R, theta, allowed counts.
+#: Per model: *IDN?, the driver that declares its phase range, SNAP? codes of X, Y, R, theta,
+#: allowed counts.
 _MODELS = {
     "SR830": (
         "Stanford_Research_Systems,SR830,s/n12345,ver1.07",
-        (-360.0, 729.99),
+        SR830,
         {"1": "x", "2": "y", "3": "r", "4": "theta"},
         range(2, 7),
     ),
     "SR860": (
         "Stanford_Research_Systems,SR860,003112,V1.51",
-        (-360000.0, 360000.0),
+        SR860,
         {"0": "x", "1": "y", "2": "r", "3": "theta"},
         range(2, 4),
     ),
@@ -43,7 +45,8 @@ class EmulatedLockIn(EmulatedInstrument):
     )
 
     def __init__(self, model: str = "SR830", *, x_v: float = 1e-6, y_v: float = 2e-6) -> None:
-        self.IDN, self.phase_range, self.codes, self.counts = _MODELS[model]
+        self.IDN, driver, self.codes, self.counts = _MODELS[model]
+        self.phase = driver.SETTINGS["phase_deg"]
         self.model = model
         self.x_v, self.y_v = x_v, y_v
         super().__init__()
@@ -69,8 +72,7 @@ class EmulatedLockIn(EmulatedInstrument):
 
     def _phase(self, value: str) -> None:
         degrees = parse_number(value)
-        low, high = self.phase_range
-        if not low <= degrees <= high:
+        if not self.phase.accepts_written(degrees):
             self.push_error(-222, "Data out of range; phase")
         else:
             self.phase_deg = degrees

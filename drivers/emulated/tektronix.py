@@ -19,14 +19,19 @@ from spin_echo.drivers.emulated.server import (
     parse_number,
 )
 from spin_echo.drivers.emulated.wiring import AwgOutput, EmulatedLab, EmulatedScope
+from spin_echo.drivers.visa.tektronix_awg import TektronixAWG5200, TektronixAWG70000
+from spin_echo.drivers.visa.tektronix_scope import TektronixScope
 
 __all__ = ["EmulatedTekAwg", "EmulatedTekScope"]
 
-#: Per model: *IDN?, sample rates, amplitude range (Vpp), marker bits it has.
+#: Per model: *IDN?, the driver that declares its limits (sample rates, amplitude, waveform
+#: length), and the marker bits it has.
 _AWG_MODELS = {
-    "AWG5200": ("TEKTRONIX,AWG5204,B010001,FV:6.6.0000.0", (300.0, 2.5e9), (0.025, 0.75), 0x0F),
-    "AWG70000": ("TEKTRONIX,AWG70002A,B020001,FV:7.1.0170.0", (1.49e3, 25e9), (0.25, 0.5), 0xC0),
+    "AWG5200": ("TEKTRONIX,AWG5204,B010001,FV:6.6.0000.0", TektronixAWG5200, 0x0F),
+    "AWG70000": ("TEKTRONIX,AWG70002A,B020001,FV:7.1.0170.0", TektronixAWG70000, 0xC0),
 }
+#: The scope driver's declared settings: the emulator enforces the same limits.
+_SCOPE = TektronixScope.SETTINGS
 
 
 class EmulatedTekAwg(EmulatedInstrument):
@@ -60,10 +65,11 @@ class EmulatedTekAwg(EmulatedInstrument):
     )
 
     def __init__(self, lab: EmulatedLab, model: str = "AWG5200") -> None:
-        self.IDN, self.rates, self.amplitudes, self.marker_mask = _AWG_MODELS[model]
+        self.IDN, driver, self.marker_mask = _AWG_MODELS[model]
+        self.settings = driver.SETTINGS
         self.model = model
         self.lab = lab
-        self.limits = (1, 2_000_000_000, 1)
+        self.limits = (driver.MODEL.min_length, driver.MODEL.memory, driver.MODEL.length_step)
         super().__init__()
         self.reset()
 
@@ -173,14 +179,14 @@ class EmulatedTekAwg(EmulatedInstrument):
 
     def _sample_rate(self, value: str) -> None:
         rate = parse_number(value)
-        if not self.rates[0] <= rate <= self.rates[1]:
+        if not self.settings["sample_rate_hz"].accepts_written(rate):
             self.push_error(-222, "Data out of range; sample rate")
         else:
             self.sample_rate = rate
 
     def _amplitude(self, channel: int, value: str) -> None:
         volts = parse_number(value)
-        if not self.amplitudes[0] <= volts <= self.amplitudes[1]:
+        if not self.settings["amplitude_vpp"].accepts_written(volts):
             self.push_error(-222, "Data out of range; amplitude")
         else:
             self.amplitude = volts
@@ -279,14 +285,14 @@ class EmulatedTekScope(EmulatedScope):
 
     def _record(self, value: str) -> None:
         points = int(parse_number(value))
-        if not 1000 <= points <= 62_500_000:
+        if not _SCOPE["record_length"].accepts_written(points):
             self.push_error(-222, "Data out of range; record length")
         else:
             self.record_length = points
 
     def _scale(self, channel: int, value: str) -> None:
         volts = parse_number(value)
-        if not 5e-4 <= volts <= 10.0:
+        if not _SCOPE["range_v"].accepts_written(volts):
             self.push_error(-222, "Data out of range; vertical scale")
         else:
             self.channel_scale[channel] = volts
@@ -311,7 +317,7 @@ class EmulatedTekScope(EmulatedScope):
 
     def _time_scale(self, value: str) -> None:
         seconds = parse_number(value)
-        if not 2e-10 <= seconds <= 1000.0:
+        if not _SCOPE["time_range_s"].accepts_written(seconds):
             self.push_error(-222, "Data out of range; horizontal scale")
         else:
             self.time_scale = seconds
