@@ -10,6 +10,10 @@ A protocol is played through three roles:
   :class:`Trace` (:meth:`Detector.acquire`);
 - optionally a :class:`LockIn` that reads X, Y, R and theta at one instant.
 
+A :class:`Bench` holds the connected instruments of one bench file, virtual or VISA; it lives
+beside the roles so that both the VISA opener (:mod:`drivers.bench`) and the virtual bench
+(:mod:`drivers.virtual`) build it without importing each other.
+
 Errors: :class:`BenchError` for a bad bench file (an :class:`~sequences.errors.InputError`,
 exit status 2), :class:`InstrumentError` for everything an instrument refuses, reports or
 fails to answer (exit status 1); it names the instrument, the command and the instrument's
@@ -20,15 +24,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from types import TracebackType
 
 import numpy as np
 
-from spin_echo.drivers.config import InstrumentConfig
+from spin_echo.drivers.config import BenchSpec, InstrumentConfig
 from spin_echo.sequences.errors import InputError, SpinEchoError
 from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
 __all__ = [
     "Awg",
+    "Bench",
     "BenchError",
     "ConfiguredAwg",
     "Detector",
@@ -195,3 +201,45 @@ class LockIn(Instrument, ABC):
     @abstractmethod
     def read(self) -> LockInReading:
         """Return X, Y, R and theta recorded at the same instant."""
+
+
+@dataclass
+class Bench:
+    """The connected instruments of a bench; a context manager that closes them.
+
+    Attributes
+    ----------
+    spec
+        The bench file it was opened from.
+    awg, detector
+        The instruments every run uses.
+    lockin
+        Optional lock-in amplifier.
+    """
+
+    spec: BenchSpec
+    awg: Awg
+    detector: Detector
+    lockin: LockIn | None = None
+
+    @property
+    def realtime(self) -> bool:
+        """True for hardware (shots must respect the repetition time); False when virtual."""
+        return not self.spec.is_virtual
+
+    def close(self) -> None:
+        """Close every instrument (each even if another fails to close)."""
+        for instrument in (self.awg, self.detector, self.lockin):
+            if instrument is not None:
+                instrument.close()
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -35,7 +35,14 @@ from scipy import constants, signal
 
 from spin_echo.drivers.awg_model import AwgModel, check_waveform
 from spin_echo.drivers.config import BenchSpec, InstrumentConfig, Option
-from spin_echo.drivers.interface import BenchError, ConfiguredAwg, Detector, InstrumentError, Trace
+from spin_echo.drivers.interface import (
+    Bench,
+    BenchError,
+    ConfiguredAwg,
+    Detector,
+    InstrumentError,
+    Trace,
+)
 from spin_echo.drivers.settings import Range, Setting, declare
 from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
@@ -279,7 +286,7 @@ class VirtualDetector(Detector):
         return Trace(np.arange(first, last + 1) / rate, volts, "V")
 
 
-def open_virtual(spec: BenchSpec, *, sample: Any, seed: int | None = None) -> Any:
+def open_virtual(spec: BenchSpec, *, sample: Any, seed: int | None = None) -> Bench:
     """Build the virtual bench of ``spec`` around ``sample``.
 
     Raises
@@ -287,8 +294,6 @@ def open_virtual(spec: BenchSpec, *, sample: Any, seed: int | None = None) -> An
     BenchError
         Without a sample, or with ``coil.field_per_volt`` for a sample lacking spin and g.
     """
-    from spin_echo.drivers.bench import Bench
-
     if sample is None:
         raise BenchError(
             "the virtual bench needs a sample to simulate (give --sample)", value=spec.name
