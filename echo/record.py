@@ -7,7 +7,8 @@ the windows are laid end to end: see :func:`record_time_axis`) and a coordinate 
 along ``time`` (index of the window of each point); one coordinate per sweep axis in SI units;
 a variable ``point_complete`` (1 where a sweep point has been written); optionally
 ``signal_sem_re`` and ``signal_sem_im`` (dims as ``signal_re``): the standard error of the mean
-of each quadrature of the signal, from the shot-to-shot scatter of a measurement;
+of each quadrature of the signal, from the shot-to-shot scatter of a measurement or the
+packet replicas of a simulation (:mod:`simulator.simulation`);
 attributes ``protocol``, ``sample`` or ``bench``, ``source``, ``units``, ``spin_echo_version``,
 ``created``, ``seed`` and ``complete``.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,6 +38,7 @@ from spin_echo.sequences.timeline import DetectWindow
 __all__ = [
     "RecordError",
     "RecordWriter",
+    "check_detection_grid",
     "complex_signal",
     "read_record",
     "record_time_axis",
@@ -65,23 +68,54 @@ def unit_of_kind(kind: str) -> str:
 
 
 def record_time_axis(windows: Sequence[DetectWindow]) -> tuple[np.ndarray, np.ndarray]:
-    """Return the record's ``time`` axis and ``window`` index for a list of detection windows.
+    r"""Return the record's ``time`` axis and ``window`` index for a list of detection windows.
 
-    Each window contributes its sample times relative to its own start, shifted by the total
-    duration of the windows before it, so the axis is increasing and the same at every sweep
-    point even when the windows move (CPMG echoes at multiples of tau).
+    Point j of window w is at :math:`D_0 + \dots + D_{w-1} + j D_w / n_w` (``D`` the windows'
+    durations, ``n`` their points): the windows laid end to end, each on its own sample grid
+    relative to its start. The times are computed in exact rational arithmetic from the
+    durations and point counts alone and rounded once, so the axis does not depend on where the
+    windows sit in the sequence: it is the same, bit for bit, at every sweep point whose
+    windows have the same durations and points (:func:`check_detection_grid`), even when they
+    move (a Hahn echo's window follows tau, CPMG's echoes sit at multiples of tau).
 
     Returns
     -------
     time_s, window
         Times in seconds, and the index of the window each time belongs to.
     """
-    offsets = np.cumsum([0.0, *(w.duration_s for w in windows)])
-    time_s = np.concatenate(
-        [w.times_s - w.start_s + offset for w, offset in zip(windows, offsets, strict=False)]
-    )
+    times: list[float] = []
+    offset = Fraction(0)
+    for w in windows:
+        step = Fraction(w.duration_s) / w.points
+        times += [float(offset + j * step) for j in range(w.points)]
+        offset += Fraction(w.duration_s)
     window = np.concatenate([np.full(w.points, k) for k, w in enumerate(windows)])
-    return time_s, window
+    return np.array(times, dtype=float), window
+
+
+def check_detection_grid(
+    windows: Sequence[DetectWindow], reference: Sequence[DetectWindow], *, point: object
+) -> None:
+    """Refuse detection windows whose record grid differs from the reference (first) point's.
+
+    The rule shared by ``simulate`` and ``run``: a record holds one time axis
+    (:func:`record_time_axis`), fixed by each window's duration and number of points; those
+    are compared exactly (no tolerance: they are the protocol's own numbers, not sums of
+    rounded times).
+
+    Raises
+    ------
+    RecordError
+        If the number of windows, a duration or a point count differs.
+    """
+    grid = [(float(w.duration_s), int(w.points)) for w in windows]
+    first = [(float(w.duration_s), int(w.points)) for w in reference]
+    if grid != first:
+        raise RecordError(
+            f"sweep point {point}: detection windows (duration, points) {grid} differ from the "
+            f"first point's {first}; a record needs the same detection grid at every sweep point",
+            key="detect",
+        )
 
 
 class RecordWriter:
@@ -159,7 +193,8 @@ class RecordWriter:
             self._vars[
                 f"signal_sem_{quadrature}"
             ].long_name = (
-                f"standard error of the mean of signal_{quadrature} (shot-to-shot scatter)"
+                f"standard error of the mean of signal_{quadrature} (shot-to-shot scatter; "
+                "Monte-Carlo packet replicas in a simulation)"
             )
         done = ds.createVariable("point_complete", "i1", tuple(names), fill_value=False)
         done.long_name = "1 where the sweep point has been written"

@@ -46,14 +46,20 @@ the one-group result (the same bits as :meth:`Simulation.run`); it equals
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import yaml
 
+from spin_echo.sequences.compile import compile_timeline
 from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.protocol import Protocol, combine_phase_cycle
 from spin_echo.sequences.quantity import HZ_PER_K
-from spin_echo.sequences.timeline import Timeline, Waveform
-from spin_echo.simulator.bath import channel_base, redraw_channels
+from spin_echo.sequences.timeline import DetectWindow, Timeline, Waveform
+from spin_echo.simulator.bath import redraw_channels
 from spin_echo.simulator.bloch import Relaxation
 from spin_echo.simulator.detection import Observables
 from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
@@ -65,9 +71,11 @@ from spin_echo.simulator.sample import Sample
 __all__ = [
     "FRAMES",
     "REPLICAS",
+    "PointSignal",
     "SimulatedSignal",
     "Simulation",
     "check_frame",
+    "compile_point",
     "environment_rates",
     "flip_segments",
 ]
@@ -138,6 +146,36 @@ def flip_segments(timeline: Timeline) -> list[int]:
     return starts[1:]
 
 
+def compile_point(protocol: Protocol, values: Mapping[str, float]) -> tuple[Timeline, ...]:
+    """Compile every phase step of one sweep point of ``protocol`` (step 0 first)."""
+    return tuple(
+        compile_timeline(protocol.sequence(dict(values), step))
+        for step in range(len(protocol.phase_cycle))
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class PointSignal:
+    """One sweep point, phase cycle combined (:meth:`Simulation.run_point`).
+
+    Attributes
+    ----------
+    signal
+        Detected complex signal, phase cycle combined as the protocol says.
+    mz
+        Normalised magnetisation of phase step 0 (the protocol as written).
+    sem
+        Complex Monte-Carlo standard error of ``signal`` (None unless replicas were asked for).
+    detect
+        Detection windows of phase step 0.
+    """
+
+    signal: np.ndarray
+    mz: np.ndarray
+    sem: np.ndarray | None
+    detect: tuple[DetectWindow, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class SimulatedSignal:
     """A simulated signal with its Monte-Carlo standard error.
@@ -190,7 +228,9 @@ class Simulation:
         self.sample = sample
         self.frame = frame
         self.seed = int(sample.seed if seed is None else seed)
+        self._packets_asked = packets
         self.ensemble = sample.ensemble(packets=packets, seed=self.seed)
+        self._key = _ensemble_key(sample)
         extra1, extra2 = environment_rates(sample)
         self.relaxation = Relaxation.from_times(
             sample.t1_s, sample.t2_s, extra1=extra1, extra2=extra2
@@ -202,6 +242,32 @@ class Simulation:
         )
         self.dynamic = sample.nuclear is not None and sample.nuclear.dynamic
         self._channels: tuple[np.ndarray, np.ndarray] | None = None
+
+    def with_sample(self, sample: Sample) -> Simulation:
+        """Return the simulation of ``sample`` with this one's seed, packet count and frame.
+
+        When ``sample`` draws the same packets (it differs from this one's sample only in
+        ``relaxation``, ``environment.electrons``, ``environment.phonons``,
+        ``environment.spin_diffusion``, ``name`` or ``description``, none of which enters the
+        draw of :func:`simulator.ensemble.sample_ensemble`), the prepared ensemble is shared
+        instead of drawn again; the result is the same bit for bit either way.
+        """
+        if _ensemble_key(sample) != self._key:
+            return Simulation(sample, seed=self.seed, packets=self._packets_asked, frame=self.frame)
+        other = Simulation.__new__(Simulation)
+        other.__dict__.update(self.__dict__)
+        check_frame(sample, self.frame)
+        extra1, extra2 = environment_rates(sample)
+        other.sample = sample
+        other.relaxation = Relaxation.from_times(
+            sample.t1_s, sample.t2_s, extra1=extra1, extra2=extra2
+        )
+        other.diffusion = (
+            None
+            if sample.diffusion is None
+            else OrnsteinUhlenbeck(sample.diffusion.t2_s, sample.diffusion.width_hz)
+        )
+        return other
 
     @property
     def packets(self) -> int:
@@ -230,11 +296,35 @@ class Simulation:
             raise ValueError(f"need 2 <= replicas <= packets ({self.packets}), got {replicas}")
         observed = self.run(timeline)
         estimates = self.replica_signals(timeline, replicas)
-        scale = 1.0 / np.sqrt(replicas)
-        sem = scale * (
-            np.std(estimates.real, axis=0, ddof=1) + 1j * np.std(estimates.imag, axis=0, ddof=1)
-        )
-        return SimulatedSignal(observed, sem, estimates)
+        return SimulatedSignal(observed, _standard_error(estimates), estimates)
+
+    def run_point(
+        self, steps: Sequence[Timeline], phase_cycle: Sequence[Any], *, replicas: int = 0
+    ) -> PointSignal:
+        """Simulate every phase step of one sweep point and combine them.
+
+        Parameters
+        ----------
+        steps
+            The compiled phase steps (:func:`compile_point`).
+        phase_cycle
+            The protocol's phase cycle (:func:`sequences.combine_phase_cycle`).
+        replicas
+            Replica groups for the Monte-Carlo error (0: none). The replicas of every step are
+            combined with the phase cycle replica by replica (the same packets in each).
+        """
+        if replicas:
+            runs = [self.run_with_error(t, replicas) for t in steps]
+            signals = [r.observables.signal for r in runs]
+            first = runs[0].observables
+            combined = combine_phase_cycle(np.array([r.replicas for r in runs]), phase_cycle)
+            sem = _standard_error(combined)
+        else:
+            observed = [self.run(t) for t in steps]
+            signals = [o.signal for o in observed]
+            first, sem = observed[0], None
+        signal = combine_phase_cycle(signals, phase_cycle)
+        return PointSignal(np.asarray(signal), np.asarray(first.mz), sem, steps[0].detect)
 
     def replica_signals(self, timeline: Timeline, replicas: int = REPLICAS) -> np.ndarray:
         """Return ``replicas`` independent estimates of the signal, shape ``(replicas, points)``.
@@ -306,7 +396,7 @@ class Simulation:
         bath = self.sample.nuclear
         assert bath is not None
         if self._channels is None:
-            self._channels = channel_base(self.sample, self.ensemble, self.seed)
+            self._channels = self.ensemble.channel_base()
         delta0, base = self._channels
         rng = np.random.default_rng([self.seed, 3])
         e = self.ensemble
@@ -315,3 +405,33 @@ class Simulation:
             delta, epsilon = redraw_channels(rng, delta0, base, bath, self.sample.spin)
             changes[k] = Ensemble(delta, epsilon, e.cos_theta, e.weight, e.channel_weight, e.norm)
         return changes
+
+
+def _standard_error(estimates: np.ndarray) -> np.ndarray:
+    """Complex standard error of the mean over the first axis, per quadrature (ddof = 1)."""
+    scale = 1.0 / np.sqrt(len(estimates))
+    real = np.std(estimates.real, axis=0, ddof=1)
+    return scale * (real + 1j * np.std(estimates.imag, axis=0, ddof=1))
+
+
+#: Sample keys that do not enter the ensemble draw (:meth:`Simulation.with_sample`).
+_RATE_KEYS = (
+    ("relaxation",),
+    ("name",),
+    ("description",),
+    ("environment", "electrons"),
+    ("environment", "phonons"),
+    ("environment", "spin_diffusion"),
+)
+
+
+def _ensemble_key(sample: Sample) -> str:
+    """Return the sample's YAML without the keys that do not enter the ensemble draw."""
+    doc = yaml.safe_load(sample.to_yaml())
+    for path in _RATE_KEYS:
+        node = doc
+        for part in path[:-1]:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return json.dumps(doc, sort_keys=True, default=str)

@@ -29,7 +29,7 @@ import numpy as np
 
 from spin_echo.drivers import Bench, InstrumentError, Trace
 from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
-from spin_echo.echo.record import RecordWriter
+from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
 from spin_echo.echo.runs.progress import Progress
 from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
 from spin_echo.sequences.errors import CompileError, SpinEchoError
@@ -188,6 +188,7 @@ def run_protocol(
     *,
     sample: Any = None,
     dry_run: bool = False,
+    overwrite: bool = False,
 ) -> Path | None:
     """Play every sweep point and phase step of ``protocol`` on ``bench``; write the record.
 
@@ -203,6 +204,8 @@ def run_protocol(
         The sample behind a virtual bench, stored in the record.
     dry_run
         Run the loop without writing a record (the bench prints its SCPI instead of sending).
+    overwrite
+        Replace an existing record once the new one is complete (:class:`.record.RecordWriter`).
 
     Returns
     -------
@@ -219,8 +222,7 @@ def run_protocol(
     reference = _compile(protocol, bench, points[0][1], 0)
     if not reference.detect:
         raise SpinEchoError(f"protocol {protocol.name!r} has no detect step: nothing to record")
-    origin = reference.detect[0].start_s
-    time_s = detection_times(reference) - origin
+    time_s, window = record_time_axis(reference.detect)
     bandwidth = bench.spec.receiver_bandwidth_hz or default_bandwidth_hz(reference.carrier_hz)
     pickup = bench.spec.coil.pickup_v
     seed = getattr(bench.detector, "seed", -1)
@@ -245,12 +247,7 @@ def run_protocol(
         signals = []
         for step in range(len(protocol.phase_cycle)):
             waveform = _compile(protocol, bench, values, step)
-            relative = detection_times(waveform) - waveform.detect[0].start_s
-            if relative.shape != time_s.shape or not np.allclose(relative, time_s, atol=1e-15):
-                raise SpinEchoError(
-                    f"sweep point {index}: detection times differ from the first point's; "
-                    "a record needs the same detection grid at every sweep point"
-                )
+            check_detection_grid(waveform.detect, reference.detect, point=index)
             signals.append(
                 acquire_shots(
                     bench,
@@ -272,7 +269,15 @@ def run_protocol(
             progress.advance()
         return None
     with_sem = protocol.shots > 1
-    with RecordWriter(path, axes=axes, time_s=time_s, attrs=attrs, with_sem=with_sem) as record:
+    with RecordWriter(
+        path,
+        axes=axes,
+        time_s=time_s,
+        attrs=attrs,
+        window=window,
+        with_sem=with_sem,
+        overwrite=overwrite,
+    ) as record:
         for index, values in points:
             signal, sem = measure(index, values)
             record.write_point(index, signal, sem=sem)

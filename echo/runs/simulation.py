@@ -1,10 +1,17 @@
 """Run a protocol through the simulator: every sweep point and phase step, into a record.
 
 Each sweep point is an independent job (all its phase steps, combined with the protocol's
-receiver weights), so jobs go through an executor and are written to the record in order as
-they finish. Every point uses the same seed: the same packets of the same sample are measured
-at each point (common random numbers), and the result does not depend on which executor or
-how many workers ran it.
+receiver weights, :meth:`simulator.simulation.Simulation.run_point`), so jobs go through an
+executor and are written to the record in order as they finish. Every point uses the same seed:
+the same packets of the same sample are measured at each point (common random numbers), and the
+result does not depend on which executor or how many workers ran it. A worker prepares the
+sample's packets once (:class:`simulator.simulation.Simulation`) and reuses them for every
+point it runs.
+
+The record holds ``signal_sem_re``/``signal_sem_im``, the Monte-Carlo standard error of the
+signal from :data:`simulator.simulation.REPLICAS` independent packet groups (the module
+docstring of :mod:`simulator.simulation`); the signal itself is the result of all packets
+together, bit for bit what it was without the error estimate.
 """
 
 from __future__ import annotations
@@ -17,14 +24,21 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from spin_echo.echo.record import RecordWriter, record_time_axis
+from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
 from spin_echo.echo.runs.progress import Progress
-from spin_echo.sequences import combine_phase_cycle, compile_timeline
+from spin_echo.sequences import compile_timeline
 from spin_echo.sequences.errors import SpinEchoError
 from spin_echo.sequences.protocol import Protocol
-from spin_echo.simulator import Sample, simulate
+from spin_echo.sequences.timeline import Timeline
+from spin_echo.simulator import Sample
+from spin_echo.simulator.simulation import (
+    REPLICAS,
+    PointSignal,
+    Simulation,
+    compile_point,
+)
 
-__all__ = ["PointResult", "simulate_point", "simulate_protocol"]
+__all__ = ["PointResult", "StepsJob", "simulate_point", "simulate_protocol", "simulate_steps"]
 
 MapFunction = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 
@@ -38,6 +52,32 @@ class _PointJob:
     seed: int | None
     packets: int | None
     frame: str
+    replicas: int
+
+
+@dataclass(frozen=True)
+class StepsJob:
+    """One sweep point's compiled phase steps on a sample (:func:`simulate_steps`).
+
+    Attributes
+    ----------
+    sample, seed, packets, frame
+        As :class:`simulator.simulation.Simulation`.
+    steps
+        The compiled phase steps (:func:`simulator.simulation.compile_point`).
+    phase_cycle
+        The protocol's phase cycle.
+    replicas
+        Replica groups of the Monte-Carlo error (0: none).
+    """
+
+    sample: Sample
+    seed: int | None
+    packets: int | None
+    frame: str
+    steps: tuple[Timeline, ...]
+    phase_cycle: tuple
+    replicas: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,18 +88,54 @@ class PointResult:
     ----------
     index
         Index of the point in the sweep grid.
-    time_s
-        The record's time axis of this point (:func:`echo.record.record_time_axis`).
+    detect
+        Detection windows of phase step 0 (their grid is checked against the first point's).
     signal
         Detected complex signal, phase cycle combined.
     mz
         Normalised magnetisation of phase step 0 (the protocol as written).
+    sem
+        Complex Monte-Carlo standard error of the signal (None without replicas).
     """
 
     index: tuple[int, ...]
-    time_s: np.ndarray
+    detect: tuple
     signal: np.ndarray
     mz: np.ndarray
+    sem: np.ndarray | None
+
+
+_PREPARED: dict[tuple, Simulation] = {}
+
+
+def _prepared(sample: Sample, seed: int | None, packets: int | None, frame: str) -> Simulation:
+    """Return the :class:`Simulation` of a job, prepared once per worker for consecutive jobs.
+
+    A job on another sample with the same seed, packets and frame (a fit's next trial) gets
+    :meth:`Simulation.with_sample` of the previous one: its packets are shared when the draw
+    is the same.
+    """
+    key = (sample.to_yaml(), seed, packets, frame)
+    if key not in _PREPARED:
+        previous = next(iter(_PREPARED.items()), None)
+        _PREPARED.clear()
+        if previous is not None and previous[0][1:] == key[1:]:
+            _PREPARED[key] = previous[1].with_sample(sample)
+        else:
+            _PREPARED[key] = Simulation(sample, seed=seed, packets=packets, frame=frame)
+    return _PREPARED[key]
+
+
+def simulate_steps(job: StepsJob) -> PointSignal:
+    """Simulate one sweep point from its compiled phase steps (executor entry point).
+
+    The one path every caller takes for a sweep point (``simulate``, ``fit``, the paper
+    reproduction): :meth:`simulator.simulation.Simulation.run_point` on the worker's prepared
+    packets. BLAS runs on one thread (see :func:`simulate_point`).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        simulation = _prepared(job.sample, job.seed, job.packets, job.frame)
+        return simulation.run_point(job.steps, job.phase_cycle, replicas=job.replicas)
 
 
 def simulate_point(job: _PointJob) -> PointResult:
@@ -70,25 +146,14 @@ def simulate_point(job: _PointJob) -> PointResult:
     inside a point: a multi-threaded BLAS may sum in another order, and the result must be the
     same bit for bit whichever executor (and how many workers) ran the point.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _simulate_point(job)
-
-
-def _simulate_point(job: _PointJob) -> PointResult:
     protocol = Protocol.from_yaml(job.protocol_yaml)
-    signals = []
-    mz = None
-    time_s = None
-    for step in range(len(protocol.phase_cycle)):
-        timeline = compile_timeline(protocol.sequence(job.values, step))
-        observed = simulate(
-            timeline, job.sample, seed=job.seed, packets=job.packets, frame=job.frame
+    steps = compile_point(protocol, job.values)
+    point = simulate_steps(
+        StepsJob(
+            job.sample, job.seed, job.packets, job.frame, steps, protocol.phase_cycle, job.replicas
         )
-        signals.append(observed.signal)
-        if step == 0:
-            mz, (time_s, _) = observed.mz, record_time_axis(timeline.detect)
-    signal = combine_phase_cycle(signals, protocol.phase_cycle)
-    return PointResult(job.index, np.asarray(time_s), np.asarray(signal), np.asarray(mz))
+    )
+    return PointResult(job.index, point.detect, point.signal, point.mz, point.sem)
 
 
 def simulate_protocol(
@@ -99,7 +164,9 @@ def simulate_protocol(
     seed: int | None = None,
     packets: int | None = None,
     frame: str = "rotating",
+    replicas: int = REPLICAS,
     map_function: MapFunction = map,
+    overwrite: bool = False,
 ) -> Path:
     """Simulate every sweep point of ``protocol`` on ``sample`` and write the record.
 
@@ -118,19 +185,32 @@ def simulate_protocol(
     frame
         ``"rotating"`` (rotating-wave approximation) or ``"lab"`` (exact, with the carrier),
         see :func:`simulator.simulate`.
+    replicas
+        Packet groups for the Monte-Carlo standard error (``signal_sem_re``/``_im``); 0, or
+        fewer packets than twice as many, leaves the error out.
     map_function
         An ordered ``map`` (the builtin, or an executor's ``map``) that runs the point jobs.
+    overwrite
+        Replace an existing record once the new one is complete (:class:`.record.RecordWriter`).
 
     Returns
     -------
     Path
         The record path. The record is marked ``complete`` only if every point was written;
         an interruption leaves a valid file with the finished points.
+
+    Raises
+    ------
+    RecordError
+        When a sweep point's detection grid differs from the first point's
+        (:func:`echo.record.check_detection_grid`).
     """
     seed = sample.seed if seed is None else seed
+    count = sample.packets if packets is None else packets
+    replicas = replicas if replicas >= 2 and count >= 2 * replicas else 0
     protocol_yaml = protocol.to_yaml()
     jobs = [
-        _PointJob(protocol_yaml, sample, index, values, seed, packets, frame)
+        _PointJob(protocol_yaml, sample, index, values, seed, packets, frame, replicas)
         for index, values in protocol.iter_points()
     ]
     first = compile_timeline(protocol.sequence(jobs[0].values, 0))
@@ -145,19 +225,21 @@ def simulate_protocol(
         "units": "normalised",
         "seed": -1 if seed is None else int(seed),
         "frame": frame,
+        "replicas": int(replicas),
     }
     progress = Progress(len(jobs), f"simulate {protocol.name}")
     with RecordWriter(
-        path, axes=axes, time_s=time_s, attrs=attrs, with_mz=True, window=window
+        path,
+        axes=axes,
+        time_s=time_s,
+        attrs=attrs,
+        with_mz=True,
+        window=window,
+        with_sem=bool(replicas),
+        overwrite=overwrite,
     ) as record:
         for result in map_function(simulate_point, jobs):
-            if result.time_s.shape != time_s.shape or not np.allclose(
-                result.time_s, time_s, rtol=1e-12, atol=0
-            ):
-                raise SpinEchoError(
-                    f"sweep point {result.index}: detection times differ from the first point's; "
-                    "a record needs the same detection grid at every sweep point"
-                )
-            record.write_point(result.index, result.signal, result.mz)
+            check_detection_grid(result.detect, first.detect, point=result.index)
+            record.write_point(result.index, result.signal, result.mz, sem=result.sem)
             progress.advance()
     return Path(path)
