@@ -47,7 +47,6 @@ from spin_echo.simulator.lab_pulse import (
     SHARED_GRIDS,
     GridCache,
     cf4_pieces,
-    frame_digest,
     segment_map,
 )
 
@@ -182,7 +181,6 @@ def _fast_chunk(
     fc = timeline.carrier_hz
     m = np.zeros(len(frame.energy_hz), dtype=complex)
     z = frame.z_eq.copy()
-    digest = frame_digest(frame, relax)
     count = len(timeline.start_s)
     freq = fc + np.asarray(timeline.offset_hz, dtype=float)
     cycles = (fc * np.asarray(timeline.start_s)) % 1.0 + np.asarray(timeline.phase_rad) / TWO_PI
@@ -201,7 +199,7 @@ def _fast_chunk(
         if length[k] >= 1.0:
             a = segment_map(
                 frame, relax, float(timeline.rabi_hz[k]), float(freq[k]), float(cycles[k]),
-                float(length[k]), steps_per_period=steps_per_period, cache=cache, digest=digest,
+                float(length[k]), steps_per_period=steps_per_period, cache=cache,
             )  # fmt: skip
             k += 1
         else:

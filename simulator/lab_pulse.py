@@ -28,7 +28,6 @@ only (about 1e-16 per product).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 from collections import OrderedDict
@@ -48,7 +47,7 @@ __all__ = [
     "GridCache",
     "PeriodGrid",
     "cf4_pieces",
-    "frame_digest",
+    "packet_keys",
     "segment_map",
 ]
 
@@ -188,28 +187,38 @@ class PeriodGrid:
         return out
 
 
-def frame_digest(frame: PacketFrame, relax: Relaxation) -> bytes:
-    """Return a digest of everything a map depends on besides the drive (cache key)."""
-    h = hashlib.blake2b(digest_size=16)
-    for array in (frame.energy_hz, frame.cos_eta, frame.sin_eta, frame.coupling, frame.z_eq):
-        h.update(np.ascontiguousarray(array).tobytes())
-    h.update(np.array([relax.gamma1, relax.gamma2], dtype=float).tobytes())
-    return h.digest()
+def packet_keys(frame: PacketFrame) -> np.ndarray:
+    """Return one key per packet: the bytes of everything a packet's maps depend on."""
+    rows = np.stack(
+        [frame.energy_hz, frame.cos_eta, frame.sin_eta, frame.coupling, frame.z_eq], axis=1
+    )
+    return np.ascontiguousarray(rows).view(np.dtype((np.void, rows.shape[1] * 8))).ravel()
+
+
+def _subset(frame: PacketFrame, index: np.ndarray) -> PacketFrame:
+    return PacketFrame(
+        frame.energy_hz[index], frame.cos_eta[index], frame.sin_eta[index],
+        frame.coupling[index], frame.weight[index], frame.z_eq[index], 0.0,
+    )  # fmt: skip
 
 
 class GridCache:
-    """Least-recently-used store of :class:`PeriodGrid` s, bounded in bytes, thread-safe.
+    """Period grids kept per drive and per packet, bounded in bytes, thread-safe.
+
+    A grid is a property of each packet alone, so the store of one drive (Rabi frequency,
+    frequency, relaxation, steps) holds rows keyed by the packet's parameters
+    (:func:`packet_keys`): any later set of packets - the same ensemble again, a subset such as
+    a Monte-Carlo replica, or an ensemble sharing some packets - builds only its new packets.
 
     Parameters
     ----------
     max_bytes
-        Memory the grids may hold together; a grid larger than this is built and not kept.
+        Memory the stores may hold together; the least recently used drives are forgotten.
     """
 
     def __init__(self, max_bytes: int = 256 << 20) -> None:
         self.max_bytes = max_bytes
-        self._grids: OrderedDict[tuple, PeriodGrid] = OrderedDict()
-        self._bytes = 0
+        self._stores: OrderedDict[tuple, tuple[np.ndarray, PeriodGrid]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(
@@ -219,32 +228,45 @@ class GridCache:
         rabi_hz: float,
         freq_hz: float,
         steps_per_period: int,
-        digest: bytes | None = None,
     ) -> PeriodGrid:
-        """Return the grid of these packets and drive, building (and keeping) it if needed."""
-        digest = frame_digest(frame, relax) if digest is None else digest
-        key = (digest, float(rabi_hz), float(freq_hz), int(steps_per_period))
+        """Return the grid of these packets and drive, building only the packets not stored."""
+        drive = (float(rabi_hz), float(freq_hz), relax.gamma1, relax.gamma2, steps_per_period)
+        keys = packet_keys(frame)
         with self._lock:
-            grid = self._grids.get(key)
-            if grid is not None:
-                self._grids.move_to_end(key)
-                return grid
-        grid = PeriodGrid.build(frame, relax, rabi_hz, freq_hz, steps_per_period)
-        if grid.nbytes <= self.max_bytes:
+            stored_keys, stored = self._stores.get(drive, (keys[:0], None))
+        where = np.searchsorted(stored_keys, keys) if len(stored_keys) else np.zeros(0, int)
+        found = np.zeros(len(keys), dtype=bool)
+        if len(stored_keys):
+            found = stored_keys[np.minimum(where, len(stored_keys) - 1)] == keys
+        if found.all() and stored is not None:
             with self._lock:
-                if key not in self._grids:
-                    self._grids[key] = grid
-                    self._bytes += grid.nbytes
-                while self._bytes > self.max_bytes:
-                    _, old = self._grids.popitem(last=False)
-                    self._bytes -= old.nbytes
-        return grid
+                if drive in self._stores:
+                    self._stores.move_to_end(drive)
+            return PeriodGrid(stored.blocks[:, :, :, where], stored.period[:, :, where])
+        new, first = np.unique(keys[~found], return_index=True)
+        index = np.flatnonzero(~found)[first]
+        built = PeriodGrid.build(_subset(frame, index), relax, rabi_hz, freq_hz, steps_per_period)
+        if stored is not None:
+            new = np.concatenate([stored_keys, new])
+            built = PeriodGrid(
+                np.concatenate([stored.blocks, built.blocks], axis=3),
+                np.concatenate([stored.period, built.period], axis=2),
+            )
+        order = np.argsort(new, kind="stable")
+        new, built = new[order], PeriodGrid(built.blocks[:, :, :, order], built.period[:, :, order])
+        if built.nbytes <= self.max_bytes:
+            with self._lock:
+                self._stores[drive] = (new, built)
+                self._stores.move_to_end(drive)
+                while sum(g.nbytes for _, g in self._stores.values()) > self.max_bytes:
+                    self._stores.popitem(last=False)
+        where = np.searchsorted(new, keys)
+        return PeriodGrid(built.blocks[:, :, :, where], built.period[:, :, where])
 
     def clear(self) -> None:
         """Forget every grid."""
         with self._lock:
-            self._grids.clear()
-            self._bytes = 0
+            self._stores.clear()
 
 
 #: The grid cache that :func:`simulator.lab.propagate_lab` uses unless given another.
@@ -261,7 +283,6 @@ def segment_map(
     *,
     steps_per_period: int = PERIOD_STEPS,
     cache: GridCache | None = None,
-    digest: bytes | None = None,
 ) -> np.ndarray:
     r"""Return the map ``(3, 4, packets)`` of a constant drive over ``length_cycles`` periods.
 
@@ -278,7 +299,7 @@ def segment_map(
     if cache is None:
         grid = PeriodGrid.build(frame, relax, rabi_hz, freq_hz, steps_per_period)
     else:
-        grid = cache.get(frame, relax, rabi_hz, freq_hz, steps_per_period, digest)
+        grid = cache.get(frame, relax, rabi_hz, freq_hz, steps_per_period)
     count = grid.blocks.shape[2]
     first, last = math.ceil(start * count), math.floor(stop * count)
     pieces = [(start, first / count - start), (last / count, stop - last / count)]
