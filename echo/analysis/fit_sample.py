@@ -52,9 +52,11 @@ from scipy.optimize import least_squares
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
 from spin_echo.echo.analysis.fit_yaml import annotate_sample_yaml, unit_of_key
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
-from spin_echo.sequences import Protocol, combine_phase_cycle, compile_timeline
+from spin_echo.echo.runs.simulation import MapFunction, StepsJob, simulate_steps
+from spin_echo.sequences import Protocol
 from spin_echo.sequences.errors import InputError
-from spin_echo.simulator import Sample, simulate
+from spin_echo.simulator import Sample
+from spin_echo.simulator.simulation import compile_point
 
 __all__ = ["FitError", "FreeParameter", "RecordModel", "SampleFit", "fit_sample", "free_parameter"]
 
@@ -137,6 +139,9 @@ class RecordModel:
         Fixed for every evaluation (common random numbers).
     frame
         ``"rotating"`` or ``"lab"`` (:func:`simulator.simulate`).
+    map_function
+        An ordered ``map`` over the sweep points (the builtin, or an executor's ``map`` to
+        evaluate them in parallel); the result does not depend on it.
     """
 
     def __init__(
@@ -146,7 +151,9 @@ class RecordModel:
         seed: int | None,
         packets: int | None,
         frame: str = "rotating",
+        map_function: MapFunction = map,
     ) -> None:
+        self.map_function = map_function
         text = dataset.attrs.get("protocol")
         if not isinstance(text, str) or not text.strip():
             raise FitError("the record has no protocol attribute to re-run", key="protocol")
@@ -172,10 +179,7 @@ class RecordModel:
         for index, values in protocol.iter_points():
             if not self.written[index]:
                 continue
-            steps = [
-                compile_timeline(protocol.sequence(values, step))
-                for step in range(len(protocol.phase_cycle))
-            ]
+            steps = compile_point(protocol, values)
             if steps[0].detect_times_s.size != signal.sizes["time"]:
                 raise FitError(
                     f"the protocol detects {steps[0].detect_times_s.size} points per sweep "
@@ -185,21 +189,18 @@ class RecordModel:
             self.timelines.append(steps)
 
     def __call__(self, sample: Sample) -> np.ndarray:
-        """Return the simulated signal at every written point, shape ``(points, time)``."""
-        return np.array(
-            [
-                combine_phase_cycle(
-                    [
-                        simulate(
-                            t, sample, seed=self.seed, packets=self.packets, frame=self.frame
-                        ).signal
-                        for t in steps
-                    ],
-                    self.phase_cycle,
-                )
-                for steps in self.timelines
-            ]
-        )
+        """Return the simulated signal at every written point, shape ``(points, time)``.
+
+        Every point goes through :func:`spin_echo.echo.runs.simulation.simulate_steps` (the
+        one sweep-point path) with ``map_function``; the worker's packets are prepared once and
+        shared between trials that draw the same ensemble
+        (:meth:`simulator.simulation.Simulation.with_sample`).
+        """
+        jobs = [
+            StepsJob(sample, self.seed, self.packets, self.frame, steps, self.phase_cycle)
+            for steps in self.timelines
+        ]
+        return np.array([point.signal for point in self.map_function(simulate_steps, jobs)])
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,7 @@ def fit_sample(
     frame: str = "rotating",
     max_evaluations: int = 200,
     progress: TextIO | None = None,
+    map_function: MapFunction = map,
 ) -> SampleFit:
     """Adjust the ``free`` sample keys by least squares against a measured record.
 
@@ -298,6 +300,9 @@ def fit_sample(
         Largest number of record simulations.
     progress
         Stream for one line per evaluation (default ``sys.stderr``, only if a terminal).
+    map_function
+        Ordered ``map`` over the sweep points of an evaluation (an executor's ``map`` runs
+        them in parallel; :class:`RecordModel`).
 
     Returns
     -------
@@ -312,7 +317,11 @@ def fit_sample(
     if frame not in ("rotating", "lab"):
         raise FitError("must be 'rotating' or 'lab'", key="--frame", value=frame)
     model = RecordModel(
-        dataset, seed=sample.seed if seed is None else seed, packets=packets, frame=frame
+        dataset,
+        seed=sample.seed if seed is None else seed,
+        packets=packets,
+        frame=frame,
+        map_function=map_function,
     )
     measured = model.measured
     if noise_sigma is None:

@@ -11,7 +11,8 @@ r"""The paper's dynamical claims, simulated with pulse protocols: Eq. (8) and th
   (:math:`\lambda = 1, 10`) as the paper describes it, the nuclear spins co-flipping with the
   grain: the dynamic bath of :mod:`simulator.bath`, whose channel is redrawn at every flip.
 
-Every signal comes from :func:`simulator.simulate` on the compiled protocol, phase cycle
+Every signal comes from :func:`echo.runs.simulation.simulate_steps` (the one sweep-point path
+of :class:`simulator.simulation.Simulation`) on the compiled protocol, phase cycle
 combined as the protocol says.  Rates follow :mod:`simulator.decoherence`: a rate
 :math:`T_2^{-1}` (1/s) is the frequency :math:`1/(2\pi T_2)` in hertz.
 """
@@ -26,9 +27,11 @@ import numpy as np
 
 from spin_echo.echo.paper.result import PaperResult, load_paper_sample, new_figure, save_figure
 from spin_echo.echo.paper.spectra import DELTA0_HZ, chi_pp_estimate
-from spin_echo.sequences import Protocol, combine_phase_cycle, compile_timeline, load_protocol
-from spin_echo.simulator import Sample, simulate
+from spin_echo.echo.runs.simulation import StepsJob, simulate_steps
+from spin_echo.sequences import Protocol, load_protocol
+from spin_echo.simulator import Sample
 from spin_echo.simulator.bath import same_channel_probability
+from spin_echo.simulator.simulation import compile_point
 
 __all__ = [
     "PULSE_REPLICAS",
@@ -78,14 +81,11 @@ _TAU_S = 2e-6
 def _signal(
     protocol: Protocol, sample: Sample, point: Mapping[str, float], *, packets: int, seed: int
 ) -> np.ndarray:
-    """Return the phase-cycled detected signal of one sweep point."""
-    signals = [
-        simulate(
-            compile_timeline(protocol.sequence(point, step)), sample, seed=seed, packets=packets
-        ).signal
-        for step in range(len(protocol.phase_cycle))
-    ]
-    return combine_phase_cycle(signals, protocol.phase_cycle)
+    """Return the phase-cycled detected signal of one sweep point (the one sweep-point path)."""
+    job = StepsJob(
+        sample, seed, packets, "rotating", compile_point(protocol, point), protocol.phase_cycle
+    )
+    return simulate_steps(job).signal
 
 
 def echo_peaks(

@@ -38,8 +38,16 @@ from spin_echo.simulator.simulation import (
     compile_point,
 )
 
-__all__ = ["PointResult", "StepsJob", "simulate_point", "simulate_protocol", "simulate_steps"]
+__all__ = [
+    "MapFunction",
+    "PointResult",
+    "StepsJob",
+    "simulate_point",
+    "simulate_protocol",
+    "simulate_steps",
+]
 
+#: An ordered ``map`` (the builtin, or an executor's :meth:`~echo.runs.executor.Executor.map`).
 MapFunction = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 
 
