@@ -21,6 +21,7 @@ The parts (all from the simulator's packet ensembles of the paper's spin bath):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -28,8 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from spin_echo.echo.output import OutputFolder
 from spin_echo.echo.paper.dynamics import echo_result, spin_diffusion_result
-from spin_echo.echo.paper.result import PaperResult
+from spin_echo.echo.paper.result import ABSENT_FRACTION, CONFIDENCE, PaperResult
 from spin_echo.echo.paper.spectra import ferritin_results, fig1_result
 
 __all__ = ["DEFAULT_PACKETS", "PaperReport", "reproduce_paper", "write_report"]
@@ -65,13 +67,18 @@ def reproduce_paper(
     packets: int = DEFAULT_PACKETS,
     seed: int = 1,
     progress: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> PaperReport:
     """Run every part of the reproduction and write the report.
 
     Parameters
     ----------
     outdir
-        Output directory (created): figures, ``report.md``, ``metrics.json``, ``samples/``.
+        Output directory (created if missing; its parent must exist): figures, ``report.md``,
+        ``metrics.json``, ``samples/``. A folder that holds anything is refused unless
+        ``overwrite``. Every file is written into ``OUTDIR.partial-PID`` beside it and moved in
+        only when the whole reproduction has succeeded (:class:`.output.OutputFolder`); a failed
+        or interrupted run leaves ``outdir`` as it was.
     packets
         Packets of the spectral parts (P(t), Eq. 7, Fig. 1 per panel); the echo simulations use
         ``packets // 40`` per point and the 56 spin-diffusion echoes ``packets // 160`` (at
@@ -80,9 +87,18 @@ def reproduce_paper(
         Seed of the first replica of every ensemble.
     progress
         Called with the name of each part before it runs.
+    overwrite
+        Replace the files of an earlier reproduction in ``outdir`` (other files stay).
     """
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    folder = OutputFolder(outdir, overwrite=overwrite)
+    with folder:
+        report = _reproduce(folder.partial, packets=packets, seed=seed, progress=progress)
+    return dataclasses.replace(report, outdir=folder.path)
+
+
+def _reproduce(
+    out: Path, *, packets: int, seed: int, progress: Callable[[str], None] | None
+) -> PaperReport:
     start = time.perf_counter()
     pulse_packets = max(2000, packets // 40)
     diffusion_packets = max(2000, packets // 160)
@@ -122,7 +138,12 @@ def write_report(report: PaperReport) -> Path:
         "(`simulator`), never from the closed forms it is compared with "
         "(`simulator.decoherence`). Differences are simulated minus paper; `s.e.` is the "
         "standard error of the mean over independent replicas, and `|z|` a difference in "
-        "units of it. The sample files used are in `samples/`.",
+        "units of it. A verdict is a one-sided bound at "
+        f"{100 * CONFIDENCE:.0f}% confidence (Student t over the replicas): a claim that "
+        "something is there is reproduced when its lower bound is above zero, a claim that "
+        "it is absent when its upper bound is below the stated level (by default "
+        f"{ABSENT_FRACTION:.0%} of the λ = 0 value); where the bounds straddle the level the "
+        "verdict is 'undecided'. The sample files used are in `samples/`.",
         "",
     ]
     for result in report.results:

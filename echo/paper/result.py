@@ -6,6 +6,12 @@ how the error bars were obtained and the figure file; :mod:`spin_echo.echo.paper
 them into the
 markdown report.  Error bars are standard errors of the mean over independent replicas of the
 ensemble (:func:`replica_stats`): ``K`` ensembles drawn with seeds ``seed, seed + 1, ...``.
+
+Verdicts (:func:`verdict`) follow the statistics: a claim is "reproduced" only when a one-sided
+bound at :data:`CONFIDENCE` (Student t over the replicas) makes it so, "NOT reproduced" when the
+opposite bound contradicts it, and "undecided" otherwise. "Present" needs the lower bound
+above zero; "absent" needs the upper bound below a stated fraction of a reference value (by
+default :data:`ABSENT_FRACTION` of the lambda = 0 value).
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from scipy import stats
 
 from spin_echo.simulator import Ensemble, Sample, load_sample
 
 __all__ = [
+    "ABSENT_FRACTION",
+    "CONFIDENCE",
     "REPLICAS",
     "PaperResult",
     "ReplicaStats",
@@ -29,11 +38,85 @@ __all__ = [
     "new_figure",
     "replica_stats",
     "save_figure",
+    "t_quantile",
+    "verdict",
     "z_scores",
 ]
 
 #: Independent ensembles each statistical estimate is split into.
 REPLICAS = 16
+#: One-sided confidence of every verdict's bound.
+CONFIDENCE = 0.95
+#: "Absent" means below this fraction of the reference (lambda = 0) value.
+ABSENT_FRACTION = 0.2
+
+
+def t_quantile(replicas: int, confidence: float = CONFIDENCE) -> float:
+    """Return the one-sided Student-t quantile for a mean over ``replicas`` (>= 2) values."""
+    if replicas < 2:
+        raise ValueError(f"a bound needs at least 2 replicas, got {replicas}")
+    return float(stats.t.ppf(confidence, replicas - 1))
+
+
+def verdict(
+    value: tuple[float, float],
+    replicas: int,
+    *,
+    claim: str,
+    reference: tuple[float, float] | None = None,
+    fraction: float = ABSENT_FRACTION,
+) -> str:
+    r"""Return the verdict on a claim about a mean over ``replicas`` independent replicas.
+
+    Parameters
+    ----------
+    value
+        (mean, standard error) of the simulated quantity.
+    replicas
+        Number of replicas behind the standard errors (Student t with ``replicas - 1``
+        degrees of freedom, the fewer of the two when a reference is given).
+    claim
+        ``"present"``: reproduced when the lower bound :math:`ar x - t\,s` is above zero,
+        NOT reproduced when the upper bound is below ``fraction`` x the reference (or below
+        zero without one). ``"absent"``: with :math:`d = ar x - f\,ar r` and
+        :math:`s_d = (s_x^2 + f^2 s_r^2)^{1/2}`, reproduced when :math:`d + t\,s_d < 0` (the
+        value is bounded below f times the reference), NOT reproduced when :math:`d - t\,s_d >
+        0`.
+    reference
+        (mean, standard error) of the reference (lambda = 0) value; required for "absent".
+    fraction
+        The fraction f of the reference that "absent" must be below.
+
+    Returns
+    -------
+    str
+        ``"<bounds>: reproduced"``, ``"...: NOT reproduced"`` or ``"...: undecided"``, the
+        bounds printed at :data:`CONFIDENCE`.
+    """
+    t = t_quantile(replicas)
+    mean, error = value
+    level = f"{100 * CONFIDENCE:.0f}%"
+    if claim == "present":
+        lower, upper = mean - t * error, mean + t * error
+        floor = 0.0 if reference is None else fraction * reference[0]
+        text = f"{level} bounds [{lower:.3g}, {upper:.3g}]"
+        if lower > 0.0:
+            return f"{text} > 0: reproduced"
+        if upper < floor:
+            return f"{text} < {floor:.3g}: NOT reproduced"
+        return f"{text}: undecided"
+    if claim != "absent":
+        raise ValueError(f"claim must be 'present' or 'absent', got {claim!r}")
+    if reference is None:
+        raise ValueError("an 'absent' claim needs a reference value")
+    ceiling = fraction * reference[0]
+    spread = t * math.hypot(error, fraction * reference[1])
+    text = f"{level} bounds [{mean - spread:.3g}, {mean + spread:.3g}] against {ceiling:.3g}"
+    if mean + spread < ceiling:
+        return f"{text}: reproduced"
+    if mean - spread > ceiling:
+        return f"{text}: NOT reproduced"
+    return f"{text}: undecided"
 
 
 @dataclass(frozen=True)
