@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -52,14 +53,18 @@ from spin_echo.simulator.lab_pulse import (
 
 __all__ = [
     "METHODS",
+    "METHOD_ENV",
     "MIN_FREE_SAMPLES",
     "STEPS_PER_PERIOD",
     "propagate_lab",
     "propagate_sampled",
+    "sampled_piece",
 ]
 
 #: Lab-frame propagation methods: the fast maps and the step-by-step reference.
 METHODS = ("fast", "exact")
+#: Environment variable that sets the default method.
+METHOD_ENV = "SPIN_ECHO_LAB_METHOD"
 #: Integrator steps per drive period in lab-frame driven segments.
 STEPS_PER_PERIOD = 64
 #: Shortest run of zero samples that :func:`propagate_sampled` evaluates as free evolution.
@@ -234,7 +239,7 @@ def propagate_lab(
     chunk: int = KERNEL_CHUNK,
     eigenbasis: bool = False,
     threads: int | None = None,
-    method: str = "fast",
+    method: str | None = None,
     steps_per_period: int | None = None,
     grid_cache: GridCache | None = None,
 ) -> Observables:
@@ -251,13 +256,17 @@ def propagate_lab(
         ``"fast"``: each driven segment without detection points is one map per packet
         (:func:`simulator.lab_pulse.segment_map`: carrier-period maps raised to the number of
         periods; consecutive short segments, such as a shaped pulse's, as one batch);
-        ``"exact"``: the reference, every CF4 step applied in turn.
+        ``"exact"``: the reference, every CF4 step applied in turn. When None, the environment
+        variable ``SPIN_ECHO_LAB_METHOD`` if set (benchmarks of the reference end to end), else
+        ``"fast"``.
     steps_per_period
         CF4 steps per drive period: :data:`simulator.lab_pulse.PERIOD_STEPS` (fast) or
         :data:`STEPS_PER_PERIOD` (exact) when None.
     grid_cache
         Where period grids are kept between calls (a shared one when None).
     """
+    if method is None:
+        method = os.environ.get(METHOD_ENV, "").strip().lower() or "fast"
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     relax = Relaxation.from_times(t1_s, t2_s)
@@ -368,13 +377,37 @@ def _sampled_chunk(
     waveform: Waveform,
 ) -> np.ndarray:
     """Return the unnormalised M_z sums of one chunk at every sample time."""
-    dt = 1.0 / waveform.sample_rate_hz
-    scale = waveform.full_scale_rabi_hz
     out = np.zeros(len(samples))
-    transverse, longitudinal = frame.coupling * frame.sin_eta, frame.coupling * frame.cos_eta
-    along, across = frame.weight * longitudinal, frame.weight * transverse
     m = np.zeros(len(frame.energy_hz), dtype=complex)
     z = frame.z_eq.copy()
+    sampled_piece(frame, relax, samples, runs, waveform, (m, z), out)
+    return out
+
+
+def sampled_piece(
+    frame: PacketFrame,
+    relax: Relaxation,
+    samples: np.ndarray,
+    runs: list[tuple[int, int, bool]] | None,
+    waveform: Waveform,
+    state: tuple[np.ndarray, np.ndarray],
+    out: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Propagate one chunk's lab-frame state ``(m, z)`` through ``samples``, exactly.
+
+    The map of :func:`propagate_sampled` for a piece of a waveform (its sample rate and
+    full-scale Rabi frequency): adds the chunk's unnormalised :math:`M_z` sums at every sample
+    time into ``out`` (one entry per sample) and returns the state after the last sample.
+    ``runs`` are the piece's zero/driven runs (computed when None). A caller whose packets
+    change between pieces (a stochastic environment, :mod:`simulator.simulation`) carries
+    the state from piece to piece.
+    """
+    dt = 1.0 / waveform.sample_rate_hz
+    scale = waveform.full_scale_rabi_hz
+    runs = _zero_runs(samples) if runs is None else runs
+    transverse, longitudinal = frame.coupling * frame.sin_eta, frame.coupling * frame.cos_eta
+    along, across = frame.weight * longitudinal, frame.weight * transverse
+    m, z = state
     for first, stop, is_zero in runs:
         count = stop - first
         if is_zero:
@@ -397,4 +430,4 @@ def _sampled_chunk(
         for k, b in enumerate(drive, start=first):
             out[k] += kernels.dot(along, z - frame.z_eq) - kernels.dot(across, m.real)
             m, z = rotate_relax(m, z, _lab_field(frame, b), relax, frame.z_eq, dt)
-    return out
+    return m, z

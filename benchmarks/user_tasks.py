@@ -1,0 +1,198 @@
+r"""End-to-end user tasks of issue 14, each timed against its reference in the same run.
+
+``python -m benchmarks.user_tasks [--quick]``. Every task runs as the user runs it, the
+``spin-echo`` command line in a subprocess (start-up, imports, record writing included), and
+every reference in the same sitting, so that the printed ratios hold on a machine whose load
+changes between runs:
+
+1. ``simulate`` of a one-point Hahn echo (``bare``, 10^6 packets; 10^5 with ``--quick``)
+   against a plain numpy script of the same physics (closed-form rotating-frame rotations and
+   free precession, detection as a direct sum over packets), run the same way;
+2. ``spin-echo --help`` and ``spin-echo protocols`` (target < 0.3 s, no reference);
+3. ``simulate hahn-echo --frame lab`` at 1000 packets (12 tau x 2 phase steps), samples
+   ``bare`` and ``bare-t2``, against the same command in the rotating frame;
+4. the virtual-bench ``run hahn-echo --bench virtual --sample bare`` against the
+   rotating-frame ``simulate hahn-echo --sample bare``;
+5. the README's worked-example fit (``--frame lab``) against the same fit through the former
+   lab-frame path (``SPIN_ECHO_LAB_METHOD=exact``; left out with ``--quick``, it takes minutes).
+
+Row 3 also runs the former lab-frame path, for the before/after comparison.
+
+Peak memory is the largest resident set of the task's child processes
+(``resource.getrusage(RUSAGE_CHILDREN)``, read in a fresh helper process per task).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+__all__ = ["main", "run_task"]
+
+PYTHON = sys.executable
+CLI = [PYTHON, "-m", "spin_echo.echo.cli"]
+#: Environment of the former lab-frame path (:data:`simulator.lab.METHOD_ENV`).
+EXACT = {"SPIN_ECHO_LAB_METHOD": "exact"}
+
+_HAHN_ONE = """\
+name: hahn-one
+description: One-point Hahn echo (benchmarks/user_tasks.py).
+parameters: {carrier: 4 MHz, t_pi2: 500 ns, tau: 5 us, window: 4 us}
+sequence:
+  - pulse: {angle: pi/2, duration: t_pi2, phase: 0 deg}
+  - delay: tau
+  - pulse: {angle: pi, duration: 2*t_pi2, phase: 90 deg}
+  - delay: tau - window/2
+  - detect: {duration: window, points: 256}
+full_scale_rabi: 1 MHz
+"""
+
+_NUMPY_ECHO = '''\
+import sys
+import numpy as np
+n = int(sys.argv[1])
+rng = np.random.default_rng(1)
+delta = 1e6 * np.exp(0.05 * rng.standard_normal(n))
+eps = 0.3e6 * rng.standard_normal(n)
+E = np.hypot(eps, 2 * delta)
+kappa = 2 * delta / E
+fc, rabi, tp, tau, window, points = 4e6, 0.5e6, 500e-9, 5e-6, 4e-6, 256
+
+def rotate(m, z, phase, duration):
+    ox = kappa * rabi * np.cos(phase)
+    oy = kappa * rabi * np.sin(phase)
+    oz = 2 * E - fc
+    w = np.sqrt(ox**2 + oy**2 + oz**2)
+    nx, ny, nz = ox / w, oy / w, oz / w
+    a = 2 * np.pi * w * duration
+    c, s = np.cos(a), np.sin(a)
+    x, y = m.real, m.imag
+    d = (nx * x + ny * y + nz * z) * (1 - c)
+    x1 = x * c + (ny * z - nz * y) * s + nx * d
+    y1 = y * c + (nz * x - nx * z) * s + ny * d
+    return x1 + 1j * y1, z * c + (nx * y - ny * x) * s + nz * d
+
+m, z = np.zeros(n, complex), -np.ones(n)
+m, z = rotate(m, z, 0.0, tp)
+m = m * np.exp(2j * np.pi * (2 * E - fc) * tau)
+m, z = rotate(m, z, np.pi / 2, 2 * tp)
+t = tau - window / 2 + np.arange(points) * window / points
+signal = np.zeros(points, complex)
+for lo in range(0, n, 8192):
+    sl = slice(lo, lo + 8192)
+    phases = np.exp(2j * np.pi * np.outer(t, 2 * E[sl] - fc))
+    signal -= np.conj(phases @ (kappa[sl] * m[sl])) / n
+print(abs(signal).max())
+'''
+
+_RUNNER = """\
+import json, resource, subprocess, sys, time
+command, env = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+start = time.perf_counter()
+done = subprocess.run(command, env=env, capture_output=True, text=True)
+wall = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": done.returncode, "wall_s": wall, "peak_mb": peak / 1024,
+                  "err": done.stderr[-400:]}))
+"""
+
+
+def run_task(command: list[str], *, env: dict[str, str] | None = None) -> dict:
+    """Run ``command`` in a fresh helper process; return its wall time and peak memory.
+
+    Raises
+    ------
+    RuntimeError
+        If the command fails.
+    """
+    full_env = {**os.environ, **(env or {})}
+    done = subprocess.run(
+        [PYTHON, "-c", _RUNNER, json.dumps(command), json.dumps(full_env)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    if result["rc"] != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {result['err']}")
+    return result
+
+
+def _row(task: str, got: dict, reference: dict | None, ref_name: str, target: str) -> None:
+    ratio = f"{got['wall_s'] / reference['wall_s']:7.2f}x" if reference else "      -"
+    ref_s = f"{reference['wall_s']:8.2f}" if reference else "       -"
+    print(
+        f"{task:<44} {got['wall_s']:8.2f} {ref_s} {ratio}  {got['peak_mb']:7.0f}  "
+        f"{ref_name:<26} {target}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the tasks and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10^5 packets, no reference fit")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="spin-echo-tasks-"))
+    packets = 100_000 if args.quick else 1_000_000
+    (work / "hahn-one.yaml").write_text(_HAHN_ONE)
+    (work / "echo.py").write_text(_NUMPY_ECHO)
+    print(f"{'task':<44} {'time s':>8} {'ref s':>8} {'ratio':>8}  {'peak MB':>7}  "
+          f"{'reference':<26} target")  # fmt: skip
+    names = (str(work / f"out{k}.nc") for k in range(1000))
+    one = run_task([*CLI, "simulate", str(work / "hahn-one.yaml"), "--sample", "bare",
+                    "--packets", str(packets), "-o", next(names)])  # fmt: skip
+    script = run_task([PYTHON, str(work / "echo.py"), str(packets)])
+    _row(f"1 simulate one Hahn echo, {packets} packets", one, script, "plain numpy script",
+         "<= 0.5 s")  # fmt: skip
+    for command in (["--help"], ["protocols"]):
+        _row(f"2 spin-echo {' '.join(command)}", run_task([*CLI, *command]), None, "-", "< 0.3 s")
+    for sample in ("bare", "bare-t2"):
+        base = [*CLI, "simulate", "hahn-echo", "--sample", sample, "--packets", "1000", "-o"]
+        rotating = run_task([*base, next(names)])
+        lab = run_task([*base, next(names), "--frame", "lab"])
+        _row(f"3 simulate --frame lab, {sample}, 1000 pk", lab, rotating, "rotating frame",
+             "<= 1.5x")  # fmt: skip
+        former = run_task([*base, next(names), "--frame", "lab"], env=EXACT)
+        _row("  the same, former lab path", former, rotating, "rotating frame", "(before)")
+    rotating = run_task([*CLI, "simulate", "hahn-echo", "--sample", "bare", "-o", next(names)])
+    bench = run_task([*CLI, "run", "hahn-echo", "--bench", "virtual", "--sample", "bare",
+                      "-o", str(work / "measured-bare.nc")])  # fmt: skip
+    _row("4 run --bench virtual, bare", bench, rotating, "rotating simulate", "<= 3x")
+    grains = (work / "grains.yaml")
+    grains.write_text(textwrap.dedent("""\
+        name: grains
+        description: Bare grains with a phenomenological T2.
+        spin: 4000
+        g: 2.0
+        tunnel_splitting: {distribution: lognormal, median: 1 MHz, sigma: 0.05}
+        bias: {distribution: gaussian, mean: 0 Hz, width: 0.3 MHz}
+        orientation: {distribution: fixed, theta: 0 deg}
+        packets: 1000
+        seed: 1
+        temperature: 0 K
+        relaxation: {T2: 20 us}
+        """))  # fmt: skip
+    measured = str(work / "measured.nc")
+    run_task([*CLI, "run", "hahn-echo", "--bench", "virtual", "--sample", str(grains),
+              "-o", measured])  # fmt: skip
+    fit = [*CLI, "fit", measured, "--sample", str(grains), "--set", "relaxation.T2=26 us",
+           "--set", "bias.width=0.21 MHz", "--free", "relaxation.T2,bias.width",
+           "--frame", "lab", "-o"]  # fmt: skip
+    new = run_task([*fit, str(work / "fitted.yaml")])
+    old = None
+    if not args.quick:
+        old = run_task([*fit, str(work / "fitted-exact.yaml")], env=EXACT)
+    _row("5 README fit --frame lab", new, old, "former lab path", "<= 15 s")
+    print(f"(files in {work}; {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.1f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
