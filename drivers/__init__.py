@@ -1,16 +1,26 @@
-"""What the bench does: one instrument interface, virtual and VISA implementations."""
+"""What the bench does: one instrument interface, virtual and VISA implementations.
 
-from spin_echo.drivers.bench import DRIVERS, Bench, list_benches, load_bench, open_bench
-from spin_echo.drivers.config import BenchSpec, Coil, InstrumentConfig
-from spin_echo.drivers.interface import (
-    Awg,
-    BenchError,
-    Detector,
-    InstrumentError,
-    LockIn,
-    LockInReading,
-    Trace,
-)
+The names below load their module on first use (PEP 562), so importing the package, or one of
+its light modules, does not import the heavy ones (the command line starts fast).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spin_echo.drivers.bench import DRIVERS, Bench, list_benches, load_bench, open_bench
+    from spin_echo.drivers.config import BenchSpec, Coil, InstrumentConfig
+    from spin_echo.drivers.interface import (
+        Awg,
+        BenchError,
+        Detector,
+        InstrumentError,
+        LockIn,
+        LockInReading,
+        Trace,
+    )
 
 __all__ = [
     "DRIVERS",
@@ -29,3 +39,36 @@ __all__ = [
     "load_bench",
     "open_bench",
 ]
+
+#: Public name -> the module of this package that defines it.
+_EXPORTS = {
+    "Awg": "interface",
+    "Bench": "bench",
+    "BenchError": "interface",
+    "BenchSpec": "config",
+    "Coil": "config",
+    "Detector": "interface",
+    "DRIVERS": "bench",
+    "InstrumentConfig": "config",
+    "InstrumentError": "interface",
+    "list_benches": "bench",
+    "load_bench": "bench",
+    "LockIn": "interface",
+    "LockInReading": "interface",
+    "open_bench": "bench",
+    "Trace": "interface",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first access, and keep the name."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

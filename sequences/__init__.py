@@ -1,19 +1,29 @@
-"""What an experiment is: quantities, pulses, sequences, protocols, and their compilers."""
+"""What an experiment is: quantities, pulses, sequences, protocols, and their compilers.
 
-from spin_echo.sequences.compile import compile_timeline, compile_waveform
-from spin_echo.sequences.errors import CompileError, InputError, ProtocolError, SpinEchoError
-from spin_echo.sequences.model import Delay, Detect, Pulse, Sequence
-from spin_echo.sequences.protocol import (
-    Parameter,
-    PhaseStep,
-    Protocol,
-    SweepAxis,
-    combine_phase_cycle,
-    list_protocols,
-    load_protocol,
-)
-from spin_echo.sequences.shapes import Chirp, Gaussian, Rect, Sech, Shape
-from spin_echo.sequences.timeline import AwgConstraints, DetectWindow, Timeline, Waveform
+The names below load their module on first use (PEP 562), so importing the package, or one of
+its light modules, does not import the heavy ones (the command line starts fast).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spin_echo.sequences.compile import compile_timeline, compile_waveform
+    from spin_echo.sequences.errors import CompileError, InputError, ProtocolError, SpinEchoError
+    from spin_echo.sequences.model import Delay, Detect, Pulse, Sequence
+    from spin_echo.sequences.protocol import (
+        Parameter,
+        PhaseStep,
+        Protocol,
+        SweepAxis,
+        combine_phase_cycle,
+        list_protocols,
+        load_protocol,
+    )
+    from spin_echo.sequences.shapes import Chirp, Gaussian, Rect, Sech, Shape
+    from spin_echo.sequences.timeline import AwgConstraints, DetectWindow, Timeline, Waveform
 
 __all__ = [
     "AwgConstraints",
@@ -43,3 +53,47 @@ __all__ = [
     "list_protocols",
     "load_protocol",
 ]
+
+#: Public name -> the module of this package that defines it.
+_EXPORTS = {
+    "AwgConstraints": "timeline",
+    "Chirp": "shapes",
+    "combine_phase_cycle": "protocol",
+    "compile_timeline": "compile",
+    "compile_waveform": "compile",
+    "CompileError": "errors",
+    "Delay": "model",
+    "Detect": "model",
+    "DetectWindow": "timeline",
+    "Gaussian": "shapes",
+    "InputError": "errors",
+    "list_protocols": "protocol",
+    "load_protocol": "protocol",
+    "Parameter": "protocol",
+    "PhaseStep": "protocol",
+    "Protocol": "protocol",
+    "ProtocolError": "errors",
+    "Pulse": "model",
+    "Rect": "shapes",
+    "Sech": "shapes",
+    "Sequence": "model",
+    "Shape": "shapes",
+    "SpinEchoError": "errors",
+    "SweepAxis": "protocol",
+    "Timeline": "timeline",
+    "Waveform": "timeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first access, and keep the name."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

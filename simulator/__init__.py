@@ -3,14 +3,23 @@
 Public API: :func:`load_sample`, :func:`list_samples`, :class:`Sample`, :class:`Ensemble`,
 :func:`propagate`, :func:`propagate_sampled`, :func:`simulate`, :class:`Observables`,
 :class:`SampleError`, and the paper's :func:`correlator` and :func:`absorption_spectrum`.
+
+The names below load their module on first use (PEP 562), so importing the package, or one of
+its light modules, does not import the heavy ones (the command line starts fast).
 """
 
-from spin_echo.simulator.ensemble import Ensemble
-from spin_echo.simulator.lab import propagate_sampled
-from spin_echo.simulator.propagator import Observables, propagate
-from spin_echo.simulator.sample import Sample, SampleError, list_samples, load_sample
-from spin_echo.simulator.simulate import simulate
-from spin_echo.simulator.spectra import absorption_spectrum, correlator
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spin_echo.simulator.ensemble import Ensemble
+    from spin_echo.simulator.lab import propagate_sampled
+    from spin_echo.simulator.propagator import Observables, propagate
+    from spin_echo.simulator.sample import Sample, SampleError, list_samples, load_sample
+    from spin_echo.simulator.simulate import simulate
+    from spin_echo.simulator.spectra import absorption_spectrum, correlator
 
 __all__ = [
     "Ensemble",
@@ -25,3 +34,32 @@ __all__ = [
     "propagate_sampled",
     "simulate",
 ]
+
+#: Public name -> the module of this package that defines it.
+_EXPORTS = {
+    "absorption_spectrum": "spectra",
+    "correlator": "spectra",
+    "Ensemble": "ensemble",
+    "list_samples": "sample",
+    "load_sample": "sample",
+    "Observables": "propagator",
+    "propagate": "propagator",
+    "propagate_sampled": "lab",
+    "Sample": "sample",
+    "SampleError": "sample",
+    "simulate": "simulate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first access, and keep the name."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

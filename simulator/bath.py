@@ -62,7 +62,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 __all__ = [
     "NuclearBath",
@@ -110,6 +109,8 @@ def channel_probabilities(kappa: float) -> tuple[np.ndarray, np.ndarray]:
     :math:`p_M = \int_0^\infty dy\, e^{-y} J_M(2\sqrt{\kappa y})^2`; channels whose
     probability is below 1e-14 of the total are dropped and the rest renormalised.
     """
+    from scipy import special
+
     if kappa <= 0:
         return np.zeros(1, dtype=int), np.ones(1)
     top = int(2 * kappa + 12 * math.sqrt(2 * kappa + 1) + 12)
@@ -138,6 +139,8 @@ def draw_splitting(
     spin
         Giant spin S (:math:`\Phi = \pi S`); None means :math:`\Phi = 0`.
     """
+    from scipy import special
+
     n = len(delta0_hz)
     channels, probs = channel_probabilities(bath.lam - bath.lam_prime)
     index = rng.choice(len(channels), size=n, p=probs)
@@ -189,6 +192,8 @@ def cos_pi_spin(spin: float | None) -> float:
 
 
 def _log_binomial(n_spins: int, k: np.ndarray) -> np.ndarray:
+    from scipy import special
+
     return (
         special.gammaln(n_spins + 1.0)
         - special.gammaln(k + 1.0)
@@ -208,6 +213,8 @@ def bath_log_density(bath: NuclearBath, x_hz: np.ndarray) -> np.ndarray:
 
     Only the groups within 9 s of x contribute above double precision; they are summed.
     """
+    from scipy import special
+
     s = bath.group_width_hz
     if s <= 0:
         raise ValueError("the nuclear bias has no density when delta_omega = 0")

@@ -8,26 +8,39 @@ Nothing but an unexpected bug prints a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
+from spin_echo.echo.cli import (
+    budget,
+    compare,
+    fit,
+    paper,
+    plot,
+    protocols,
+    run,
+    serve_virtual_lab,
+    show,
+    simulate,
+)
 from spin_echo.sequences.errors import InputError, SpinEchoError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: Sub-command modules under :mod:`spin_echo.echo.cli`, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = (
-    "protocols",
-    "show",
-    "simulate",
-    "compare",
-    "budget",
-    "fit",
-    "paper",
-    "plot",
-    "run",
-    "serve_virtual_lab",
+#: Sub-command modules, in the order ``--help`` lists them. Each has ``register(sub)`` and
+#: imports what its command needs (xarray, matplotlib, scipy, the drivers, numba) inside the
+#: functions that run it, so that building this parser stays cheap.
+COMMANDS = (
+    protocols,
+    show,
+    simulate,
+    compare,
+    budget,
+    fit,
+    paper,
+    plot,
+    run,
+    serve_virtual_lab,
 )
 
 
@@ -38,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pulsed coherence experiments on magnetic grains: simulate, run, compare.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"spin_echo.echo.cli.{name}").register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 
