@@ -9,11 +9,17 @@ A bench file names the instruments a protocol runs on (``../shared/SPEC.md``)::
     coil:     {field_per_volt: 1e-4 T/V, pickup: 1 mV}
 
 Every instrument block takes ``driver``, ``resource`` (VISA; none for virtual instruments),
-``timeout`` (a time, default 10 s) and ``limits`` (keys of
-:data:`drivers.settings.BENCH_LIMITS`; a bare number is in the unit the key names), plus the
-keys the driver declares in its ``OPTIONS``. Values are validated against the driver's
-declared settings with the bench limits applied, so an unsafe value is refused here, with
-file, line, key and value, before any instrument is touched.
+``timeout`` (a time, default 10 s, at most :data:`MAX_TIMEOUT_S`) and ``limits`` (keys of
+:data:`drivers.settings.BENCH_LIMITS`; a bare number is in the unit the key names; positive
+and finite), plus the keys the driver declares in its ``OPTIONS``. Values are validated
+against the driver's declared settings with the bench limits applied, so an unsafe value is
+refused here, with file, line, key and value, before any instrument is touched. A resource
+string must be VISA syntax (PyVISA's own parser; a socket port a number from 1 to 65535).
+
+:func:`check_protocol_fits` compiles every sweep point and phase step of a protocol against
+the bench AWG's model constraints (memory, length granularity, sample-rate range, DAC) and
+the bench file's sample rate, so that a waveform the AWG cannot hold is an input error
+(exit 2) found before connecting.
 
 :func:`load_bench` reads a built-in bench (``drivers/benches/<name>.yaml``) or a path;
 :func:`open_bench` connects the instruments (or a dry-run recorder) and returns a
@@ -22,15 +28,16 @@ file, line, key and value, before any instrument is touched.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+import pyvisa.rname
 
 from spin_echo.drivers.config import BenchSpec, Coil, InstrumentConfig
 from spin_echo.drivers.dry_run import DryRunTransport
-from spin_echo.drivers.interface import Awg, BenchError, Detector, LockIn
+from spin_echo.drivers.interface import Bench, BenchError
 from spin_echo.drivers.settings import BENCH_LIMITS
 from spin_echo.drivers.virtual import VirtualAwg, VirtualDetector, open_virtual
 from spin_echo.drivers.visa.keysight_awg import Keysight33500B, Keysight33600A
@@ -39,9 +46,20 @@ from spin_echo.drivers.visa.scpi import DEFAULT_BACKEND, open_transport
 from spin_echo.drivers.visa.srs_lockin import SR830, SR860
 from spin_echo.drivers.visa.tektronix_awg import TektronixAWG5200, TektronixAWG70000
 from spin_echo.drivers.visa.tektronix_scope import TektronixScope
+from spin_echo.sequences import Protocol, compile_waveform
+from spin_echo.sequences.errors import CompileError
 from spin_echo.sequences.yamlio import MapNode, Node, load_yaml
 
-__all__ = ["DRIVERS", "Bench", "list_benches", "load_bench", "open_bench"]
+__all__ = [
+    "DRIVERS",
+    "MAX_TIMEOUT_S",
+    "Bench",
+    "check_protocol_fits",
+    "check_resource",
+    "list_benches",
+    "load_bench",
+    "open_bench",
+]
 
 #: Driver classes by the name a bench file uses.
 DRIVERS: dict[str, Any] = {
@@ -65,6 +83,8 @@ _ROLES = ("awg", "detector", "lockin")
 _COMMON_KEYS = ("driver", "resource", "timeout", "limits")
 #: Default I/O timeout, seconds.
 DEFAULT_TIMEOUT_S = 10.0
+#: Longest I/O timeout a bench file may set, seconds.
+MAX_TIMEOUT_S = 3600.0
 
 
 def list_benches() -> list[str]:
@@ -98,8 +118,8 @@ def _limits(node: Node | None) -> dict[str, float]:
             number = float(raw)
         else:
             number = value.quantity(BENCH_LIMITS[key])
-        if not number > 0:
-            raise value.error("a limit must be positive")
+        if not (math.isfinite(number) and number > 0):
+            raise value.error("a limit must be a positive finite number")
         limits[key] = number
     return limits
 
@@ -114,7 +134,36 @@ def _option(cls: Any, key: str, node: Node) -> float | int | str:
             if word.upper() == choice.upper():
                 return choice
         raise node.error(f"must be one of {', '.join(option.choices)}")
-    return node.quantity(option.kind)
+    value = node.quantity(option.kind)
+    if not math.isfinite(value):
+        raise node.error(f"must be a finite {option.kind}")
+    return value
+
+
+def _positive(node: Node, kind: str) -> float:
+    value = node.quantity(kind, positive=True)
+    if not math.isfinite(value):
+        raise node.error(f"must be a finite {kind.replace('_', ' ')}")
+    return value
+
+
+def check_resource(node: Node) -> str:
+    """Return the VISA resource string of ``node``, or raise a located error if it is not one.
+
+    The syntax is PyVISA's (``TCPIP::10.0.0.20::INSTR``, ``TCPIP::10.0.0.20::5025::SOCKET``,
+    ``GPIB0::12::INSTR``, ``USB0::...::INSTR``, ``ASRL1::INSTR``); a socket port must be a
+    number from 1 to 65535.
+    """
+    text = node.as_str()
+    expected = "expected VISA syntax such as TCPIP::10.0.0.20::INSTR or TCPIP::host::5025::SOCKET"
+    try:
+        parsed = pyvisa.rname.parse_resource_name(text)
+    except pyvisa.rname.InvalidResourceName:
+        raise node.error(f"not a VISA resource string; {expected}") from None
+    port = getattr(parsed, "port", None)
+    if port is not None and not (str(port).isdigit() and 1 <= int(port) <= 65535):
+        raise node.error(f"socket port {port!r} must be a number from 1 to 65535; {expected}")
+    return text
 
 
 def _instrument(role: str, node: Node, backend: str) -> InstrumentConfig:
@@ -129,11 +178,11 @@ def _instrument(role: str, node: Node, backend: str) -> InstrumentConfig:
     block.check_keys((*_COMMON_KEYS, *cls.OPTIONS), required=required)
     if virtual and "resource" in block:
         raise block["resource"].error("a virtual instrument has no VISA resource")
-    resource = None if virtual else block["resource"].as_str()
+    resource = None if virtual else check_resource(block["resource"])
     timeout_node = block.get("timeout")
-    timeout_s = (
-        DEFAULT_TIMEOUT_S if timeout_node is None else timeout_node.quantity("time", positive=True)
-    )
+    timeout_s = DEFAULT_TIMEOUT_S if timeout_node is None else _positive(timeout_node, "time")
+    if not timeout_s <= MAX_TIMEOUT_S:
+        raise timeout_node.error(f"must be at most {MAX_TIMEOUT_S:g} s")
     limits = _limits(block.get("limits"))
     options: dict[str, float | int | str] = {}
     for key, option in cls.OPTIONS.items():
@@ -206,16 +255,17 @@ def load_bench(name_or_path: str | Path) -> BenchSpec:
         block.check_keys(("field_per_volt", "pickup"))
         fpv, pickup = block.get("field_per_volt"), block.get("pickup")
         coil = Coil(
-            field_per_volt_t=None if fpv is None else fpv.quantity("field_per_volt", positive=True),
-            pickup_v=None if pickup is None else pickup.quantity("voltage", positive=True),
+            field_per_volt_t=None if fpv is None else _positive(fpv, "field_per_volt"),
+            pickup_v=None if pickup is None else _positive(pickup, "voltage"),
         )
     bandwidth = None
     receiver = root.get("receiver")
     if receiver is not None:
         block = receiver.as_map()
         block.check_keys(("bandwidth",), required=("bandwidth",))
-        bandwidth = block["bandwidth"].quantity("frequency", positive=True)
+        bandwidth = _positive(block["bandwidth"], "frequency")
     return BenchSpec(
+        source=str(name_or_path),
         name=root["name"].as_str(),
         text=source.read_text(encoding="utf-8"),
         awg=awg,
@@ -226,46 +276,37 @@ def load_bench(name_or_path: str | Path) -> BenchSpec:
     )
 
 
-@dataclass
-class Bench:
-    """The connected instruments of a bench; a context manager that closes them.
+def check_protocol_fits(spec: BenchSpec, protocol: Protocol) -> None:
+    """Compile every sweep point and phase step for the bench AWG's model; refuse a misfit.
 
-    Attributes
-    ----------
-    spec
-        The bench file it was opened from.
-    awg, detector
-        The instruments every run uses.
-    lockin
-        Optional lock-in amplifier.
+    Uses the driver's model constraints (memory, minimum length and granularity, sample-rate
+    range with the bench's limit, DAC resolution) and the bench file's sample rate, without
+    contacting any instrument: what the AWG cannot play is an input error (exit 2) before a
+    connection is opened. (An instrument that reports tighter limits when connected is still
+    checked again, by the driver, before each upload.)
+
+    Raises
+    ------
+    BenchError
+        Naming the bench file, the ``awg`` block, the sweep point and what does not fit.
     """
-
-    spec: BenchSpec
-    awg: Awg
-    detector: Detector
-    lockin: LockIn | None = None
-
-    @property
-    def realtime(self) -> bool:
-        """True for hardware (shots must respect the repetition time); False when virtual."""
-        return not self.spec.is_virtual
-
-    def close(self) -> None:
-        """Close every instrument (each even if another fails to close)."""
-        for instrument in (self.awg, self.detector, self.lockin):
-            if instrument is not None:
-                instrument.close()
-
-    def __enter__(self) -> Bench:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    config = spec.awg
+    model = DRIVERS[config.driver].MODEL
+    constraints = model.constraints(config.limits.get("sample_rate_hz"))
+    rate = float(config.options["sample_rate"])
+    for _, values in protocol.iter_points():
+        for step in range(len(protocol.phase_cycle)):
+            try:
+                compile_waveform(protocol.sequence(values, step), constraints, rate)
+            except CompileError as err:
+                point = ", ".join(f"{k} = {v:.6g}" for k, v in values.items())
+                at = f" at {point}" if point else ""
+                raise BenchError(
+                    f"protocol {protocol.name!r}{at} does not fit this AWG ({config.driver}, "
+                    f"{model.memory} samples of memory, {rate:g} Sa/s): {err.message}",
+                    file=spec.source or spec.name,
+                    key="awg",
+                ) from None
 
 
 def _open_visa(config: InstrumentConfig, emit: Callable[[str], None] | None) -> Any:

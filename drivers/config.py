@@ -118,6 +118,8 @@ class BenchSpec:
         Drive and pickup calibration.
     receiver_bandwidth_hz
         Low-pass bandwidth of the I/Q demodulation; None: half the carrier frequency.
+    source
+        The bench file's path or built-in name, for messages.
     """
 
     name: str
@@ -127,6 +129,7 @@ class BenchSpec:
     lockin: InstrumentConfig | None = None
     coil: Coil = Coil()
     receiver_bandwidth_hz: float | None = None
+    source: str = ""
 
     @property
     def is_virtual(self) -> bool:

@@ -69,6 +69,10 @@ class InstrumentError(SpinEchoError, RuntimeError):
         self.instrument_message = instrument_message
         super().__init__(f"{instrument}: {command!r}: {instrument_message}")
 
+    def __reduce__(self) -> tuple[type[InstrumentError], tuple[str, str, str]]:
+        """Pickle with the context attributes (dask workers send errors back pickled)."""
+        return (type(self), (self.instrument, self.command, self.instrument_message))
+
 
 @dataclass(frozen=True, eq=False)
 class Trace:

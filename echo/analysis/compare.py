@@ -1,11 +1,13 @@
 r"""Compare a measured record with a simulated one: align, scale, residual, chi-square.
 
-Alignment. The two records must come from protocols of the same *structure* (the same ordered
-list of sequence step kinds, e.g. pulse, delay, pulse, delay, detect) and have the same sweep
-axes (by name). Parameter values may differ. On every axis (``time`` and each sweep axis) the
-comparison uses the measured grid points that lie inside the range both records cover, and the
-simulated record is interpolated linearly onto them (real and imaginary parts). An axis whose
-ranges do not overlap, or a single-point axis whose values differ, is refused. Sweep points an
+Alignment. The two records must come from protocols of the same *structure*: the same ordered
+list of sequence step kinds (e.g. pulse, delay, pulse, delay, detect) and the same nominal
+angle of each pulse as written (pi/2 - pi is a Hahn echo, pi - pi/2 an inversion recovery; a
+pulse given by amplitude and duration matches any), and the same sweep axes (by name).
+Parameter values may differ. On every axis (``time`` and each sweep axis) the comparison uses
+the measured grid points that lie inside the range both records cover, and the simulated
+record is interpolated linearly onto them (real and imaginary parts). An axis whose ranges do
+not overlap, or a single-point axis whose values differ, is refused. Sweep points an
 interrupted measurement never wrote (NaN) are left out.
 
 Scale. One complex factor ``c`` (amplitude ``|c|`` and phase ``arg c``) maps the simulation
@@ -41,8 +43,8 @@ import xarray as xr
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
+from spin_echo.echo.record_info import RecordError, record_info
 from spin_echo.sequences.errors import InputError
-from spin_echo.sequences.yamlio import load_yaml
 
 __all__ = ["CompareError", "Comparison", "align_records", "compare_records", "protocol_structure"]
 
@@ -122,14 +124,41 @@ def protocol_structure(dataset: xr.Dataset, *, name: str) -> tuple[str, ...]:
     name
         The record's file name, for messages.
     """
-    text = dataset.attrs.get("protocol")
-    if not isinstance(text, str) or not text.strip():
+    try:
+        info = record_info(dataset)
+    except RecordError as err:
+        raise CompareError(err.message, file=name, key=err.key, value=err.value) from None
+    if info.protocol_text is None:
         raise CompareError("record has no protocol attribute", file=name)
-    document = load_yaml(f"{name}:protocol", text=text, error_class=CompareError).plain()
-    steps = document.get("sequence")
-    if not isinstance(steps, list) or not steps:
+    if not info.structure:
         raise CompareError("record's protocol has no sequence", file=name)
-    return tuple(next(iter(step)) if isinstance(step, dict) else str(step) for step in steps)
+    return info.structure
+
+
+def _check_same_structure(
+    measured: xr.Dataset, simulated: xr.Dataset, names: tuple[str, str]
+) -> None:
+    """Refuse records whose protocols differ in step kinds or in pulse angles."""
+    structures = [
+        protocol_structure(measured, name=names[0]),
+        protocol_structure(simulated, name=names[1]),
+    ]
+    if structures[0] != structures[1]:
+        raise CompareError(
+            f"protocols differ in structure: {names[0]} has {' - '.join(structures[0])}, "
+            f"{names[1]} has {' - '.join(structures[1])}",
+            key="protocol",
+        )
+    angles = [record_info(measured).pulse_angles, record_info(simulated).pulse_angles]
+    for index, (first, second) in enumerate(zip(*angles, strict=False)):
+        if first and second and first != second:
+            shown = [", ".join(a or "?" for a in pulse) for pulse in angles]
+            raise CompareError(
+                f"protocols differ in structure: pulse {index + 1} is {first} in {names[0]}, "
+                f"{second} in {names[1]} (pulse angles {names[0]}: {shown[0]}; "
+                f"{names[1]}: {shown[1]})",
+                key="protocol",
+            )
 
 
 def _common_axis(
@@ -171,16 +200,7 @@ def align_records(
         ``(measured, simulated, notes)``: complex signals on the same grid and one note per
         axis that needed cutting or interpolation.
     """
-    structures = [
-        protocol_structure(measured, name=names[0]),
-        protocol_structure(simulated, name=names[1]),
-    ]
-    if structures[0] != structures[1]:
-        raise CompareError(
-            f"protocols differ in structure: {names[0]} has {' - '.join(structures[0])}, "
-            f"{names[1]} has {' - '.join(structures[1])}",
-            key="protocol",
-        )
+    _check_same_structure(measured, simulated, names)
     dims_m, dims_s = sweep_dims(measured), sweep_dims(simulated)
     if set(dims_m) != set(dims_s):
         raise CompareError(

@@ -52,8 +52,8 @@ from scipy.optimize import least_squares
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
 from spin_echo.echo.analysis.fit_yaml import annotate_sample_yaml, unit_of_key
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
+from spin_echo.echo.record_info import record_info
 from spin_echo.echo.runs.simulation import MapFunction, StepsJob, simulate_steps
-from spin_echo.sequences import Protocol
 from spin_echo.sequences.errors import InputError
 from spin_echo.simulator import Sample
 from spin_echo.simulator.simulation import compile_point
@@ -154,10 +154,10 @@ class RecordModel:
         map_function: MapFunction = map,
     ) -> None:
         self.map_function = map_function
-        text = dataset.attrs.get("protocol")
-        if not isinstance(text, str) or not text.strip():
+        info = record_info(dataset)
+        if info.protocol_text is None:
             raise FitError("the record has no protocol attribute to re-run", key="protocol")
-        protocol = Protocol.from_yaml(text, source="record:protocol")
+        protocol = info.protocol
         dims = sweep_dims(dataset)
         names = tuple(axis.name for axis in protocol.sweep_axes)
         if names != dims:

@@ -7,6 +7,7 @@ import datetime as _dt
 from pathlib import Path
 
 from spin_echo.drivers import load_bench, open_bench
+from spin_echo.drivers.bench import check_protocol_fits
 from spin_echo.echo.cli.options import add_set_option, parse_sets
 from spin_echo.echo.plots import plot_record
 from spin_echo.echo.record import read_record
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the protocol on the bench, write the record, optionally plot; return the status."""
     protocol = load_protocol(args.protocol).with_overrides(parse_sets(args.sets))
     spec = load_bench(args.bench)
+    check_protocol_fits(spec, protocol)
     sample = load_sample(args.sample) if args.sample is not None else None
     if args.dry_run:
         with open_bench(spec, sample=sample, dry_run=print) as bench:

@@ -171,7 +171,7 @@ def test_faults_exit_1_and_keep_finished_points(tmp_path, files, capsys, fault):
     assert np.all(np.isnan(signal[1]))
 
 
-def test_waveform_beyond_the_awg_exits_1_and_keeps_finished_points(tmp_path, files, capsys):
+def test_waveform_beyond_the_awg_memory_is_refused_before_connecting(tmp_path, files, capsys):
     protocol, _ = files
     long = tmp_path / "long-echo.yaml"
     long.write_text(
@@ -185,9 +185,9 @@ def test_waveform_beyond_the_awg_exits_1_and_keeps_finished_points(tmp_path, fil
         bench = tmp_path / "lab.yaml"
         bench.write_text(lab.bench_yaml())
         status = main(["run", str(long), "--bench", str(bench), "-o", str(record)])
-    assert status == 1
+        received = list(lab.awg.log)
+    assert status == 2  # an input error, found by compiling for the model before connecting
     err = capsys.readouterr().err
-    assert "awg (keysight-33500b at TCPIP::127.0.0.1" in err
-    assert "does not fit this AWG" in err and "at most 1000000" in err
-    signal = complex_signal(read_record(record)).values
-    assert np.all(np.isfinite(signal[0])) and np.all(np.isnan(signal[1]))
+    assert f"{bench}: awg: protocol 'short-echo' at tau = 0.003" in err
+    assert "does not fit this AWG (keysight-33500b" in err and "at most 1000000" in err
+    assert received == [] and not record.exists()

@@ -98,7 +98,7 @@ ERRORS = {
     ),
     "missing-amplitude": (("  amplitude: 20 mV\n", ""), "awg.amplitude: missing required key"),
     "unknown-limit": (("amplitude_vpp: 2.0", "power_dbm: 2.0"), "unknown limit"),
-    "negative-limit": (("amplitude_vpp: 2.0", "amplitude_vpp: -2.0"), "a limit must be positive"),
+    "negative-limit": (("amplitude_vpp: 2.0", "amplitude_vpp: -2.0"), "must be a positive finite"),
     "limit-wrong-unit": (("amplitude_vpp: 2.0", "amplitude_vpp: 2 MHz"), "must be a voltage"),
     "bad-timeout": (("timeout: 5 s", "timeout: -1 s"), "must be a positive time"),
     "bad-choice": (("byte_order: msb", "byte_order: middle"), "must be one of LSB, MSB"),
@@ -168,3 +168,117 @@ def test_tektronix_bench_with_lockin(tmp_path):
     bad = text.replace("amplitude: 0.5 V", "amplitude: 1 V")
     with pytest.raises(BenchError, match=r"awg.amplitude = '1 V': must be between 0.025 and 0.75"):
         load_bench(write(tmp_path, bad))
+
+
+RESOURCES = {
+    "tcpip-instr": ("TCPIP::10.0.0.20::INSTR", None),
+    "tcpip-socket": ("TCPIP::10.0.0.20::5025::SOCKET", None),
+    "gpib": ("GPIB0::12::INSTR", None),
+    "usb": ("USB0::0x0957::0x2807::MY123::INSTR", None),
+    "words": ("not a resource", "not a VISA resource string"),
+    "bare-host": ("10.0.0.20", "not a VISA resource string"),
+    "truncated": ("TCPIP::", "not a VISA resource string"),
+    "port-word": ("TCPIP::10.0.0.20::port::SOCKET", "socket port 'port'"),
+    "port-zero": ("TCPIP::10.0.0.20::0::SOCKET", "socket port '0'"),
+    "port-too-big": ("TCPIP::10.0.0.20::70000::SOCKET", "socket port '70000'"),
+}
+
+
+@pytest.mark.parametrize(("resource", "why"), RESOURCES.values(), ids=RESOURCES.keys())
+def test_resource_strings_are_visa_syntax(tmp_path, resource, why):
+    text = LAB.replace('"TCPIP::10.0.0.20::INSTR"', f'"{resource}"')
+    if why is None:
+        assert load_bench(write(tmp_path, text)).awg.resource == resource
+        return
+    with pytest.raises(BenchError, match=why) as info:
+        load_bench(write(tmp_path, text))
+    assert info.value.key == "awg.resource" and info.value.line == 4
+
+
+LONG = textwrap.dedent(
+    """\
+    name: long
+    parameters: {carrier: 4 MHz, tau: 3 ms}
+    sequence:
+      - pulse: {angle: pi/2, duration: 500 ns}
+      - delay: tau
+      - pulse: {angle: pi, duration: 1 us}
+      - delay: tau
+      - detect: {duration: 4 us, points: 64}
+    repetition_time: 10 ms
+    full_scale_rabi: 1 MHz
+    """
+)
+
+
+def test_a_protocol_longer_than_the_awg_memory_is_refused_before_connecting(tmp_path):
+    from spin_echo.drivers.bench import check_protocol_fits
+    from spin_echo.sequences import Protocol
+
+    small = load_bench(write(tmp_path, LAB.replace("keysight-33600a", "keysight-33500b")))
+    protocol = Protocol.from_yaml(LONG)
+    # 6.0055 ms at 250 MSa/s = 1 501 375 samples; the 33500B holds 1 000 000 (33600A: 4 000 000)
+    with pytest.raises(BenchError, match=r"needs 1501375 samples.*at most 1000000") as info:
+        check_protocol_fits(small, protocol)
+    assert info.value.file == str(tmp_path / "lab.yaml") and info.value.key == "awg"
+    check_protocol_fits(load_bench(write(tmp_path, LAB)), protocol)
+    shorter = protocol.with_overrides({"tau": "1.9 ms"})  # 3.8055 ms: 951 375 samples
+    check_protocol_fits(small, shorter)
+
+
+def _exception_classes() -> list[type]:
+    import importlib
+    import pkgutil
+
+    from spin_echo.sequences.errors import SpinEchoError
+
+    for room in ("sequences", "simulator", "drivers", "echo"):
+        package = importlib.import_module(f"spin_echo.{room}")
+        for module in pkgutil.walk_packages(package.__path__, f"spin_echo.{room}."):
+            if module.name.endswith("__main__"):
+                continue
+            try:
+                importlib.import_module(module.name)
+            except ImportError:  # an optional back end (numba) that is not installed
+                continue
+    found, todo = set(), [SpinEchoError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: (c.__module__, c.__qualname__))
+
+
+def _example(cls: type) -> BaseException:
+    import inspect
+
+    args, kwargs = [], {}
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    for parameter in parameters:
+        value = 7 if parameter.name == "line" else f"<{parameter.name}>"
+        if parameter.kind is parameter.KEYWORD_ONLY:
+            kwargs[parameter.name] = value
+        elif parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+            args.append(value)
+    return cls(*(args or ["<message>"]), **kwargs)
+
+
+EXCEPTIONS = _exception_classes()
+
+
+def test_every_exception_class_is_found():
+    names = {cls.__name__ for cls in EXCEPTIONS}
+    assert {"InstrumentError", "BenchError", "RecordError", "ProtocolError"} <= names
+    assert len(EXCEPTIONS) >= 12
+
+
+@pytest.mark.parametrize("cls", EXCEPTIONS, ids=[cls.__name__ for cls in EXCEPTIONS])
+def test_every_exception_survives_pickling_with_its_context(cls):
+    import pickle
+
+    error = _example(cls)
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is cls
+    assert str(back) == str(error)
+    assert back.args == error.args
+    assert vars(back) == vars(error)

@@ -73,7 +73,8 @@ def test_hard_crash_leaves_a_valid_file_with_finished_points(tmp_path):
         import numpy as np
         from spin_echo.echo.record import RecordWriter
         rec = RecordWriter({str(path)!r}, axes=[("tau", np.arange(5.0), "time")],
-                           time_s=np.arange(4.0), attrs={{"source": "simulate"}})
+                           time_s=np.arange(4.0),
+                           attrs={{"source": "simulate", "protocol": "name: p"}})
         rec.write_point((0,), np.ones(4) * 1j)
         rec.write_point((1,), np.ones(4) * 2)
         os._exit(9)  # no cleanup at all, as in a crash

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
+import tracemalloc
 
 import pytest
 
@@ -12,7 +15,13 @@ from spin_echo.drivers.emulated.server import ScpiServer
 from spin_echo.drivers.emulated.wiring import EmulatedLab
 from spin_echo.drivers.interface import InstrumentError
 from spin_echo.drivers.visa.keysight_awg import Keysight33600A
-from spin_echo.drivers.visa.scpi import MAX_QUEUED_ERRORS, open_transport, timeout_ms
+from spin_echo.drivers.visa.scpi import (
+    MAX_BLOCK_BYTES,
+    MAX_QUEUED_ERRORS,
+    MAX_REPLY_BYTES,
+    open_transport,
+    timeout_ms,
+)
 from tests.drivers.conftest import awg_config
 
 pytestmark = pytest.mark.timeout(30)
@@ -29,11 +38,13 @@ def test_timeout_ms_is_the_one_conversion(seconds, ms):
 
 def test_open_sets_the_timeout_in_ms():
     with ScpiServer(EmulatedTrueform(EmulatedLab())) as server:
-        resource = open_transport(awg_config("keysight-33600a", server.resource, timeout_s=1.25))
+        transport = open_transport(awg_config("keysight-33600a", server.resource, timeout_s=1.25))
+        assert transport.timeout_s == 1.25
+        resource = transport.resource
         assert resource.timeout == 1250
         assert resource.read_termination == "\n"
         assert resource.write_termination == "\n"
-        resource.close()
+        transport.close()
 
 
 def test_refused_connection_is_an_instrument_error():
@@ -89,3 +100,95 @@ def test_closed_driver_says_so():
     with pytest.raises(InstrumentError, match="the session is closed"):
         awg.query("*IDN?")
     awg.close()
+
+
+class Streamer:
+    """A real TCP server on 127.0.0.1 that answers every connection with ``payload``, repeated
+    every ``interval_s`` (0: as fast as the socket takes it), never sending a newline."""
+
+    def __init__(self, payload: bytes, interval_s: float = 0.0, once: bool = False) -> None:
+        self.payload, self.interval_s, self.once = payload, interval_s, once
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sent = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def resource(self) -> str:
+        return f"TCPIP::127.0.0.1::{self.sock.getsockname()[1]}::SOCKET"
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(1024)  # the query
+            while not self.stop.is_set():
+                try:
+                    conn.sendall(self.payload)
+                except OSError:
+                    return
+                self.sent += len(self.payload)
+                if self.once:
+                    self.stop.wait()
+                    return
+                if self.interval_s:
+                    time.sleep(self.interval_s)
+
+    def __enter__(self) -> Streamer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("payload", "interval_s", "why"),
+    [
+        (b"x" * 65536, 0.0, "without a terminator"),
+        (b"garbage ", 0.05, "no complete reply within 0.5 s"),
+    ],
+    ids=["flood", "trickle"],
+)
+def test_a_reply_without_terminator_ends_at_the_timeout(payload, interval_s, why):
+    with Streamer(payload, interval_s) as server:
+        config = awg_config("keysight-33600a", server.resource, timeout_s=0.5)
+        awg = Keysight33600A(config, open_transport(config))
+        tracemalloc.start()
+        start = time.monotonic()
+        with pytest.raises(InstrumentError) as info:
+            awg.query("*IDN?")
+        elapsed = time.monotonic() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        awg.close()
+    assert info.value.command == "*IDN?"
+    assert info.value.instrument == config.label
+    assert why in info.value.instrument_message
+    assert elapsed < 0.5 + 0.5  # the configured timeout, plus one bounded read
+    assert peak < 8 * MAX_REPLY_BYTES
+    if interval_s:
+        assert elapsed >= 0.5
+
+
+def test_a_block_declaring_more_than_the_limit_is_refused_unread():
+    header = str(MAX_BLOCK_BYTES + 1).encode()
+    with Streamer(b"#" + str(len(header)).encode() + header, once=True) as server:
+        config = awg_config("keysight-33600a", server.resource, timeout_s=0.5)
+        awg = Keysight33600A(config, open_transport(config))
+        with pytest.raises(InstrumentError, match="at most 536870912 accepted") as info:
+            awg.query_block("DATA?", datatype="h", big_endian=False)
+        awg.close()
+    assert info.value.command == "DATA?"
+
+
+def test_a_block_reply_without_header_ends_at_the_timeout():
+    with Streamer(b"no header here ", 0.02) as server:
+        config = awg_config("keysight-33600a", server.resource, timeout_s=0.5)
+        awg = Keysight33600A(config, open_transport(config))
+        start = time.monotonic()
+        with pytest.raises(InstrumentError, match="no block header"):
+            awg.query_block("DATA?", datatype="h", big_endian=False)
+        assert time.monotonic() - start < 1.0
+        awg.close()
