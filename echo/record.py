@@ -20,7 +20,9 @@ point, and has ``complete = 0``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import logging
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +34,8 @@ import numpy as np
 import xarray as xr
 
 from spin_echo.echo import __version__
-from spin_echo.echo.record_info import RecordError, check_record_file, describe_record, remember
+from spin_echo.echo.output import OutputFile, reserve_space, write_error
+from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.timeline import DetectWindow
 
 __all__ = [
@@ -45,6 +48,8 @@ __all__ = [
     "unit_of_kind",
 ]
 
+_LOG = logging.getLogger(__name__)
+
 _UNITS = {
     "time": "s",
     "frequency": "Hz",
@@ -56,6 +61,10 @@ _UNITS = {
     "voltage": "V",
     "dimensionless": "1",
 }
+
+
+class RecordError(InputError):
+    """A record file is missing, unreadable, or not a spin-echo record."""
 
 
 def unit_of_kind(kind: str) -> str:
@@ -120,7 +129,9 @@ class RecordWriter:
     Parameters
     ----------
     path
-        Output file (``.nc``); overwritten if it exists.
+        Output file (``.nc``). An existing file is refused (:class:`~.output.OutputPathError`)
+        unless ``overwrite``; a second writer of the same path is refused
+        (:class:`~.output.OutputBusyError`). See "Writing" below.
     axes
         Sweep axes as ``(name, values_si, kind)`` in the order of the data dimensions.
     time_s
@@ -136,6 +147,21 @@ class RecordWriter:
     with_sem
         Also store ``signal_sem_re`` and ``signal_sem_im``, the standard error of the mean of
         each quadrature of the signal (measurements that average several shots).
+    overwrite
+        Replace an existing ``path``, once the new record is complete.
+
+    Notes
+    -----
+    Writing (:mod:`spin_echo.echo.output`): the file is created as ``STEM.partial-PID.nc``
+    beside ``path``, at its full size with every point NaN (so a full disk is found before the
+    first point, and a point is written in place without growing the file), and flushed. A new
+    record is then linked in place at once, so that a crash leaves its finished points at
+    ``path``. A record that replaces an existing file stays at the partial name until every point
+    is written and the writer closes normally; only then does it replace ``path`` in one rename.
+    If it ends incomplete (an error, Ctrl-C, a kill), ``path`` is unchanged and the partial file
+    keeps the new run's finished points. Each point's data are flushed before its
+    ``point_complete`` flag, so a flag set on disk always has its data. A failed write raises
+    :class:`~.output.OutputWriteError` naming the file and the operating system's error.
     """
 
     def __init__(
@@ -148,6 +174,7 @@ class RecordWriter:
         with_mz: bool = False,
         window: np.ndarray | None = None,
         with_sem: bool = False,
+        overwrite: bool = False,
     ) -> None:
         self.path = Path(path)
         self.shape = tuple(len(values) for _, values, _ in axes)
@@ -157,10 +184,35 @@ class RecordWriter:
             raise RecordError(
                 "sweep axes must have distinct names other than 'time'", key="sweep", value=names
             )
+        self._output = OutputFile(self.path, overwrite=overwrite, option="record").open()
+        self._file = self._output.partial
+        self._ds: netCDF4.Dataset | None = None
         try:
-            self._ds = netCDF4.Dataset(self.path, "w", format="NETCDF4")
-        except OSError as err:
-            raise RecordError(f"cannot create record: {err}", file=str(self.path)) from None
+            self._create(axes, time_s, attrs, with_mz=with_mz, window=window, with_sem=with_sem)
+        except BaseException as err:
+            failure = None
+            if isinstance(err, (OSError, RuntimeError)):
+                failure = write_error(self.path, err, probe=self._file)
+            self._drop(keep=False)
+            if failure is not None:
+                raise failure from None
+            raise
+
+    def _create(
+        self,
+        axes: Sequence[tuple[str, np.ndarray, str]],
+        time_s: np.ndarray,
+        attrs: Mapping[str, Any],
+        *,
+        with_mz: bool,
+        window: np.ndarray | None,
+        with_sem: bool,
+    ) -> None:
+        """Create the file at its full size, every point NaN; link it in place if it is new."""
+        names = [name for name, _, _ in axes]
+        series = 2 + int(with_mz) + 2 * int(with_sem)
+        reserve_space(self._file, 8 * series * int(np.prod(self.shape)) * len(time_s))
+        self._ds = netCDF4.Dataset(self._file, "w", format="NETCDF4")
         ds = self._ds
         for name, values, kind in axes:
             ds.createDimension(name, len(values))
@@ -201,7 +253,13 @@ class RecordWriter:
         ds.spin_echo_version = __version__
         ds.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         ds.complete = np.int8(0)
+        for var in self._vars.values():  # allocate every byte now: no growth while running
+            for row in range(var.shape[0]) if len(var.shape) > 1 else (slice(None),):
+                var[row, ...] = np.full(var.shape[1:] if len(var.shape) > 1 else var.shape, np.nan)
         ds.sync()
+        if not self._output.replaces_existing:
+            self._output.publish()
+            self._file = self.path
 
     def write_point(
         self,
@@ -225,6 +283,19 @@ class RecordWriter:
             Complex standard error of the mean over time: real part for ``signal_re``,
             imaginary part for ``signal_im`` (stored when the writer has ``with_sem``).
         """
+        try:
+            self._write_point(index, signal, mz, sem)
+        except (OSError, RuntimeError) as err:
+            raise write_error(self.path, err, probe=self._file) from None
+        self._written[index] = True
+
+    def _write_point(
+        self,
+        index: tuple[int, ...],
+        signal: np.ndarray,
+        mz: np.ndarray | None,
+        sem: np.ndarray | None,
+    ) -> None:
         signal = np.asarray(signal)
         self._vars["signal_re"][(*index, slice(None))] = signal.real
         self._vars["signal_im"][(*index, slice(None))] = signal.imag
@@ -234,11 +305,11 @@ class RecordWriter:
             sem = np.asarray(sem)
             self._vars["signal_sem_re"][(*index, slice(None))] = sem.real
             self._vars["signal_sem_im"][(*index, slice(None))] = sem.imag
+        self._ds.sync()  # the data reach the file before the flag that says they are there
         if index:
             self._done[index] = 1
         else:
             self._done.assignValue(1)
-        self._written[index] = True
         self._ds.sync()
 
     @property
@@ -247,15 +318,52 @@ class RecordWriter:
         return bool(self._written.all())
 
     def close(self) -> None:
-        """Mark the record complete if every point was written, then close the file."""
-        if self._ds.isopen():
+        """Mark the record complete if every point was written, close it, and publish it.
+
+        A record that replaces an existing file replaces it here, if it is complete.
+        """
+        if self._ds is None or not self._ds.isopen():
+            return
+        try:
             self._ds.complete = np.int8(1 if self.complete else 0)
             self._ds.close()
+        except (OSError, RuntimeError) as err:
+            failure = write_error(self.path, err, probe=self._file)
+            self._drop(keep=True)
+            raise failure from None
+        if self.complete and not self._output.published:
+            try:
+                self._output.publish()
+            finally:
+                self._output.close()
+        self._drop(keep=True)
 
     def abort(self) -> None:
-        """Close the file leaving ``complete = 0`` (after an error or an interruption)."""
-        if self._ds.isopen():
-            self._ds.close()
+        """Close the file leaving ``complete = 0`` (after an error or an interruption).
+
+        A record that was to replace an existing file does not: the file is unchanged, and the
+        partial file keeps the finished points (it is removed if there are none).
+        """
+        self._drop(keep=True)
+
+    def _drop(self, *, keep: bool) -> None:
+        """Close the file quietly, keep or remove an unpublished partial file, release the lock."""
+        if self._ds is not None and self._ds.isopen():
+            # a second failure while closing: the first one is the one reported
+            with contextlib.suppress(OSError, RuntimeError):
+                self._ds.close()
+        if not self._output.published and self._file.exists():
+            if keep and self._written.any():
+                _LOG.warning(
+                    "spin-echo: note: %s is unchanged; the new record (%d of %d points) is %s",
+                    self.path,
+                    int(self._written.sum()),
+                    self._written.size,
+                    self._file,
+                )
+            else:
+                self._output.discard()
+        self._output.close()
 
     def __enter__(self) -> RecordWriter:
         return self
@@ -275,29 +383,25 @@ class RecordWriter:
 def read_record(path: str | Path) -> xr.Dataset:
     """Open a record as an :class:`xarray.Dataset` (loaded into memory, file closed).
 
-    The record is checked and described once as it is read
-    (:func:`spin_echo.echo.record_info.describe_record`); every reader gets that description
-    with :func:`spin_echo.echo.record_info.record_info`. The dimensions the file declares are
-    checked before any data are read (:data:`spin_echo.echo.record_info.MAX_RECORD_BYTES`).
-
     Raises
     ------
     RecordError
-        If the file is missing, not a regular file, unreadable, larger than the limit, not a
-        spin-echo record, or inconsistent (naming the file and the variable or attribute).
+        If the file is missing, unreadable or lacks ``signal_re``/``signal_im``.
     """
     path = Path(path)
-    if not path.exists():
-        raise RecordError("record file not found", file=str(path))
     if not path.is_file():
-        raise RecordError("not a regular file; expected a record (.nc)", file=str(path))
-    check_record_file(path)
+        raise RecordError("record file not found", file=str(path))
     try:
-        with xr.open_dataset(path, decode_times=False, decode_timedelta=False) as ds:
+        with xr.open_dataset(path) as ds:
             data = ds.load()
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError, IndexError) as err:
+    except (OSError, ValueError) as err:
         raise RecordError(f"cannot read record: {err}", file=str(path)) from None
-    return remember(data, describe_record(data, file=str(path)))
+    missing = {"signal_re", "signal_im", "time"} - set(data.variables)
+    if missing:
+        raise RecordError(
+            f"not a spin-echo record: missing {', '.join(sorted(missing))}", file=str(path)
+        )
+    return data
 
 
 def complex_signal(dataset: xr.Dataset) -> xr.DataArray:

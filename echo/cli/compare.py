@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from spin_echo.echo.analysis.compare import Comparison, compare_records
+from spin_echo.echo.cli.options import add_overwrite_option, image_output
 from spin_echo.echo.plots import display_scale, plot_compare, short_units
 from spin_echo.echo.record import read_record
 
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--plot", type=Path, metavar="PNG", help="overlay of both records, residuals below"
     )
+    add_overwrite_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -91,6 +93,7 @@ def report(comparison: Comparison, names: tuple[str, str]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Compare the two records, print the report, optionally plot; return the exit status."""
     names = (str(args.measured), str(args.simulated))
+    plot = image_output(args.plot, overwrite=args.overwrite, inputs=(args.measured, args.simulated))
     comparison = compare_records(
         read_record(args.measured),
         read_record(args.simulated),
@@ -98,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         names=names,
     )
     print(report(comparison, names))
-    if args.plot is not None:
-        plot_compare(comparison, args.plot)
-        print(f"plot: {args.plot}")
+    if plot is not None:
+        with plot:
+            plot_compare(comparison, plot.partial)
+        print(f"plot: {plot.path}")
     return 0

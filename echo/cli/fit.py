@@ -7,7 +7,13 @@ from pathlib import Path
 
 from spin_echo.echo.analysis.fit_sample import fit_sample
 from spin_echo.echo.analysis.fit_yaml import format_with_error, unit_of_key
-from spin_echo.echo.cli.options import add_set_option, parse_sets
+from spin_echo.echo.cli.options import (
+    add_overwrite_option,
+    add_set_option,
+    check_counts,
+    parse_sets,
+)
+from spin_echo.echo.output import OutputFile, write_error
 from spin_echo.echo.record import read_record
 from spin_echo.sequences.errors import InputError
 from spin_echo.simulator import load_sample
@@ -40,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, help="fitted sample YAML (default: SAMPLE-fitted.yaml)"
     )
+    add_overwrite_option(parser)
     parser.add_argument("--seed", type=int, help="seed of every simulation (default: sample's)")
     parser.add_argument("--packets", type=int, help="packets per simulation (default: sample's)")
     parser.add_argument(
@@ -69,36 +76,36 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fit, print the result, write the fitted sample; return the exit status."""
     free = [name.strip() for name in args.free.split(",") if name.strip()]
-    if args.packets is not None and args.packets < 1:
-        raise InputError("must be a positive whole number", key="--packets", value=args.packets)
+    check_counts(args)
     if args.max_evaluations < 1:
         raise InputError(
             "must be a positive whole number", key="--max-evaluations", value=args.max_evaluations
         )
-    output = args.output or Path(f"{Path(args.sample).stem}-fitted.yaml")
-    if not output.parent.is_dir():
-        raise InputError("cannot write the fitted sample: no such folder", file=str(output))
+    output = OutputFile(
+        args.output or Path(f"{Path(args.sample).stem}-fitted.yaml"),
+        overwrite=args.overwrite,
+        inputs=(args.measured, args.sample),
+    )
     sample = load_sample(args.sample)
     sets = parse_sets(args.sets)
     if sets:
         sample = sample.with_overrides(sets)
-    result = fit_sample(
-        read_record(args.measured),
-        sample,
-        free,
-        seed=args.seed,
-        packets=args.packets,
-        noise_sigma=args.noise,
-        fit_scale=not args.fixed_scale,
-        frame=args.frame,
-        max_evaluations=args.max_evaluations,
-    )
-    try:
-        output.write_text(result.to_yaml(record=str(args.measured)), encoding="utf-8")
-    except OSError as err:
-        raise InputError(
-            f"cannot write the fitted sample: {err.strerror}", file=str(output)
-        ) from None
+    with output:  # locked from here: a second writer of the same file is refused
+        result = fit_sample(
+            read_record(args.measured),
+            sample,
+            free,
+            seed=args.seed,
+            packets=args.packets,
+            noise_sigma=args.noise,
+            fit_scale=not args.fixed_scale,
+            frame=args.frame,
+            max_evaluations=args.max_evaluations,
+        )
+        try:
+            output.partial.write_text(result.to_yaml(record=str(args.measured)), encoding="utf-8")
+        except OSError as err:
+            raise write_error(output.path, err) from None
     print(f"fit {args.measured} with sample {sample.name}: {result.evaluations} evaluations")
     if not result.converged:
         print(f"  not converged within {args.max_evaluations} evaluations (--max-evaluations)")
@@ -108,5 +115,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {parameter.key} = {format_with_error(value, error, unit_of_key(parameter.key))}")
     print(f"  reduced chi-square = {result.chi2_reduced:.4g} ({result.dof} dof)")
     print(f"  noise sigma = {result.noise_sigma:.4g} per quadrature ({result.noise_source})")
-    print(f"fitted sample: {output}")
+    print(f"fitted sample: {output.path}")
     return 0

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
+from pathlib import Path
 
+from spin_echo.echo.output import OutputFile, image_formats
 from spin_echo.sequences.errors import InputError
 
-__all__ = ["add_executor_options", "add_set_option", "parse_sets"]
+__all__ = [
+    "MAX_PACKETS",
+    "MAX_SEED",
+    "add_executor_options",
+    "add_overwrite_option",
+    "add_set_option",
+    "check_counts",
+    "image_output",
+    "parse_sets",
+]
+
+#: Largest ``--packets`` (the same bound as a sample file's ``packets``).
+MAX_PACKETS = 100_000_000
+
+#: Largest ``--seed`` (a record stores the seed as a 64-bit signed integer).
+MAX_SEED = 2**63 - 1
 
 
 def add_set_option(
@@ -59,3 +77,51 @@ def parse_sets(items: list[str]) -> dict[str, str]:
             raise InputError("expected NAME=VALUE, e.g. tau='2 us'", file="--set", value=item)
         result[name.strip()] = value.strip()
     return result
+
+
+def add_overwrite_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--overwrite``: replace existing output files, each once its new version is complete."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing output files, each only once its new version is complete "
+        "(default: refuse to touch an existing file)",
+    )
+
+
+def check_counts(args: argparse.Namespace) -> None:
+    """Check ``--seed`` and ``--packets`` (where the command has them) before anything runs.
+
+    Raises
+    ------
+    InputError
+        ``--seed`` outside ``0 ... MAX_SEED`` or ``--packets`` outside ``1 ... MAX_PACKETS``.
+    """
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise InputError("must be a whole number from 0 to 2**63 - 1", key="--seed", value=seed)
+    packets = getattr(args, "packets", None)
+    if packets is not None and not 1 <= packets <= MAX_PACKETS:
+        raise InputError(
+            f"must be a whole number from 1 to {MAX_PACKETS:,}", key="--packets", value=packets
+        )
+
+
+def image_output(
+    path: Path | None,
+    *,
+    overwrite: bool,
+    option: str = "--plot",
+    inputs: Iterable[str | Path | None] = (),
+) -> OutputFile | None:
+    """Return the checked :class:`~spin_echo.echo.output.OutputFile` of an image (None: none).
+
+    The path's format must be one matplotlib writes (:func:`~spin_echo.echo.output.image_formats`)
+    and its folder must exist; an existing file needs ``overwrite``. Nothing is created until the
+    returned object is entered.
+    """
+    if path is None:
+        return None
+    return OutputFile(
+        path, overwrite=overwrite, option=option, formats=image_formats(), inputs=inputs
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from spin_echo.echo.cli.options import add_overwrite_option, check_counts
 from spin_echo.echo.paper.report import DEFAULT_PACKETS, reproduce_paper
 from spin_echo.sequences.errors import InputError
 
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"at least {MIN_PACKETS:,}); the pulse simulations use 1/40 and 1/160 of it",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the first replica")
+    add_overwrite_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -47,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
     """Run the reproduction; print where the report is; return the exit status."""
     if args.packets < MIN_PACKETS:
         raise InputError(f"must be at least {MIN_PACKETS}", key="--packets", value=args.packets)
-    if args.seed < 0:
-        raise InputError("must be a non-negative integer", key="--seed", value=args.seed)
+    check_counts(args)
     report = reproduce_paper(
         args.outdir,
         packets=args.packets,
         seed=args.seed,
         progress=lambda name: print(f"spin-echo paper: {name} ...", file=sys.stderr),
+        overwrite=args.overwrite,
     )
     for result in report.results:
         print(f"{result.figure}: {result.title}")

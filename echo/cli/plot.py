@@ -8,6 +8,8 @@ from pathlib import Path
 
 from spin_echo.echo.analysis.extraction import AnalysisError
 from spin_echo.echo.analysis.record_analysis import ANALYSES, analyse_record
+from spin_echo.echo.cli.options import add_overwrite_option
+from spin_echo.echo.output import OutputFile, image_formats
 from spin_echo.echo.plots import plot_decay_fit, plot_hole_spectrum, plot_record
 from spin_echo.echo.record import read_record
 
@@ -28,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, help="image file, format from the suffix (default: REC.png)"
     )
+    add_overwrite_option(parser)
     parser.add_argument(
         "--analysis",
         choices=("auto", "none", *ANALYSES),
@@ -39,8 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse and draw the record; return the exit status."""
+    output = OutputFile(
+        args.output or args.record.with_suffix(".png"),
+        overwrite=args.overwrite,
+        formats=image_formats(),
+        inputs=(args.record,),
+    )
     dataset = read_record(args.record)
-    output = args.output or args.record.with_suffix(".png")
     analysis = None
     if args.analysis != "none":
         try:
@@ -49,19 +57,20 @@ def run(args: argparse.Namespace) -> int:
             if args.analysis != "auto":
                 raise
             print(f"spin-echo: note: no fit drawn: {err}", file=sys.stderr)
-    if analysis is None:
-        plot_record(dataset, output)
-    elif analysis.kind == "hole":
-        print(analysis.fit.summary())
-        plot_hole_spectrum(analysis.fit, output, y_units=analysis.y_units)
-    else:
-        print(analysis.fit.summary())
-        plot_decay_fit(
-            analysis.fit,
-            output,
-            x_name=analysis.x_name,
-            x_units=analysis.x_units,
-            y_units=analysis.y_units,
-        )
-    print(f"plot: {output}")
+    with output:
+        if analysis is None:
+            plot_record(dataset, output.partial)
+        elif analysis.kind == "hole":
+            print(analysis.fit.summary())
+            plot_hole_spectrum(analysis.fit, output.partial, y_units=analysis.y_units)
+        else:
+            print(analysis.fit.summary())
+            plot_decay_fit(
+                analysis.fit,
+                output.partial,
+                x_name=analysis.x_name,
+                x_units=analysis.x_units,
+                y_units=analysis.y_units,
+            )
+    print(f"plot: {output.path}")
     return 0

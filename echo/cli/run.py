@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 from pathlib import Path
 
 from spin_echo.drivers import load_bench, open_bench
 from spin_echo.drivers.bench import check_protocol_fits
-from spin_echo.echo.cli.options import add_set_option, parse_sets
+from spin_echo.echo.cli.options import (
+    add_overwrite_option,
+    add_set_option,
+    check_counts,
+    image_output,
+    parse_sets,
+)
+from spin_echo.echo.output import check_output
 from spin_echo.echo.plots import plot_record
 from spin_echo.echo.record import read_record
 from spin_echo.echo.runs.lab_run import run_protocol
@@ -39,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "-o", "--output", type=Path, help="record file (default: PROTOCOL-BENCH-<time>.nc)"
     )
     parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the record")
+    add_overwrite_option(parser)
     parser.add_argument("--seed", type=int, help="noise seed of a virtual detector")
     parser.add_argument(
         "--dry-run",
@@ -49,7 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the protocol on the bench, write the record, optionally plot; return the status."""
+    """Run the protocol on the bench, write the record, optionally plot; return the status.
+
+    Every option and output path is checked before an instrument is contacted.
+    """
+    check_counts(args)
     protocol = load_protocol(args.protocol).with_overrides(parse_sets(args.sets))
     spec = load_bench(args.bench)
     check_protocol_fits(spec, protocol)
@@ -62,10 +75,17 @@ def run(args: argparse.Namespace) -> int:
     if output is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = Path(f"{protocol.name}-{spec.name}-{stamp}.nc")
-    with open_bench(spec, sample=sample, seed=args.seed) as bench:
-        path = run_protocol(protocol, bench, output, sample=sample)
-    print(f"record: {path}")
-    if args.plot is not None:
-        plot_record(read_record(path), args.plot)
-        print(f"plot: {args.plot}")
+    inputs = (args.protocol, args.bench, args.sample)
+    check_output(output, overwrite=args.overwrite, inputs=inputs)
+    plot = image_output(args.plot, overwrite=args.overwrite, inputs=(*inputs, output))
+    with contextlib.ExitStack() as stack:
+        if plot is not None:
+            stack.enter_context(plot)
+        with open_bench(spec, sample=sample, seed=args.seed) as bench:
+            path = run_protocol(protocol, bench, output, sample=sample, overwrite=args.overwrite)
+        print(f"record: {path}")
+        if plot is not None:
+            plot_record(read_record(path), plot.partial)
+    if plot is not None:
+        print(f"plot: {plot.path}")
     return 0

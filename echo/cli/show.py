@@ -16,7 +16,13 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from spin_echo.echo.cli.options import add_set_option, parse_sets
+from spin_echo.echo.cli.options import (
+    add_overwrite_option,
+    add_set_option,
+    image_output,
+    parse_sets,
+)
+from spin_echo.echo.output import write_error
 from spin_echo.sequences import (
     AwgConstraints,
     InputError,
@@ -124,6 +130,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("protocol", metavar="PROTOCOL", help="built-in protocol name or YAML path")
     add_set_option(parser)
     parser.add_argument("--plot", type=Path, metavar="PNG", help="draw the sampled waveform")
+    add_overwrite_option(parser)
     parser.add_argument(
         "--sample-rate",
         default="100 MHz",
@@ -136,6 +143,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the timeline table, optionally plot the waveform; return the exit status."""
     protocol = load_protocol(args.protocol).with_overrides(parse_sets(args.sets))
+    plot = image_output(args.plot, overwrite=args.overwrite, inputs=(args.protocol,))
     try:
         rate = parse_quantity(args.sample_rate, "frequency")
     except InputError as err:
@@ -144,10 +152,12 @@ def run(args: argparse.Namespace) -> int:
     timeline = compile_timeline(sequence)
     waveform = compile_waveform(sequence, AwgConstraints(), rate) if args.plot else None
     print(format_timeline(protocol, timeline))
-    if args.plot is not None and waveform is not None:
-        try:
-            plot_waveform(waveform, args.plot, title=f"{protocol.name} at {_si(rate, 'Sa/s')}")
-        except OSError as err:
-            raise InputError(f"cannot write plot: {err.strerror}", value=str(args.plot)) from None
-        print(f"plot: {args.plot}")
+    if plot is not None and waveform is not None:
+        with plot:
+            try:
+                title = f"{protocol.name} at {_si(rate, 'Sa/s')}"
+                plot_waveform(waveform, plot.partial, title=title)
+            except OSError as err:
+                raise write_error(plot.path, err) from None
+        print(f"plot: {plot.path}")
     return 0

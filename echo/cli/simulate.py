@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 from pathlib import Path
 
-from spin_echo.echo.cli.options import add_executor_options, add_set_option, parse_sets
+from spin_echo.echo.cli.options import (
+    add_executor_options,
+    add_overwrite_option,
+    add_set_option,
+    check_counts,
+    image_output,
+    parse_sets,
+)
+from spin_echo.echo.output import check_output
 from spin_echo.echo.plots import plot_record
 from spin_echo.echo.record import read_record
 from spin_echo.echo.runs.executor import make_executor
@@ -35,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "-o", "--output", type=Path, help="record file (default: PROTOCOL-SAMPLE-<time>.nc)"
     )
     parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the record")
+    add_overwrite_option(parser)
     parser.add_argument("--seed", type=int, help="override the sample's seed")
     parser.add_argument("--packets", type=int, help="override the sample's packet count")
     parser.add_argument(
@@ -49,25 +59,37 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Simulate, write the record, optionally plot; return the exit status."""
+    """Simulate, write the record, optionally plot; return the exit status.
+
+    Every option and output path is checked before the first packet is drawn.
+    """
+    check_counts(args)
     protocol = load_protocol(args.protocol).with_overrides(parse_sets(args.sets))
     sample = load_sample(args.sample)
     output = args.output
     if output is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = Path(f"{protocol.name}-{sample.name}-{stamp}.nc")
-    with make_executor(workers=args.workers, scheduler=args.scheduler) as executor:
-        path = simulate_protocol(
-            protocol,
-            sample,
-            output,
-            seed=args.seed,
-            packets=args.packets,
-            frame=args.frame,
-            map_function=executor.map,
-        )
-    print(f"record: {path}")
-    if args.plot is not None:
-        plot_record(read_record(path), args.plot)
-        print(f"plot: {args.plot}")
+    inputs = (args.protocol, args.sample)
+    check_output(output, overwrite=args.overwrite, inputs=inputs)
+    plot = image_output(args.plot, overwrite=args.overwrite, inputs=(*inputs, output))
+    with contextlib.ExitStack() as stack:
+        if plot is not None:
+            stack.enter_context(plot)
+        with make_executor(workers=args.workers, scheduler=args.scheduler) as executor:
+            path = simulate_protocol(
+                protocol,
+                sample,
+                output,
+                seed=args.seed,
+                packets=args.packets,
+                frame=args.frame,
+                map_function=executor.map,
+                overwrite=args.overwrite,
+            )
+        print(f"record: {path}")
+        if plot is not None:
+            plot_record(read_record(path), plot.partial)
+    if plot is not None:
+        print(f"plot: {plot.path}")
     return 0
