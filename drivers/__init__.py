@@ -6,8 +6,9 @@ its light modules, does not import the heavy ones (the command line starts fast)
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from spin_echo.sequences.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from spin_echo.drivers.bench import DRIVERS, Bench, list_benches, load_bench, open_bench
@@ -59,16 +60,4 @@ _EXPORTS = {
     "Trace": "interface",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` on first access, and keep the name."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
