@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spin_echo.sequences.errors import InputError, ProtocolError
-from spin_echo.sequences.quantity import KINDS, Quantity, evaluate
+from spin_echo.sequences.quantity import KINDS, Quantity, check_range, evaluate
 from spin_echo.sequences.yamlio import Node
 
 __all__ = [
@@ -128,7 +128,8 @@ def parse_parameters(node: Node, overrides: Mapping[str, str]) -> dict[str, Para
     for name in overrides:
         if name not in mapping:
             raise ProtocolError(
-                f"unknown parameter; known parameters are {', '.join(mapping.keys())}",
+                f"unknown parameter; known parameters are {', '.join(mapping.keys())} "
+                "(and full_scale_rabi)",
                 file="--set",
                 key=name,
                 value=overrides[name],
@@ -145,13 +146,15 @@ def parse_parameters(node: Node, overrides: Mapping[str, str]) -> dict[str, Para
             default = evaluate(written, env)
         except InputError as err:
             raise value_node.error(err.message) from None
-        if not np.isfinite(default.value):
-            raise value_node.error("must be finite")
         kind = _kind_of(default.dim)
         if kind is None:
             raise value_node.error(
                 "must be a time, frequency, angle, plain number, temperature, field or voltage"
             )
+        try:
+            check_range(default.value, kind)
+        except InputError as err:
+            raise value_node.error(err.message) from None
         text = str(written)
         quantity = default
         if name in overrides:
@@ -160,8 +163,6 @@ def parse_parameters(node: Node, overrides: Mapping[str, str]) -> dict[str, Para
                 quantity = evaluate(text, env)
             except InputError as err:
                 raise ProtocolError(err.message, file="--set", key=name, value=text) from None
-            if not np.isfinite(quantity.value):
-                raise ProtocolError("must be finite", file="--set", key=name, value=text)
             if _normalised(quantity.dim) != _normalised(default.dim):
                 raise ProtocolError(
                     f"must be {KINDS[kind].expected} like its default {written!r}",
@@ -169,12 +170,20 @@ def parse_parameters(node: Node, overrides: Mapping[str, str]) -> dict[str, Para
                     key=name,
                     value=text,
                 )
+            try:
+                check_range(quantity.value, kind)
+            except InputError as err:
+                raise ProtocolError(err.message, file="--set", key=name, value=text) from None
         env[name] = quantity
         result[name] = Parameter(name, text, quantity.value, kind, default.dim)
     if "carrier" not in result:
         raise node.error("the parameters must include 'carrier' (the drive frequency)")
     carrier = result["carrier"]
     if carrier.kind != "frequency" or not carrier.value > 0:
+        if "carrier" in overrides:
+            raise ProtocolError(
+                "must be a positive frequency", file="--set", key="carrier", value=carrier.text
+            )
         raise mapping["carrier"].error("must be a positive frequency")
     return result
 
@@ -191,9 +200,10 @@ def _axis_value(node: Node, parameter: Parameter) -> float:
         raise node.error(
             f"must be {KINDS[parameter.kind].expected} like parameter {parameter.name}"
         )
-    if not np.isfinite(quantity.value):
-        raise node.error("must be finite")
-    return quantity.value
+    try:
+        return check_range(quantity.value, parameter.kind)
+    except InputError as err:
+        raise node.error(err.message) from None
 
 
 def parse_sweep(node: Node | None, parameters: Mapping[str, Parameter]) -> tuple[SweepAxis, ...]:

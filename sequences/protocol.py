@@ -23,6 +23,14 @@ Top-level keys of a protocol file (unknown keys are errors):
     The nominal Rabi frequency at amplitude 1.0 (full-scale drive), as calibrated with the
     ``nutation`` protocol: a pulse given by ``angle`` needs
     ``amplitude = angle / (2 pi full_scale_rabi area_factor(shape) duration) <= 1``.
+    Overridable like a parameter (``--set full_scale_rabi='2 MHz'``).
+
+Overrides (``--set NAME=VALUE``, :meth:`Protocol.with_overrides`) replace a parameter's
+default; an override of a *swept* parameter replaces its sweep axis (the protocol then runs at
+that one value, and its YAML, :meth:`Protocol.to_yaml`, no longer has the axis).
+
+Limits: at most :data:`~sequences.parameters.MAX_SWEEP_POINTS` sweep points and
+:data:`MAX_RECORD_VALUES` detection points over the whole sweep (the size of a record).
 
 Every point of the sweep (and the defaults) is bound and laid out when the protocol is loaded,
 so a protocol that loads compiles at every point.
@@ -34,6 +42,7 @@ name or a path, :func:`list_protocols` lists the names with their one-line descr
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +65,13 @@ from spin_echo.sequences.parameters import (
     parse_phase_cycle,
     parse_sweep,
 )
-from spin_echo.sequences.quantity import Quantity, evaluate
-from spin_echo.sequences.yamlio import MapNode, Node, load_yaml
+from spin_echo.sequences.quantity import Quantity, evaluate, parse_quantity
+from spin_echo.sequences.yamlio import MapNode, Node, load_yaml, read_document
 
 __all__ = [
+    "FULL_SCALE_KEY",
     "LIBRARY_DIR",
+    "MAX_RECORD_VALUES",
     "Parameter",
     "PhaseStep",
     "Protocol",
@@ -70,6 +81,12 @@ __all__ = [
     "load_protocol",
     "parse_protocol",
 ]
+
+#: The top-level key that ``--set`` may override besides the parameters.
+FULL_SCALE_KEY = "full_scale_rabi"
+#: Most detection points over a whole sweep (sweep points x points per sweep point): the
+#: size of a record, about 40 bytes a value in memory when it is written or read.
+MAX_RECORD_VALUES = 20_000_000
 
 _TOP_KEYS = (
     "name",
@@ -319,6 +336,14 @@ class Protocol:
             name: parameter.text if name in self.overrides else document["parameters"][name]
             for name, parameter in self.parameters.items()
         }
+        if FULL_SCALE_KEY in self.overrides and FULL_SCALE_KEY not in self.parameters:
+            document[FULL_SCALE_KEY] = self.overrides[FULL_SCALE_KEY]
+        if "sweep" in document:
+            kept = {k: v for k, v in document["sweep"].items() if k not in self.overrides}
+            if kept:
+                document["sweep"] = kept
+            else:
+                del document["sweep"]
         return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
     @classmethod
@@ -351,16 +376,20 @@ def parse_protocol(root: MapNode, *, overrides: Mapping[str, str] | None = None)
     root.check_keys(_TOP_KEYS, required=("name", "parameters", "sequence"))
     name = root["name"].as_str()
     description = root["description"].as_str() if "description" in root else ""
-    parameters = parse_parameters(root["parameters"], overrides)
+    scale_override = None
+    if FULL_SCALE_KEY in overrides and FULL_SCALE_KEY not in root["parameters"].as_map():
+        scale_override = overrides[FULL_SCALE_KEY]
+    parameters = parse_parameters(
+        root["parameters"],
+        {k: v for k, v in overrides.items() if k != FULL_SCALE_KEY}
+        if scale_override is not None
+        else overrides,
+    )
     elements = tuple(check_element(node) for node in root["sequence"].as_list())
     if not elements:
         raise root["sequence"].error("must list at least one pulse, delay or detect")
     n_pulses = sum(kind == "pulse" for kind, _ in elements)
-    full_scale = (
-        root["full_scale_rabi"].quantity("frequency", positive=True)
-        if "full_scale_rabi" in root
-        else 1e6
-    )
+    full_scale = _full_scale(root, scale_override)
     shots = root["shots"].integer(minimum=1, maximum=10**9) if "shots" in root else 1
     repetition = (
         root["repetition_time"].quantity("time", positive=True)
@@ -368,9 +397,11 @@ def parse_protocol(root: MapNode, *, overrides: Mapping[str, str] | None = None)
         else 1e-3
     )
     sweep = parse_sweep(root.get("sweep"), parameters)
+    sweep = tuple(axis for axis in sweep if axis.name not in overrides)
     total = math.prod(len(axis.values) for axis in sweep)
     if total > MAX_SWEEP_POINTS:
         raise root["sweep"].error(f"has {total} points; at most {MAX_SWEEP_POINTS} are allowed")
+    _check_record_size(root, elements, total)
     protocol = Protocol(
         name=name,
         description=description,
@@ -387,6 +418,47 @@ def parse_protocol(root: MapNode, *, overrides: Mapping[str, str] | None = None)
     )
     protocol.check()
     return protocol
+
+
+def _full_scale(root: MapNode, override: str | None) -> float:
+    """Return the full-scale Rabi frequency: the ``--set`` override, the file's or 1 MHz."""
+    if override is not None:
+        try:
+            value = parse_quantity(override, "frequency")
+        except InputError as err:
+            raise ProtocolError(
+                err.message, file="--set", key=FULL_SCALE_KEY, value=override
+            ) from None
+        if not value > 0:
+            raise ProtocolError(
+                "must be a positive frequency", file="--set", key=FULL_SCALE_KEY, value=override
+            )
+        return value
+    if FULL_SCALE_KEY in root:
+        return root[FULL_SCALE_KEY].quantity("frequency", positive=True)
+    return 1e6
+
+
+def _check_record_size(
+    root: MapNode, elements: tuple[tuple[str, Node], ...], sweep_points: int
+) -> None:
+    """Refuse a protocol whose record would exceed :data:`MAX_RECORD_VALUES` detection points.
+
+    Counts the points of every ``detect`` written as a literal whole number (an expression is
+    counted when the sequence is bound, by :class:`~sequences.model.Detect`'s own limit).
+    """
+    per_point = 0
+    for kind, body in elements:
+        if kind == "detect":
+            written = body.as_map()["points"].plain()
+            if isinstance(written, int) and not isinstance(written, bool):
+                per_point += max(written, 0)
+    if per_point * sweep_points > MAX_RECORD_VALUES:
+        raise (root["sweep"] if "sweep" in root else root["sequence"]).error(
+            f"{sweep_points} sweep points x {per_point} detection points = "
+            f"{per_point * sweep_points} values; a record holds at most {MAX_RECORD_VALUES} "
+            "(about 40 bytes each in memory): fewer sweep points or detection points"
+        )
 
 
 #: Folder of the built-in protocols.
@@ -424,14 +496,15 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
         )
         return parse_protocol(root)
     path = Path(name_or_path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ProtocolError(
             "is neither a built-in protocol nor a file; built-in protocols are "
             + ", ".join(_builtin_names()),
             key="protocol",
             value=text,
         )
-    return parse_protocol(load_yaml(path, error_class=ProtocolError))
+    text = read_document(path, error_class=ProtocolError)
+    return parse_protocol(load_yaml(path, text=text, error_class=ProtocolError))
 
 
 def list_protocols() -> list[tuple[str, str]]:

@@ -23,14 +23,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from scipy import constants
-
 from spin_echo.sequences.errors import InputError
 
 __all__ = [
     "KINDS",
+    "RANGES",
     "Kind",
     "Quantity",
+    "Range",
+    "check_range",
     "evaluate",
     "format_quantity",
     "parse_quantity",
@@ -47,7 +48,7 @@ _VOLT: Dim = (0, 0, 0, 1, 0)
 _ANGLE: Dim = (0, 0, 0, 0, 1)
 
 #: Hertz per kelvin, k_B / h: converts a temperature written as an energy to a frequency.
-HZ_PER_K = constants.k / constants.h
+HZ_PER_K = 1.380649e-23 / 6.62607015e-34  # k_B / h, both exact in the SI since 2019
 
 # symbol -> (power of ten, remaining factor, dimension); powers of ten are applied exactly
 # in decimal so that "50 ns" is the float nearest to 5e-8.
@@ -113,6 +114,83 @@ KINDS: dict[str, Kind] = {
         Kind("dimensionless", (_NONE,), "a plain number"),
     )
 }
+
+
+@dataclass(frozen=True)
+class Range:
+    """The physical range of a kind of quantity: zero, or a magnitude in ``[smallest, largest]``.
+
+    Attributes
+    ----------
+    smallest
+        Smallest non-zero magnitude accepted, SI (0: any non-zero magnitude).
+    largest
+        Largest magnitude accepted, SI.
+    unit
+        SI unit, for messages.
+    """
+
+    smallest: float
+    largest: float
+    unit: str
+
+    def describe(self) -> str:
+        """Return the range as words, e.g. ``"0 or a magnitude from 1e-15 s to 1e+06 s"``."""
+        unit = f" {self.unit}" if self.unit else ""
+        if self.smallest > 0:
+            return f"0 or a magnitude from {self.smallest:g}{unit} to {self.largest:g}{unit}"
+        return f"a magnitude of at most {self.largest:g}{unit}"
+
+
+#: Physical range of every kind (values in SI; energies in Hz). Every quantity read from a file
+#: or an option is checked against it (:func:`check_range`), so that nothing beyond it (and no
+#: inf or NaN) reaches a computation. README "Limits" lists the same table.
+RANGES: dict[str, Range] = {
+    "time": Range(1e-15, 1e6, "s"),
+    "frequency": Range(1e-6, 1e15, "Hz"),
+    "energy": Range(1e-6, 1e15, "Hz"),
+    "angle": Range(0.0, 1e6, "rad"),
+    "temperature": Range(1e-9, 1e4, "K"),
+    "field": Range(0.0, 1e3, "T"),
+    "field_per_volt": Range(0.0, 1e3, "T/V"),
+    "voltage": Range(0.0, 1e3, "V"),
+    "dimensionless": Range(0.0, 1e9, ""),
+}
+
+
+_RANGE_NOUNS = {
+    "dimensionless": "a plain number",
+    "field_per_volt": "a coil constant",
+    "angle": "an angle",
+    "energy": "an energy",
+}
+
+
+def check_range(value: float, kind: str) -> float:
+    """Return ``value`` if it is finite and within ``RANGES[kind]``; raise InputError if not.
+
+    Parameters
+    ----------
+    value
+        SI value (energies in Hz).
+    kind
+        A key of :data:`RANGES`.
+
+    Raises
+    ------
+    InputError
+        Saying the range, for inf, NaN, a magnitude above ``largest`` or a non-zero magnitude
+        below ``smallest``.
+    """
+    bounds = RANGES[kind]
+    noun = _RANGE_NOUNS.get(kind, f"a {kind}")
+    if not math.isfinite(value):
+        raise InputError(f"must be finite ({noun} is {bounds.describe()})")
+    size = abs(value)
+    if size > bounds.largest or 0 < size < bounds.smallest:
+        raise InputError(f"is out of range: {noun} is {bounds.describe()}")
+    return value
+
 
 _DIM_NAMES = ("s", "K", "T", "V", "rad")
 
@@ -232,9 +310,9 @@ def evaluate(text: str | float | int, parameters: Mapping[str, Quantity] | None 
             raise InputError(f"unknown unit {match.group(2)!r}", value=text)
         token = f"__q{len(names)}"
         names[token] = literal
-        return token
+        return f" {token} "
 
-    source = _LITERAL.sub(substitute, text.strip())
+    source = _LITERAL.sub(substitute, text.strip()).strip()
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError:
@@ -341,16 +419,13 @@ def parse_quantity(
     ------
     InputError
         If the text does not parse, or its dimension is not the one ``kind`` accepts, or the
-        result is not finite.
+        result is not finite and within the kind's physical range (:data:`RANGES`).
     """
     q = evaluate(text, parameters)
     try:
-        value = KINDS[kind].convert(q)
+        return check_range(KINDS[kind].convert(q), kind)
     except InputError as err:
         raise InputError(err.message, value=text) from None
-    if not math.isfinite(value):
-        raise InputError(f"must be a finite {kind}", value=text)
-    return value
 
 
 _FORMAT_UNITS = {

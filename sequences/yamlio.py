@@ -8,12 +8,18 @@ positive time``.
 Safety: only :func:`yaml.compose` with the safe loader is used (no object construction);
 tags other than the plain ones (str, int, float, bool, null, seq, map) are refused, dates are
 read as strings; anchors and aliases are refused (they are how "billion laughs" documents
-explode), and documents are limited in size and node count. Duplicate keys are errors, not
-silent overwrites.
+explode), and documents are limited in size (:data:`MAX_DOCUMENT_BYTES`), node count
+(:data:`MAX_NODES`) and nesting depth (:data:`MAX_DEPTH`), all checked on the event stream
+before a tree is built. Files are read by :func:`read_document` only: regular files (not a
+pipe, a device or a folder, even behind a link), opened without blocking and read with a
+limit. Duplicate keys are errors, not silent overwrites; a key that YAML 1.1 reads as a
+boolean, null or number (``off``, ``yes``, ``~``, ``1``) is an error that says how to quote it.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,12 +29,23 @@ import yaml
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.quantity import Quantity, parse_quantity
 
-__all__ = ["MAX_DOCUMENT_BYTES", "MAX_NODES", "MapNode", "Node", "SeqNode", "load_yaml"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_NODES",
+    "MapNode",
+    "Node",
+    "SeqNode",
+    "load_yaml",
+    "read_document",
+]
 
 #: Largest document accepted, in bytes.
 MAX_DOCUMENT_BYTES = 1_000_000
 #: Largest number of YAML nodes accepted in one document.
 MAX_NODES = 50_000
+#: Deepest nesting of mappings and lists accepted in one document.
+MAX_DEPTH = 32
 
 _SCALARS = yaml.constructor.SafeConstructor()
 _ALLOWED_TAGS = {
@@ -36,6 +53,12 @@ _ALLOWED_TAGS = {
     for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")
 }
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_KEY_READ_AS = {
+    "tag:yaml.org,2002:bool": "the boolean",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:int": "the number",
+    "tag:yaml.org,2002:float": "the number",
+}
 
 
 class Node:
@@ -242,6 +265,25 @@ def _scalar(node: yaml.Node, file: str, path: str, error_class: type[InputError]
         ) from None
 
 
+def _key_error(
+    key_node: yaml.Node, key: Any, file: str, path: str, error_class: type[InputError]
+) -> InputError:
+    """Return a located error for a key that is not a string (YAML 1.1 ``off``, ``yes``, 1)."""
+    line = key_node.start_mark.line + 1
+    if not isinstance(key_node, yaml.ScalarNode):
+        return error_class("keys must be plain strings", file=file, line=line, key=path or None)
+    written = key_node.value
+    read_as = _KEY_READ_AS.get(key_node.tag, "a value")
+    shown = "" if key is None else f" {key!r}"
+    return error_class(
+        f"YAML 1.1 reads the key {written!r} as {read_as}{shown}, not as a name; "
+        f"quote it ('{written}': ...) if it is meant as a name",
+        file=file,
+        line=line,
+        key=f"{path}.{written}" if path else written,
+    )
+
+
 def _convert(
     node: yaml.Node, file: str, path: str, error_class: type[InputError], count: list[int]
 ) -> Node:
@@ -266,12 +308,7 @@ def _convert(
                 else None
             )
             if not isinstance(key, str):
-                raise error_class(
-                    "keys must be plain strings",
-                    file=file,
-                    line=key_node.start_mark.line + 1,
-                    key=path or None,
-                )
+                raise _key_error(key_node, key, file, path, error_class)
             child = f"{path}.{key}" if path else key
             if key in entries:
                 raise error_class(
@@ -288,6 +325,79 @@ def _convert(
         return SeqNode(items, file, line, path, error_class)
     value = _scalar(node, file, path, error_class)
     return ScalarNode(value, file, line, path, error_class)
+
+
+def _check_events(text: str, name: str, error_class: type[InputError]) -> None:
+    """Refuse anchors, aliases, too many nodes and too deep nesting, before composing a tree."""
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise error_class("YAML anchors and aliases are not allowed", file=name, line=line)
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise error_class(
+                    f"mappings and lists nest deeper than {MAX_DEPTH} levels", file=name, line=line
+                )
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.ScalarEvent)):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise error_class(
+                    f"document has more than {MAX_NODES} values", file=name, line=line
+                )
+
+
+def read_document(source: str | Path, *, error_class: type[InputError] = InputError) -> str:
+    """Read a YAML file as text, safely: a regular file of at most :data:`MAX_DOCUMENT_BYTES`.
+
+    The one reader of every protocol, sample and bench file. A pipe, a device (``/dev/zero``),
+    a socket or a folder, also behind a symbolic link, is refused before it is opened; the file
+    is opened without blocking and read with a limit, so a file that grows while it is read
+    cannot exhaust memory.
+
+    Parameters
+    ----------
+    source
+        The path.
+    error_class
+        The :class:`InputError` subclass to raise.
+
+    Returns
+    -------
+    str
+        The text (UTF-8).
+
+    Raises
+    ------
+    InputError
+        (as ``error_class``) naming the file, for a missing or unreadable file, one that is not
+        a regular file, is larger than the limit, or is not UTF-8 text.
+    """
+    name = str(source)
+    try:
+        info = os.stat(source)
+        if stat.S_ISREG(info.st_mode):
+            fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            with os.fdopen(fd, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                data = handle.read(MAX_DOCUMENT_BYTES + 1) if stat.S_ISREG(info.st_mode) else b""
+    except OSError as err:
+        raise error_class(f"cannot read file: {err.strerror}", file=name) from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe, device or socket"
+        raise error_class(f"is {what}, not a regular file; expected a YAML file", file=name)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise error_class(
+            f"file is larger than {MAX_DOCUMENT_BYTES} bytes, the most a YAML file may have",
+            file=name,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error_class("file is not UTF-8 text", file=name) from None
 
 
 def load_yaml(
@@ -320,28 +430,11 @@ def load_yaml(
     """
     name = str(source)
     if text is None:
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-            if size > MAX_DOCUMENT_BYTES:
-                raise error_class(
-                    f"file is {size} bytes; at most {MAX_DOCUMENT_BYTES} are accepted", file=name
-                )
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise error_class(f"cannot read file: {err.strerror}", file=name) from None
-        except UnicodeDecodeError:
-            raise error_class("file is not UTF-8 text", file=name) from None
+        text = read_document(source, error_class=error_class)
     if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
         raise error_class(f"document is larger than {MAX_DOCUMENT_BYTES} bytes", file=name)
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise error_class(
-                    "YAML anchors and aliases are not allowed",
-                    file=name,
-                    line=event.start_mark.line + 1,
-                )
+        _check_events(text, name, error_class)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark

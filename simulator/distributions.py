@@ -7,7 +7,9 @@ Every distribution is written the same way wherever one is allowed (SPEC.md, "Sa
 ``{distribution: gaussian, mean: X, width: SIGMA}``
     Normal density with standard deviation ``SIGMA``.
 ``{distribution: lognormal, median: X, sigma: S}``
-    ``exp(N(ln X, S^2))``; ``S`` is dimensionless (the standard deviation of the logarithm).
+    ``exp(N(ln X, S^2))``; ``S`` is dimensionless (the standard deviation of the logarithm),
+    at most :data:`MAX_LOG_SIGMA` (a spread of e^5 ~ 150 per standard deviation; beyond it the
+    draws leave the range of energies).
 ``{distribution: uniform, low: X, high: Y}``
     Flat density on ``[X, Y)``.
 ``{distribution: list, values: [X1, X2, ...], weights: [w1, w2, ...]}``
@@ -18,7 +20,9 @@ The easy-axis orientation (angle :math:`\theta` between the easy axis and the dr
 ``{distribution: fixed, theta: 30 deg}`` or ``{distribution: isotropic}`` (:math:`\cos\theta`
 uniform on ``[-1, 1]``).
 
-Values are energies written as frequencies (``1 MHz``) or temperatures (``50 mK``), kept in Hz.
+Values are energies written as frequencies (``1 MHz``) or temperatures (``50 mK``), kept in Hz,
+each within the energy range of :data:`sequences.quantity.RANGES`; weights are plain numbers
+within its dimensionless range, so their sum is finite.
 """
 
 from __future__ import annotations
@@ -32,11 +36,15 @@ from spin_echo.sequences.yamlio import MapNode, Node
 
 __all__ = [
     "DISTRIBUTION_KEYS",
+    "MAX_LOG_SIGMA",
     "Distribution",
     "Orientation",
     "parse_distribution",
     "parse_orientation",
 ]
+
+#: Largest ``sigma`` of a lognormal distribution (standard deviation of the logarithm).
+MAX_LOG_SIGMA = 5.0
 
 #: Keys of each distribution kind (besides ``distribution``): (required, optional).
 DISTRIBUTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -179,6 +187,8 @@ def parse_distribution(node: Node, *, positive: bool = False) -> Distribution:
     for key in required:
         if key == "sigma":
             params[key] = block[key].quantity("dimensionless", positive=True)
+            if params[key] > MAX_LOG_SIGMA:
+                raise block[key].error(f"must be at most {MAX_LOG_SIGMA:g}")
         elif key in ("width", "median"):
             params[key] = block[key].quantity("energy", positive=True)
         else:

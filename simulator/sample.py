@@ -30,7 +30,8 @@ A sample file describes the ensemble of giant-spin packets and what acts on them
 ``orientation``
     ``{distribution: fixed, theta: X}`` or ``{distribution: isotropic}`` (default fixed 0).
 ``packets`` (default 4000), ``seed`` (default 0)
-    Number of packets and seed of every random draw.
+    Number of packets (at most :data:`simulator.limits.MAX_PACKETS`) and seed of every random
+    draw.
 ``temperature`` (default 0 K)
     Sets the initial thermal state of each packet, the nuclear thermal factor and the rates.
 ``environment.nuclear: {N, omega0, delta_omega, lambda, lambda_prime, temperature, dynamic}``
@@ -51,6 +52,9 @@ A sample file describes the ensemble of giant-spin packets and what acts on them
     Phonon relaxation (paper Eq. 12); needs ``spin`` and ``Omega0``.
 ``relaxation: {T1, T2}``
     Phenomenological Lindblad relaxation; T2 <= 2 T1.
+
+Every number must lie in its kind's physical range (:data:`sequences.quantity.RANGES`); a few
+keys have tighter bounds (:data:`KEY_LIMITS`). README "Limits" lists both.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ import yaml
 
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.quantity import format_quantity, parse_quantity
-from spin_echo.sequences.yamlio import MapNode, load_yaml
+from spin_echo.sequences.yamlio import MapNode, Node, load_yaml, read_document
 from spin_echo.simulator.bath import NuclearBath
 from spin_echo.simulator.distributions import (
     Distribution,
@@ -72,8 +76,11 @@ from spin_echo.simulator.distributions import (
     parse_orientation,
 )
 from spin_echo.simulator.ensemble import BiasSampling, Ensemble, sample_ensemble
+from spin_echo.simulator.limits import MAX_PACKETS, check_packets
 
 __all__ = [
+    "KEY_LIMITS",
+    "MAX_SEED",
     "SAMPLES_DIR",
     "BiasSampling",
     "NuclearBath",
@@ -85,6 +92,18 @@ __all__ = [
     "list_samples",
     "load_sample",
 ]
+
+#: Largest magnitude of the sample keys bounded tighter than their kind's range: the giant spin,
+#: the Lande factor and the nuclear-bath couplings (lambda sets the number of channels M drawn,
+#: about 2 lambda + 12 (2 lambda)^(1/2); 10^9 would need 30 GiB).
+KEY_LIMITS: dict[str, float] = {
+    "spin": 1e6,
+    "g": 100.0,
+    "environment.nuclear.lambda": 1e3,
+    "environment.nuclear.lambda_prime": 1e3,
+}
+#: Largest seed (stored as a signed 64-bit integer in records).
+MAX_SEED = 2**63 - 1
 
 #: Directory of the built-in samples.
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -191,6 +210,8 @@ class Sample:
         seed
             Seed of the draw; the sample's ``seed`` when None.
         """
+        if packets is not None:
+            packets = check_packets(packets)
         return sample_ensemble(self, packets=packets, seed=seed)
 
     def value(self, key: str) -> float:
@@ -299,8 +320,8 @@ def load_sample(name_or_path: str | Path) -> Sample:
         path = builtin
     else:
         path = Path(name_or_path)
-    root = load_yaml(path, error_class=SampleError)
-    return _parse(root, path.read_text(encoding="utf-8"))
+    text = read_document(path, error_class=SampleError)
+    return _parse(load_yaml(path, text=text, error_class=SampleError), text)
 
 
 def _parse(root: MapNode, text: str) -> Sample:
@@ -325,20 +346,20 @@ def _parse(root: MapNode, text: str) -> Sample:
     if "description" in root:
         fields["description"] = root["description"].as_str()
     if "spin" in root:
-        spin = root["spin"].quantity("dimensionless", positive=True)
+        spin = _bounded(root["spin"], "spin", positive=True)
         if not (2 * spin).is_integer():
             raise root["spin"].error("must be a multiple of 1/2")
         fields["spin"] = spin
     if "g" in root:
-        fields["g"] = root["g"].quantity("dimensionless", positive=True)
+        fields["g"] = _bounded(root["g"], "g", positive=True)
     if "Omega0" in root:
         fields["omega0_big_hz"] = root["Omega0"].quantity("energy", positive=True)
     if "orientation" in root:
         fields["orientation"] = parse_orientation(root["orientation"])
     if "packets" in root:
-        fields["packets"] = root["packets"].integer(minimum=1, maximum=100_000_000)
+        fields["packets"] = root["packets"].integer(minimum=1, maximum=MAX_PACKETS)
     if "seed" in root:
-        fields["seed"] = root["seed"].integer(minimum=0)
+        fields["seed"] = root["seed"].integer(minimum=0, maximum=MAX_SEED)
     if "temperature" in root:
         fields["temperature_k"] = root["temperature"].quantity("temperature", nonnegative=True)
     if "bias_sampling" in root:
@@ -351,6 +372,14 @@ def _parse(root: MapNode, text: str) -> Sample:
             raise node.error("needs a bias with a density (gaussian, lognormal or uniform)")
     fields.update(_rates(root, env))
     return Sample(**fields)
+
+
+def _bounded(node: Node, key: str, *, positive: bool = False) -> float:
+    """Read a plain number of ``key`` (>= 0, or > 0) bounded by ``KEY_LIMITS[key]``."""
+    value = node.quantity("dimensionless", positive=positive, nonnegative=not positive)
+    if value > KEY_LIMITS[key]:
+        raise node.error(f"must be at most {KEY_LIMITS[key]:g}")
+    return value
 
 
 def _environment(root: MapNode) -> dict[str, Any]:
@@ -374,8 +403,8 @@ def _environment(root: MapNode) -> dict[str, Any]:
             n_spins,
             omega0,
             0.0 if spread is None else spread.quantity("energy", nonnegative=True),
-            0.0 if lam is None else lam.quantity("dimensionless", nonnegative=True),
-            0.0 if lam_prime is None else lam_prime.quantity("dimensionless", nonnegative=True),
+            0.0 if lam is None else _bounded(lam, "environment.nuclear.lambda"),
+            0.0 if lam_prime is None else _bounded(lam_prime, "environment.nuclear.lambda_prime"),
             None
             if "temperature" not in block
             else block["temperature"].quantity("temperature", positive=True),

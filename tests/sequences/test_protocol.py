@@ -138,7 +138,7 @@ protocol_texts = st.builds(
             "{type: sech, beta: 3, bandwidth: 500 kHz}",
         ]
     ),
-    st.floats(0.0, 20.0),
+    st.just(0.0) | st.floats(1e-6, 20.0),
     st.integers(1, 5),
     st.floats(0.1, 10.0),
     st.floats(0.1, 10.0),

@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.quantity import (
     HZ_PER_K,
+    KINDS,
+    RANGES,
     Quantity,
+    check_range,
     evaluate,
     format_quantity,
     parse_quantity,
@@ -87,7 +90,7 @@ def test_dimension_of_products_and_square_roots():
         ("[1, 2]", "dimensionless", "'List' is not allowed"),
         ("1/0", "dimensionless", "division by zero"),
         ("((10**8)**8)**8", "dimensionless", "number too large"),
-        ("1e300*1e300", "dimensionless", "must be a finite"),
+        ("1e300*1e300", "dimensionless", "must be finite"),
         ("1e-99999999999999999999 ns", "time", "number out of range"),
         ("log(0)", "dimensionless", "undefined"),
         ("True", "dimensionless", "booleans"),
@@ -112,11 +115,16 @@ def test_literal_is_the_float_nearest_to_the_exact_decimal_value(mantissa, prefi
     kind = {"s": "time", "Hz": "frequency", "K": "temperature", "T": "field", "V": "voltage"}[unit]
     text = f"{mantissa} {prefix}{unit}"
     exact = Fraction(mantissa) * Fraction(10) ** PREFIXES[prefix]
-    assert parse_quantity(text, kind) == float(exact)
+    bounds = RANGES[kind]
+    if exact == 0 or bounds.smallest <= abs(exact) <= bounds.largest:
+        assert parse_quantity(text, kind) == float(exact)
+    else:
+        with pytest.raises(InputError, match="is out of range"):
+            parse_quantity(text, kind)
 
 
 @given(
-    value=st.floats(min_value=1e-13, max_value=1e4, allow_nan=False),
+    value=st.floats(min_value=1e-9, max_value=1e3, allow_nan=False),
     sign=st.sampled_from([1.0, -1.0]),
     kind=st.sampled_from(["time", "frequency", "temperature", "field", "voltage", "angle"]),
 )
@@ -133,3 +141,38 @@ def test_format_then_parse_round_trips(value, sign, kind):
 def test_arithmetic_matches_python_on_plain_numbers(a, b, c):
     text = f"({a!r} + {b!r}) * {c!r} - {b!r} / {c!r}"
     assert evaluate(text).value == (a + b) * c - b / c
+
+
+def test_every_kind_has_a_physical_range():
+    assert set(RANGES) == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(RANGES))
+def test_range_edges_are_inclusive_and_sharp(kind):
+    bounds = RANGES[kind]
+    for value in (0.0, bounds.largest, -bounds.largest):
+        assert check_range(value, kind) == value
+    beyond = math.nextafter(bounds.largest, math.inf)
+    for value in (beyond, -beyond, math.inf, -math.inf, math.nan):
+        with pytest.raises(InputError, match=r"out of range|must be finite"):
+            check_range(value, kind)
+    if bounds.smallest > 0:
+        assert check_range(bounds.smallest, kind) == bounds.smallest
+        with pytest.raises(InputError, match="is out of range"):
+            check_range(math.nextafter(bounds.smallest, 0.0), kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("1e308 s", "time"), ("1.7e308 Hz", "frequency"), ("1e-320 s", "time"), ("1e5 K", "energy")],
+)
+def test_parse_quantity_refuses_values_beyond_the_physical_range(text, kind):
+    with pytest.raises(InputError, match="is out of range") as info:
+        parse_quantity(text, kind)
+    assert repr(text) in str(info.value)
+
+
+def test_an_unknown_unit_suffix_never_shows_an_internal_name():
+    with pytest.raises(InputError, match="not a valid quantity") as info:
+        parse_quantity("2 ms2", "time")
+    assert "__q" not in str(info.value)

@@ -10,11 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spin_echo.sequences.yamlio import load_yaml
-from spin_echo.simulator.distributions import Distribution, parse_distribution, parse_orientation
+from spin_echo.simulator.distributions import (
+    MAX_LOG_SIGMA,
+    Distribution,
+    parse_distribution,
+    parse_orientation,
+)
 from spin_echo.simulator.sample import SampleError
 
 positive = st.floats(min_value=1e-3, max_value=1e9, allow_nan=False, allow_infinity=False)
-signed = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
+signed = st.just(0.0) | st.floats(1e-3, 1e9) | st.floats(-1e9, -1e-3)
 
 
 def _parse(text, **kwargs):
@@ -23,7 +28,14 @@ def _parse(text, **kwargs):
 
 
 @settings(max_examples=60, deadline=None)
-@given(mean=signed, width=positive, median=positive, sigma=positive, low=signed, span=positive)
+@given(
+    mean=signed,
+    width=positive,
+    median=positive,
+    sigma=st.floats(min_value=1e-3, max_value=MAX_LOG_SIGMA),
+    low=signed,
+    span=positive,
+)
 def test_parsed_parameters_are_the_written_values(mean, width, median, sigma, low, span):
     high = low + span
     assert _parse(f"{{distribution: gaussian, mean: {mean!r} Hz, width: {width!r} Hz}}") == (
