@@ -197,3 +197,74 @@ def test_protocols_pickle_for_process_pools():
     q = pickle.loads(pickle.dumps(p))
     assert q == p and q.overrides == {"tau": "3 us"} and q.source == "hahn-echo.yaml"
     assert q.sequence() == p.sequence()
+
+
+def test_set_on_a_swept_parameter_replaces_its_axis():
+    swept = load_protocol("hahn-echo")
+    assert [axis.name for axis in swept.sweep_axes] == ["tau"]
+    fixed = swept.with_overrides({"tau": "3 us"})
+    assert fixed.sweep_axes == () and fixed.sweep_shape == ()
+    assert [point for _, point in fixed.iter_points()] == [{}]
+    delays = [e for e in fixed.sequence().elements if type(e).__name__ == "Delay"]
+    assert delays[0].duration_s == 3e-6
+    assert "sweep" not in fixed.to_yaml()
+    assert Protocol.from_yaml(fixed.to_yaml()) == fixed
+    assert pickle.loads(pickle.dumps(fixed)).sweep_axes == ()
+
+
+def test_set_on_one_of_two_axes_keeps_the_other():
+    text = HAHN_TWO_AXES
+    p = Protocol.from_yaml(text).with_overrides({"tau": "3 us"})
+    assert [axis.name for axis in p.sweep_axes] == ["t_pi2"]
+    again = Protocol.from_yaml(p.to_yaml())
+    assert [axis.name for axis in again.sweep_axes] == ["t_pi2"]
+    assert again.parameters["tau"].value == 3e-6
+
+
+HAHN_TWO_AXES = """\
+name: two-axes
+parameters:
+  carrier: 4 MHz
+  t_pi2: 500 ns
+  tau: 2 us
+sequence:
+  - pulse: {angle: pi/2, duration: t_pi2}
+  - delay: tau
+  - pulse: {angle: pi, duration: 2*t_pi2}
+  - delay: tau
+  - detect: {duration: 1 us, points: 8}
+sweep:
+  t_pi2: {values: [400 ns, 500 ns]}
+  tau: {start: 2 us, stop: 4 us, points: 3}
+"""
+
+
+def test_full_scale_rabi_is_overridable():
+    base = load_protocol("hahn-echo")
+    doubled = base.with_overrides({"full_scale_rabi": "2 MHz"})
+    assert doubled.full_scale_rabi_hz == 2e6
+    assert doubled.sequence().pulses[0].amplitude == base.sequence().pulses[0].amplitude / 2
+    assert Protocol.from_yaml(doubled.to_yaml()).full_scale_rabi_hz == 2e6
+    assert pickle.loads(pickle.dumps(doubled)).full_scale_rabi_hz == 2e6
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0 Hz", "must be a positive frequency"),
+        ("2 us", "must be a frequency"),
+        ("1e308 Hz", "is out of range"),
+        ("10 kHz", "needs amplitude"),
+    ],
+)
+def test_bad_full_scale_rabi_override_names_set(value, message):
+    with pytest.raises(ProtocolError, match=message) as info:
+        load_protocol("hahn-echo").with_overrides({"full_scale_rabi": value})
+    assert str(info.value).startswith("--set: full_scale_rabi = ")
+
+
+def test_a_record_larger_than_the_limit_is_refused_at_the_sweep():
+    text = HAHN_TWO_AXES.replace("points: 8", "points: 1000000").replace("points: 3", "points: 11")
+    with pytest.raises(ProtocolError, match="a record holds at most 20000000") as info:
+        Protocol.from_yaml(text, source="big.yaml")
+    assert str(info.value).startswith("big.yaml:13: sweep: 22 sweep points x 1000000 detection")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from spin_echo.sequences.errors import InputError
 from spin_echo.simulator import SampleError, list_samples, load_sample
 
 GOOD = """\
@@ -189,3 +190,50 @@ def test_unknown_builtin_and_override_errors(tmp_path):
         sample.with_overrides({"relaxation.T3": "5 us"})
     with pytest.raises(SampleError, match="does not set"):
         sample.value("temperature")
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "message"),
+    [
+        ("spin: 1000000.5", "spin", r"must be at most 1e\+06"),
+        ("g: 101", "g", "must be at most 100"),
+        ("packets: 10000001", "packets", "must be at most 10000000"),
+        ("seed: 9223372036854775808", "seed", "must be at most 9223372036854775807"),
+        ("temperature: 1e-12 K", "temperature", "is out of range"),
+    ],
+)
+def test_sample_keys_beyond_their_limits_are_refused(tmp_path, line, key, message):
+    with pytest.raises(SampleError, match=message) as info:
+        load_sample(_write(tmp_path, GOOD + line + "\n"))
+    assert f"sample.yaml:5: {key} = " in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["lambda", "lambda_prime"])
+def test_nuclear_couplings_are_bounded(tmp_path, key):
+    block = "environment:\n  nuclear: {N: 10, omega0: 50 MHz, lambda: 1000, %s: 1000.5}\n"
+    text = GOOD + (block % key).replace("lambda: 1000, lambda: 1000.5", "lambda: 1000.5")
+    with pytest.raises(SampleError, match="must be at most 1000") as info:
+        load_sample(_write(tmp_path, text))
+    assert f"environment.nuclear.{key} = 1000.5" in str(info.value)
+    ok = GOOD + "environment:\n  nuclear: {N: 10, omega0: 50 MHz, lambda: 1000, lambda_prime: 1}\n"
+    assert load_sample(_write(tmp_path, ok)).nuclear.lam == 1000
+
+
+@pytest.mark.timeout(20)
+def test_a_sample_path_that_is_a_pipe_or_a_device_is_refused_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.yaml"
+    zero.symlink_to("/dev/zero")
+    for path in (fifo, zero):
+        with pytest.raises(SampleError, match="not a regular file"):
+            load_sample(path)
+
+
+@pytest.mark.parametrize("packets", [0, -5, 10_000_001, 2.5])
+def test_ensemble_refuses_a_packet_count_outside_the_limit(packets):
+    with pytest.raises(InputError, match="must be a whole number from 1 to 10000000") as info:
+        load_sample("bare").ensemble(packets=packets)
+    assert str(info.value).startswith("--packets = ")
