@@ -31,6 +31,7 @@ from spin_echo.sequences.errors import SpinEchoError
 from spin_echo.sequences.protocol import Protocol
 from spin_echo.sequences.timeline import Timeline
 from spin_echo.simulator import Sample
+from spin_echo.simulator.limits import check_finite, check_simulation_size
 from spin_echo.simulator.simulation import (
     REPLICAS,
     PointSignal,
@@ -161,6 +162,7 @@ def simulate_point(job: _PointJob) -> PointResult:
             job.sample, job.seed, job.packets, job.frame, steps, protocol.phase_cycle, job.replicas
         )
     )
+    check_finite(point.signal, what=f"signal at sweep point {job.index}")
     return PointResult(job.index, point.detect, point.signal, point.mz, point.sem)
 
 
@@ -225,6 +227,7 @@ def simulate_protocol(
     if not first.detect:
         raise SpinEchoError(f"protocol {protocol.name!r} has no detect step: nothing to record")
     time_s, window = record_time_axis(first.detect)
+    check_simulation_size(count, len(time_s), len(jobs), file=protocol.source)
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
     attrs = {
         "protocol": protocol_yaml,
