@@ -227,8 +227,11 @@ def _backend(root: MapNode, source: Path) -> str:
     return f"{path}@{library}"
 
 
-def load_bench(name_or_path: str | Path) -> BenchSpec:
+def load_bench(name_or_path: str | Path, *, text: str | None = None) -> BenchSpec:
     """Read and validate a bench file (a built-in name such as ``virtual``, or a path).
+
+    With ``text``, that YAML is read instead and ``name_or_path`` only names it in messages
+    (relative paths in it are then relative to the working folder).
 
     Raises
     ------
@@ -236,8 +239,8 @@ def load_bench(name_or_path: str | Path) -> BenchSpec:
         For an unknown name, unreadable or malformed file, unknown driver or key, or a value
         outside the driver's model limits or the bench's own ``limits`` (exit status 2).
     """
-    source = _source(name_or_path)
-    root = load_yaml(source, error_class=BenchError)
+    source = _source(name_or_path) if text is None else Path(str(name_or_path))
+    root = load_yaml(source, text=text, error_class=BenchError)
     root.check_keys(
         ("name", "description", "visa_backend", *_ROLES, "coil", "receiver"),
         required=("name", "awg", "detector"),
@@ -267,7 +270,7 @@ def load_bench(name_or_path: str | Path) -> BenchSpec:
     return BenchSpec(
         source=str(name_or_path),
         name=root["name"].as_str(),
-        text=source.read_text(encoding="utf-8"),
+        text=source.read_text(encoding="utf-8") if text is None else text,
         awg=awg,
         detector=detector,
         lockin=lockin,

@@ -329,6 +329,10 @@ class Protocol:
                 f"makes the protocol invalid: {err}", file="--set", key=key, value=names
             ) from None
 
+    def with_values(self, **values: str) -> Protocol:
+        """Return :meth:`with_overrides` of the keywords, e.g. ``with_values(tau="3 us")``."""
+        return self.with_overrides(values)
+
     def to_yaml(self) -> str:
         """Return the protocol as YAML text (overrides applied, original strings kept)."""
         document = self.root.plain()

@@ -258,6 +258,15 @@ class Sample:
                 raise SampleError(err.message, file="--set", key=err.key, value=err.value) from None
             raise
 
+    def with_values(self, **values: str | float) -> Sample:
+        """Return :meth:`with_overrides` of the keywords (``**{"relaxation.T2": "15 us"}``)."""
+        return self.with_overrides(values)
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "<string>") -> Sample:
+        """Parse sample YAML ``text`` as :func:`load_sample` would; ``source`` for messages."""
+        return _parse(load_yaml(source, text=text, error_class=SampleError), text)
+
 
 def key_kind(key: str) -> str:
     """Return the quantity kind of a numeric sample key (``"relaxation.T2"`` -> ``"time"``).
