@@ -226,8 +226,9 @@ def simulate_protocol(
     first = compile_timeline(protocol.sequence(jobs[0].values, 0))
     if not first.detect:
         raise SpinEchoError(f"protocol {protocol.name!r} has no detect step: nothing to record")
+    detection_points = sum(w.points for w in first.detect)
+    check_simulation_size(count, detection_points, len(jobs), file=protocol.source)
     time_s, window = record_time_axis(first.detect)
-    check_simulation_size(count, len(time_s), len(jobs), file=protocol.source)
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
     attrs = {
         "protocol": protocol_yaml,
