@@ -17,9 +17,11 @@ Drive calibration: with ``coil.field_per_volt`` the drive of a sample is physica
 :math:`b(t) = g\mu_B S\, k_\mathrm{coil} V(t)/h` (``DESIGN.md``: the drive adds
 :math:`g\mu_B S h(t)\cos\theta\,\tau_z`), so a miscalibrated amplitude shows as in the lab;
 without it the coil is ideally calibrated: full scale gives the protocol's full-scale Rabi
-frequency. The sample's relaxation and its electron and phonon rates
-(:func:`simulator.simulate.environment_rates`) are applied; spin diffusion (stochastic bias
-trajectories) is not part of the sampled propagation.
+frequency. The sample's physics is that of ``spin-echo simulate --frame lab``, from the same
+prepared :class:`simulator.simulation.Simulation` (seed rule, ensemble, relaxation with the
+electron and phonon rates): every environment is propagated through the played samples,
+spin diffusion and the dynamic nuclear bath included
+(:meth:`~simulator.simulation.Simulation.run_waveform`).
 
 :class:`SampleResponse` (the propagation, cached) and :class:`FrontEnd` (bandwidth, noise) are
 shared with the emulated lab of ``spin-echo serve-virtual-lab``.
@@ -60,17 +62,14 @@ class SampleResponse:
     sample
         The :class:`simulator.Sample`.
     seed, packets
-        Ensemble draw (the sample's own when None).
+        Ensemble draw and stochastic environments (the sample's own when None).
     """
 
     def __init__(self, sample: Any, *, seed: int | None = None, packets: int | None = None):
-        from spin_echo.simulator.simulate import environment_rates
+        from spin_echo.simulator.simulation import Simulation
 
         self.sample = sample
-        self.ensemble = sample.ensemble(packets=packets, seed=sample.seed if seed is None else seed)
-        extra1, extra2 = environment_rates(sample)
-        self.t1_s = _combined(sample.t1_s, extra1)
-        self.t2_s = _combined(sample.t2_s, extra2)
+        self.simulation = Simulation(sample, seed=seed, packets=packets, frame="rotating")
         self._cache: dict[tuple, np.ndarray] = {}
 
     def rabi_hz_per_tesla(self) -> float:
@@ -106,8 +105,6 @@ class SampleResponse:
         count
             Number of sample times wanted (the drive is padded with zeros).
         """
-        from spin_echo.simulator import propagate_sampled
-
         drive = np.zeros(max(count, len(samples)))
         drive[: len(samples)] = samples
         key = (drive.tobytes(), sample_rate_hz, rabi_hz_per_unit)
@@ -121,21 +118,8 @@ class SampleResponse:
                 rabi_hz_per_unit,
                 (),
             )
-            self._cache = {
-                key: propagate_sampled(
-                    waveform,
-                    self.ensemble,
-                    t1_s=self.t1_s,
-                    t2_s=self.t2_s,
-                    temperature_k=self.sample.temperature_k,
-                )
-            }
+            self._cache = {key: self.simulation.run_waveform(waveform)}
         return self._cache[key][:count]
-
-
-def _combined(time_s: float | None, extra_rate: float) -> float | None:
-    rate = (0.0 if time_s is None else 1.0 / time_s) + extra_rate
-    return None if rate == 0.0 else 1.0 / rate
 
 
 @dataclass

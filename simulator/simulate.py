@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from spin_echo.sequences.timeline import Timeline
 from spin_echo.simulator.detection import Observables
+from spin_echo.simulator.environment import FRAMES, environment_rates, flip_segments
 from spin_echo.simulator.sample import Sample
-from spin_echo.simulator.simulation import FRAMES, Simulation, environment_rates, flip_segments
+from spin_echo.simulator.simulation import Simulation
 
 __all__ = ["FRAMES", "environment_rates", "flip_segments", "simulate"]
 

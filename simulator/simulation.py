@@ -46,25 +46,31 @@ the one-group result (the same bits as :meth:`Simulation.run`); it equals
 
 from __future__ import annotations
 
-import json
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import yaml
 
 from spin_echo.sequences.compile import compile_timeline
-from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.protocol import Protocol, combine_phase_cycle
-from spin_echo.sequences.quantity import HZ_PER_K
 from spin_echo.sequences.timeline import DetectWindow, Timeline, Waveform
 from spin_echo.simulator.bath import redraw_channels
-from spin_echo.simulator.bloch import Relaxation
-from spin_echo.simulator.detection import Observables
+from spin_echo.simulator.bloch import PacketFrame, Relaxation
+from spin_echo.simulator.detection import KERNEL_CHUNK, Observables
 from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
 from spin_echo.simulator.ensemble import Ensemble
-from spin_echo.simulator.lab import propagate_sampled
+from spin_echo.simulator.environment import (
+    FRAMES,
+    check_frame,
+    ensemble_key,
+    environment_rates,
+    flip_segments,
+    pulse_runs,
+)
+from spin_echo.simulator.lab import propagate_sampled, sampled_piece
 from spin_echo.simulator.propagator import SegmentChanges, propagate, propagate_chunks
 from spin_echo.simulator.sample import Sample
 
@@ -74,76 +80,11 @@ __all__ = [
     "PointSignal",
     "SimulatedSignal",
     "Simulation",
-    "check_frame",
     "compile_point",
-    "environment_rates",
-    "flip_segments",
 ]
 
-#: The frames a :class:`Simulation` can work in.
-FRAMES = ("rotating", "lab")
 #: Replica groups of :meth:`Simulation.run_with_error` (the Monte-Carlo standard error).
 REPLICAS = 8
-
-
-def environment_rates(sample: Sample) -> tuple[float, float]:
-    """Return the extra (population, coherence) rates in 1/s from electrons and phonons.
-
-    Uses :func:`simulator.decoherence.ohmic_damping_rate_hz` and
-    :func:`simulator.decoherence.phonon_rate_hz` (paper Eqs. 10-12).
-    """
-    extra1 = extra2 = 0.0
-    if sample.electron_alpha is not None:
-        from spin_echo.simulator.decoherence import ohmic_damping_rate_hz
-
-        extra2 += ohmic_damping_rate_hz(sample.electron_alpha, sample.temperature_k)
-    if sample.phonons is not None:
-        from spin_echo.simulator.decoherence import phonon_rate_hz
-
-        rate = phonon_rate_hz(
-            sample.tunnel_splitting.typical_hz,
-            sample.omega0_big_hz,
-            sample.phonons.debye_temperature_k,
-            sample.phonons.anisotropy_hz / HZ_PER_K,
-            sample.spin,
-            sample.temperature_k,
-        )
-        extra1 += rate
-    return extra1, extra2
-
-
-def check_frame(sample: Sample, frame: str) -> None:
-    """Refuse a frame that is unknown or cannot carry the sample's environment.
-
-    Raises
-    ------
-    InputError
-        For an unknown frame, or the lab frame with spin diffusion or a dynamic bath, or a
-        dynamic bath with spin diffusion.
-    """
-    if frame not in FRAMES:
-        raise InputError(f"must be one of {', '.join(FRAMES)}", key="frame", value=frame)
-    dynamic = sample.nuclear is not None and sample.nuclear.dynamic
-    if dynamic and (frame == "lab" or sample.diffusion is not None):
-        raise InputError(
-            "a dynamic nuclear bath is simulated in the rotating frame without spin diffusion",
-            key="environment.nuclear.dynamic",
-            value="true",
-        )
-    if frame == "lab" and sample.diffusion is not None:
-        raise InputError(
-            "spin diffusion is simulated in the rotating frame only; use the rotating frame "
-            "or remove environment.spin_diffusion",
-            key="frame",
-            value=frame,
-        )
-
-
-def flip_segments(timeline: Timeline) -> list[int]:
-    """Return the driven segments that start a pulse, after the first pulse (flip events)."""
-    driven = [float(r) != 0.0 for r in timeline.rabi_hz]
-    starts = [k for k, on in enumerate(driven) if on and (k == 0 or not driven[k - 1])]
-    return starts[1:]
 
 
 def compile_point(protocol: Protocol, values: Mapping[str, float]) -> tuple[Timeline, ...]:
@@ -230,7 +171,7 @@ class Simulation:
         self.seed = int(sample.seed if seed is None else seed)
         self._packets_asked = packets
         self.ensemble = sample.ensemble(packets=packets, seed=self.seed)
-        self._key = _ensemble_key(sample)
+        self._key = ensemble_key(sample)
         extra1, extra2 = environment_rates(sample)
         self.relaxation = Relaxation.from_times(
             sample.t1_s, sample.t2_s, extra1=extra1, extra2=extra2
@@ -241,7 +182,6 @@ class Simulation:
             else OrnsteinUhlenbeck(sample.diffusion.t2_s, sample.diffusion.width_hz)
         )
         self.dynamic = sample.nuclear is not None and sample.nuclear.dynamic
-        self._channels: tuple[np.ndarray, np.ndarray] | None = None
 
     def with_sample(self, sample: Sample) -> Simulation:
         """Return the simulation of ``sample`` with this one's seed, packet count and frame.
@@ -252,7 +192,7 @@ class Simulation:
         draw of :func:`simulator.ensemble.sample_ensemble`), the prepared ensemble is shared
         instead of drawn again; the result is the same bit for bit either way.
         """
-        if _ensemble_key(sample) != self._key:
+        if ensemble_key(sample) != self._key:
             return Simulation(sample, seed=self.seed, packets=self._packets_asked, frame=self.frame)
         other = Simulation.__new__(Simulation)
         other.__dict__.update(self.__dict__)
@@ -345,24 +285,68 @@ class Simulation:
     def run_waveform(self, waveform: Waveform) -> np.ndarray:
         r"""Lab-frame :math:`M_z` at every sample time of a played waveform (the virtual bench).
 
-        The sampled drive is propagated exactly (:func:`simulator.propagate_sampled`) with the
-        rates of :meth:`run`'s lab frame.
+        The sampled drive is propagated exactly (:func:`simulator.propagate_sampled`,
+        :func:`simulator.lab.sampled_piece`) with the lab frame's rates, through every
+        environment of the sample:
 
-        Raises
-        ------
-        InputError
-            For a sample with spin diffusion or a dynamic bath: the sampled propagation does
-            not carry them.
+        * spin diffusion: the waveform is cut into pieces of at most
+          :attr:`~simulator.diffusion.OrnsteinUhlenbeck.max_step_s` in free runs and
+          :meth:`~simulator.diffusion.OrnsteinUhlenbeck.driven_step_s` in pulses (whole
+          samples, at least one); over each piece every packet has the bias
+          :math:`\epsilon + \bar\xi` (the exact joint draw of :mod:`simulator.diffusion`), its
+          state carried in the eigenbasis. Noise streams ``(seed, 5, chunk)``;
+        * the dynamic bath: the channels are redrawn (the draws of :meth:`run`) at the first
+          sample of every pulse after the first, a pulse being a run of non-zero samples whose
+          zero gaps are at most :data:`simulator.lab.MIN_FREE_SAMPLES` long.
+
+        Returns
+        -------
+        numpy.ndarray
+            :math:`M_z(k/f_s)`, normalised, one value per sample.
         """
-        check_frame(self.sample, "lab")
         t1_s, t2_s = self.relaxation_times_s
-        return propagate_sampled(
-            waveform,
-            self.ensemble,
-            t1_s=t1_s,
-            t2_s=t2_s,
-            temperature_k=self.sample.temperature_k,
-        )
+        if not self.dynamic and self.diffusion is None:
+            return propagate_sampled(
+                waveform,
+                self.ensemble,
+                t1_s=t1_s,
+                t2_s=t2_s,
+                temperature_k=self.sample.temperature_k,
+            )
+        samples = np.asarray(waveform.samples, dtype=float)
+        relax = Relaxation.from_times(t1_s, t2_s)
+        runs = pulse_runs(samples)
+        temperature_k = self.sample.temperature_k
+        out = np.zeros(len(samples))
+        changes: dict[int, Ensemble] = {}
+        if self.dynamic:
+            flips = [a for a, _, driven in runs if driven][1:]
+            changes = dict(zip(flips, self._redraws(len(flips)), strict=True))
+            pieces = list(itertools.pairwise(sorted({0, *flips, len(samples)})))
+        else:
+            assert self.diffusion is not None
+            rate = waveform.sample_rate_hz
+            pieces = []
+            for a, b, driven in runs:
+                step_s = self.diffusion.driven_step_s() if driven else self.diffusion.max_step_s
+                count = math.ceil((b - a) / max(1, math.floor(step_s * rate)))
+                edges = [a + (b - a) * j // count for j in range(count + 1)]
+                pieces += list(itertools.pairwise(edges))
+        for number, start in enumerate(range(0, self.packets, KERNEL_CHUNK)):
+            stop = min(start + KERNEL_CHUNK, self.packets)
+            part = self.ensemble.chunk(start, stop)
+            frame = PacketFrame.build(part, temperature_k)
+            state = (np.zeros(len(part), dtype=complex), frame.z_eq.copy())
+            rng = np.random.default_rng([self.seed, 5, number])
+            xi = np.zeros(len(part))
+            for a, b in pieces:
+                if a in changes:
+                    frame = PacketFrame.build(changes[a].chunk(start, stop), temperature_k)
+                elif self.diffusion is not None:
+                    xi, mean = self.diffusion.step(xi, (b - a) / waveform.sample_rate_hz, rng)
+                    frame = PacketFrame.build(part, temperature_k, part.epsilon_hz + mean)
+                state = sampled_piece(frame, relax, samples[a:b], None, waveform, state, out[a:b])
+        return out / self.ensemble.norm
 
     def _propagate(
         self, timeline: Timeline, ensemble: Ensemble, noise_seed: int, start: int, stop: int
@@ -393,18 +377,21 @@ class Simulation:
 
     def _segment_changes(self, timeline: Timeline) -> dict[int, Ensemble]:
         """Return the whole ensemble after each flip of ``timeline`` (the dynamic bath)."""
+        flips = flip_segments(timeline)
+        return dict(zip(flips, self._redraws(len(flips)), strict=True))
+
+    def _redraws(self, count: int) -> list[Ensemble]:
+        """Return the whole ensemble after each of ``count`` flips (stream ``(seed, 3)``)."""
         bath = self.sample.nuclear
         assert bath is not None
-        if self._channels is None:
-            self._channels = self.ensemble.channel_base()
-        delta0, base = self._channels
+        delta0, base = self.ensemble.channel_base()
         rng = np.random.default_rng([self.seed, 3])
         e = self.ensemble
-        changes = {}
-        for k in flip_segments(timeline):
+        draws = []
+        for _ in range(count):
             delta, epsilon = redraw_channels(rng, delta0, base, bath, self.sample.spin)
-            changes[k] = Ensemble(delta, epsilon, e.cos_theta, e.weight, e.channel_weight, e.norm)
-        return changes
+            draws.append(Ensemble(delta, epsilon, e.cos_theta, e.weight, e.channel_weight, e.norm))
+        return draws
 
 
 def _standard_error(estimates: np.ndarray) -> np.ndarray:
@@ -412,26 +399,3 @@ def _standard_error(estimates: np.ndarray) -> np.ndarray:
     scale = 1.0 / np.sqrt(len(estimates))
     real = np.std(estimates.real, axis=0, ddof=1)
     return scale * (real + 1j * np.std(estimates.imag, axis=0, ddof=1))
-
-
-#: Sample keys that do not enter the ensemble draw (:meth:`Simulation.with_sample`).
-_RATE_KEYS = (
-    ("relaxation",),
-    ("name",),
-    ("description",),
-    ("environment", "electrons"),
-    ("environment", "phonons"),
-    ("environment", "spin_diffusion"),
-)
-
-
-def _ensemble_key(sample: Sample) -> str:
-    """Return the sample's YAML without the keys that do not enter the ensemble draw."""
-    doc = yaml.safe_load(sample.to_yaml())
-    for path in _RATE_KEYS:
-        node = doc
-        for part in path[:-1]:
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict):
-            node.pop(path[-1], None)
-    return json.dumps(doc, sort_keys=True, default=str)
