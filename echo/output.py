@@ -9,7 +9,7 @@ this module, in three steps:
 2. :class:`OutputFile` (or :class:`OutputFolder`) when writing starts: a lock held by this
    process only (a POSIX record lock on ``.NAME.lock`` beside the file, released by the
    kernel when the process ends, however it ends, so no stale lock survives a crash) refuses a
-   second writer of the same path (:class:`OutputBusyError`, exit 2); the writer writes to
+   second writer of the same path (:mod:`~spin_echo.echo.output_lock`, exit 2); it writes to
    ``STEM.partial-PID.SUFFIX`` beside the target.
 3. :meth:`OutputFile.publish`: the partial file is flushed to disk and moved onto the target in
    one ``rename`` (:func:`os.replace`), so the target is at every moment either the old file or
@@ -23,20 +23,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from spin_echo.echo.output_lock import OutputLock
 from spin_echo.sequences.errors import InputError, SpinEchoError
 
 __all__ = [
-    "OutputBusyError",
     "OutputFile",
     "OutputFolder",
-    "OutputLock",
     "OutputPathError",
     "OutputWriteError",
     "check_folder",
@@ -46,16 +45,9 @@ __all__ = [
     "write_error",
 ]
 
-#: Paths locked by this process (a POSIX lock does not refuse its own process: this does).
-_HELD: set[Path] = set()
-
 
 class OutputPathError(InputError):
     """An output path that must not be written: it exists, its folder is missing, ..."""
-
-
-class OutputBusyError(OutputPathError):
-    """Another process is writing the same output path."""
 
 
 class OutputWriteError(SpinEchoError):
@@ -79,17 +71,18 @@ class OutputWriteError(SpinEchoError):
 
 
 def image_formats() -> frozenset[str]:
-    """Return the file suffixes (lower case, no dot) matplotlib can write an image as."""
+    """Return the file suffixes (lower case, no dot) matplotlib can write an image as here.
+
+    ``pgf`` is left out where its TeX program (``rcParams["pgf.texsystem"]``) is not installed.
+    """
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return frozenset(FigureCanvasAgg(Figure()).get_supported_filetypes())
-
-
-def _tex_system() -> str:
-    import matplotlib
-
-    return str(matplotlib.rcParams["pgf.texsystem"])
+    formats = set(FigureCanvasAgg(Figure()).get_supported_filetypes())
+    if shutil.which(str(matplotlib.rcParams["pgf.texsystem"])) is None:
+        formats.discard("pgf")
+    return frozenset(formats)
 
 
 def _refuse(path: Path, option: str, message: str) -> OutputPathError:
@@ -149,8 +142,6 @@ def check_output(
                 option,
                 f"unknown image format {suffix!r}: use one of {', '.join(sorted(allowed))}",
             )
-        if suffix == "pgf" and shutil.which(_tex_system()) is None:
-            raise _refuse(path, option, f"a .pgf image needs {_tex_system()}, not found")
     _check_writable_folder(path.parent, path, option)
     if path.is_dir():
         raise _refuse(path, option, "is a folder, expected a file")
@@ -225,8 +216,8 @@ def write_error(
             if size:
                 os.pwrite(fd, os.pread(fd, 1, size - 1), size - 1)
             os.fsync(fd)
-        except OSError as probe:
-            return OutputWriteError(str(path), f"[Errno {probe.errno}] {probe.strerror}")
+        except OSError as failure:
+            return OutputWriteError(str(path), f"[Errno {failure.errno}] {failure.strerror}")
         finally:
             os.close(fd)
     with contextlib.suppress(OSError):
@@ -268,74 +259,6 @@ def reserve_space(path: str | Path, size_bytes: int) -> None:
             os.close(fd)
 
 
-class OutputLock:
-    """Exclusive lock of one output path for this process: ``.NAME.lock`` beside it.
-
-    The lock is a POSIX record lock (:func:`fcntl.lockf`): the kernel releases it when the
-    process ends, however it ends (SIGKILL included), and a child process (a pool worker) does
-    not inherit it. The lock file holds the writer's process id and is removed on release; one
-    left by a killed process is simply locked again.
-    """
-
-    def __init__(self, target: str | Path, *, option: str = "-o") -> None:
-        self.target = Path(target)
-        self.path = self.target.parent / f".{self.target.name}.lock"
-        self.option = option
-        self._fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        """True while this object holds the lock."""
-        return self._fd is not None
-
-    def acquire(self) -> None:
-        """Take the lock or raise :class:`OutputBusyError` (another writer holds it)."""
-        key = self.path.absolute()
-        if key in _HELD:
-            raise OutputBusyError(
-                "is already an output of this command", key=self.option, value=str(self.target)
-            )
-        while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            except OSError as err:
-                raise _refuse(
-                    self.target, self.option, f"cannot create its lock file: {err.strerror}"
-                ) from None
-            try:
-                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                os.close(fd)
-                raise OutputBusyError(
-                    f"another spin-echo process (pid {holder}) is writing it; wait for it to "
-                    "finish or choose another path",
-                    key=self.option,
-                    value=str(self.target),
-                ) from None
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            os.close(fd)  # the previous holder removed the file after we opened it: again
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-        _HELD.add(key)
-
-    def release(self) -> None:
-        """Remove the lock file and release the lock (nothing if not held)."""
-        if self._fd is None:
-            return
-        with contextlib.suppress(OSError):
-            self.path.unlink()
-        os.close(self._fd)
-        self._fd = None
-        _HELD.discard(self.path.absolute())
-
-
 def _fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -365,7 +288,68 @@ def _partial_name(target: Path, suffix: str) -> Path:
     return target.parent / f"{target.stem}.partial-{os.getpid()}{suffix}"
 
 
-class OutputFile:
+class _Output:
+    """What :class:`OutputFile` and :class:`OutputFolder` share: the lock, the ``with`` protocol."""
+
+    def __init__(self, path: Path, partial: Path, *, overwrite: bool, option: str) -> None:
+        self.path = path
+        self.partial = partial
+        self.overwrite = overwrite
+        self.option = option
+        self.published = False
+        self._lock = OutputLock(path, option=option)
+
+    def _prepare(self) -> None:
+        raise NotImplementedError
+
+    def publish(self) -> Path:
+        """Move what was written onto :attr:`path`."""
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Remove what was written, if not yet published."""
+        raise NotImplementedError
+
+    def open(self) -> _Output:
+        """Take the lock and check the path again (no other writer can change it now)."""
+        self._lock.acquire()
+        try:
+            self._prepare()
+        except OSError as err:
+            self._lock.release()
+            raise write_error(self.partial, err) from None
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Release the lock."""
+        self._lock.release()
+
+    def __enter__(self) -> Any:
+        return self.open()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None and not self.published:
+                try:
+                    self.publish()
+                except BaseException:
+                    self.discard()
+                    raise
+            elif exc_type is not None:
+                self.discard()
+        finally:
+            self.close()
+
+
+class OutputFile(_Output):
     """One output file written safely; a context manager.
 
     ``with OutputFile(path, overwrite=...) as out:`` checks the path (:func:`check_output`),
@@ -395,28 +379,17 @@ class OutputFile:
         formats: Iterable[str] | None = None,
         inputs: Iterable[str | Path | None] = (),
     ) -> None:
-        self.path = check_output(
+        path = check_output(
             path, overwrite=overwrite, option=option, formats=formats, inputs=inputs
         )
-        self.overwrite = overwrite
-        self.option = option
-        self.partial = _partial_name(self.path, self.path.suffix)
+        super().__init__(path, _partial_name(path, path.suffix), overwrite=overwrite, option=option)
         self.replaces_existing = False
-        self.published = False
-        self._lock = OutputLock(self.path, option=option)
 
-    def open(self) -> OutputFile:
-        """Take the lock and check the path again (no other writer can change it now)."""
-        self._lock.acquire()
-        try:
-            check_output(self.path, overwrite=self.overwrite, option=self.option)
-            self.replaces_existing = self.path.exists() or self.path.is_symlink()
-            if self.partial.exists() or self.partial.is_symlink():
-                self.partial.unlink()  # left by a killed process that had our process id
-        except BaseException:
-            self._lock.release()
-            raise
-        return self
+    def _prepare(self) -> None:
+        check_output(self.path, overwrite=self.overwrite, option=self.option)
+        self.replaces_existing = self.path.exists() or self.path.is_symlink()
+        if self.partial.exists() or self.partial.is_symlink():
+            self.partial.unlink()  # left by a killed process that had our process id
 
     def publish(self) -> Path:
         """Move the partial file onto the path: atomically replacing, or linking a new file.
@@ -446,29 +419,8 @@ class OutputFile:
             with contextlib.suppress(FileNotFoundError):
                 self.partial.unlink()
 
-    def close(self) -> None:
-        """Release the lock."""
-        self._lock.release()
 
-    def __enter__(self) -> OutputFile:
-        return self.open()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None and not self.published:
-                self.publish()
-            elif exc_type is not None:
-                self.discard()
-        finally:
-            self.close()
-
-
-class OutputFolder:
+class OutputFolder(_Output):
     """A folder of output files written safely (``spin-echo paper --outdir``); a context manager.
 
     The files are written into :attr:`partial` (``NAME.partial-PID`` beside the folder); on a
@@ -480,27 +432,14 @@ class OutputFolder:
     def __init__(
         self, path: str | Path, *, overwrite: bool = False, option: str = "--outdir"
     ) -> None:
-        self.path = check_folder(path, overwrite=overwrite, option=option)
-        self.overwrite = overwrite
-        self.option = option
-        self.partial = _partial_name(self.path, "")
-        self._lock = OutputLock(self.path, option=option)
+        path = check_folder(path, overwrite=overwrite, option=option)
+        super().__init__(path, _partial_name(path, ""), overwrite=overwrite, option=option)
 
-    def open(self) -> OutputFolder:
-        """Take the lock, check again, and create the empty partial folder."""
-        self._lock.acquire()
-        try:
-            check_folder(self.path, overwrite=self.overwrite, option=self.option)
-            if self.partial.exists():
-                shutil.rmtree(self.partial)  # left by a killed process that had our process id
-            self.partial.mkdir()
-        except OSError as err:
-            self._lock.release()
-            raise write_error(self.partial, err) from None
-        except BaseException:
-            self._lock.release()
-            raise
-        return self
+    def _prepare(self) -> None:
+        check_folder(self.path, overwrite=self.overwrite, option=self.option)
+        if self.partial.exists():
+            shutil.rmtree(self.partial)  # left by a killed process that had our process id
+        self.partial.mkdir()
 
     def publish(self) -> Path:
         """Move every file of the partial folder into the folder; remove the partial folder."""
@@ -518,21 +457,9 @@ class OutputFolder:
         except OSError as err:
             raise write_error(self.path, err) from None
         shutil.rmtree(self.partial, ignore_errors=True)
+        self.published = True
         return self.path
 
-    def __enter__(self) -> OutputFolder:
-        return self.open()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                self.publish()
-            else:
-                shutil.rmtree(self.partial, ignore_errors=True)
-        finally:
-            self._lock.release()
+    def discard(self) -> None:
+        """Remove the partial folder and everything in it."""
+        shutil.rmtree(self.partial, ignore_errors=True)

@@ -117,7 +117,7 @@ def test_fit_then_compare_worked_example(measured, capsys):
         (["--free", "packets"], "whole number"),
         (["--free", "relaxation.T1"], "does not set this key"),
         (["--free", "bias.width", "--noise", "-1"], "positive"),
-        (["--free", "bias.width", "--packets", "0"], "positive whole number"),
+        (["--free", "bias.width", "--packets", "0"], "whole number from 1"),
         (["--free", "bias.width", "--set", "bias.width=-3 MHz"], "bias.width"),
     ],
     ids=["integer", "absent", "noise", "packets", "bad-set"],

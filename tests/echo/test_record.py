@@ -157,3 +157,88 @@ def test_standard_errors_are_absent_unless_asked(tmp_path):
             rec.write_point((i,), _signal(i, 0), sem=np.ones(8))
     ds = read_record(path)
     assert "signal_sem_re" not in ds and "signal_sem_im" not in ds
+
+
+def _fill(rec: RecordWriter, points: int) -> None:
+    for i in range(points):
+        rec.write_point((i, 0), _signal(i, 0))
+
+
+def test_an_existing_file_is_refused_untouched(tmp_path):
+    from spin_echo.echo.output import OutputPathError
+
+    path = tmp_path / "r.nc"
+    path.write_bytes(b"a finished measurement")
+    with pytest.raises(OutputPathError, match="exists"):
+        RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS)
+    assert path.read_bytes() == b"a finished measurement"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.nc"]
+
+
+def test_a_second_writer_in_the_same_process_is_refused(tmp_path):
+    from spin_echo.echo.output_lock import OutputBusyError
+
+    path = tmp_path / "r.nc"
+    with RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS) as rec:
+        with pytest.raises(OutputBusyError):
+            RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS, overwrite=True)
+        rec.write_point((0, 0), _signal(0, 0))
+    assert int(read_record(path)["point_complete"].sum()) == 1
+
+
+def test_the_record_has_its_full_size_before_the_first_point(tmp_path):
+    path = tmp_path / "r.nc"
+    with RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS, with_mz=True) as rec:
+        size = path.stat().st_size
+        assert size > 3 * 6 * 8 * 8  # every data variable's bytes are allocated now
+        for i in range(3):
+            for j in range(2):
+                rec.write_point((i, j), _signal(i, j), mz=np.ones(8))
+                assert path.stat().st_size == size
+    assert path.stat().st_size == size
+    assert read_record(path).attrs["complete"] == 1
+
+
+def test_overwrite_replaces_the_old_record_only_when_complete(tmp_path):
+    path = tmp_path / "r.nc"
+    path.write_bytes(b"old record")
+    with RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS, overwrite=True) as rec:
+        _fill(rec, 3)
+        rec.write_point((0, 1), _signal(0, 1))
+        rec.write_point((1, 1), _signal(1, 1))
+        assert path.read_bytes() == b"old record"
+        rec.write_point((2, 1), _signal(2, 1))
+        assert path.read_bytes() == b"old record"  # complete, but not yet closed
+    ds = read_record(path)
+    assert ds.attrs["complete"] == 1
+    np.testing.assert_array_equal(complex_signal(ds).values[2, 1], _signal(2, 1))
+    assert [p.name for p in tmp_path.iterdir()] == ["r.nc"]
+
+
+def test_an_interrupted_overwrite_keeps_both_records(tmp_path, caplog):
+    path = tmp_path / "r.nc"
+    path.write_bytes(b"old record")
+    with (
+        pytest.raises(KeyboardInterrupt),
+        RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS, overwrite=True) as rec,
+    ):
+        _fill(rec, 2)
+        raise KeyboardInterrupt
+    assert path.read_bytes() == b"old record"
+    (partial,) = tmp_path.glob("r.partial-*.nc")
+    ds = read_record(partial)
+    assert ds.attrs["complete"] == 0 and int(ds["point_complete"].sum()) == 2
+    np.testing.assert_array_equal(complex_signal(ds).values[1, 0], _signal(1, 0))
+    assert f"{path} is unchanged; the new record (2 of 6 points) is {partial}" in caplog.text
+
+
+def test_an_overwrite_that_wrote_nothing_leaves_nothing(tmp_path):
+    path = tmp_path / "r.nc"
+    path.write_bytes(b"old record")
+    with (
+        pytest.raises(RuntimeError),
+        RecordWriter(path, axes=AXES, time_s=TIME_S, attrs=ATTRS, overwrite=True),
+    ):
+        raise RuntimeError("the first point failed")
+    assert path.read_bytes() == b"old record"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.nc"]
