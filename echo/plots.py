@@ -9,6 +9,7 @@ an SI prefix chosen from their range (angles in degrees).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from spin_echo.echo.analysis.extraction import find_echo, integrate_echo, record_signal, sweep_dims
+from spin_echo.echo.analysis.noise import signal_below_error
+from spin_echo.echo.record_info import record_info
+from spin_echo.echo.units_format import (
+    display_scale,
+    format_quantity,
+    format_with_error,
+    short_units,
+)
 
 if TYPE_CHECKING:
     from spin_echo.echo.analysis.compare import Comparison
@@ -28,54 +37,29 @@ if TYPE_CHECKING:
 
 __all__ = [
     "axis_label",
-    "display_scale",
     "plot_compare",
     "plot_decay_fit",
     "plot_hole_spectrum",
     "plot_record",
-    "short_units",
+    "plot_spectrum",
 ]
 
-_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
-_PREFIXED_UNITS = {"s", "Hz", "T", "V", "K", "A", "W", "T/V"}
 _DPI = 150
-
-
-def display_scale(values: np.ndarray | Sequence[float], units: str) -> tuple[float, str]:
-    """Return ``(factor, unit)`` so that ``values / factor`` reads well in ``unit``.
-
-    SI units with prefixes get the largest prefix not exceeding the largest magnitude; ``rad``
-    is shown in degrees; anything else is left as it is.
-    """
-    if units == "rad":
-        return np.pi / 180.0, "deg"
-    if units not in _PREFIXED_UNITS:
-        return 1.0, units
-    finite = np.abs(np.asarray(values, dtype=float))
-    finite = finite[np.isfinite(finite) & (finite > 0)]
-    if finite.size == 0:
-        return 1.0, units
-    top = float(finite.max())
-    for factor, prefix in _PREFIXES:
-        if top >= factor * 0.999:
-            return factor, prefix + units
-    return _PREFIXES[-1][0], _PREFIXES[-1][1] + units
-
-
-def short_units(units: str) -> str:
-    """Return ``units`` without a trailing explanation in parentheses.
-
-    ``"normalised magnetisation (1 = all packets fully polarised and coupled)"`` becomes
-    ``"normalised magnetisation"``; ``"V"`` stays ``"V"``.
-    """
-    head, sep, _ = units.partition(" (")
-    return head.strip() if sep and head.strip() else units
+#: Labels longer than this put their units on a second line (nothing is clipped).
+_LABEL_CHARS = 22
 
 
 def axis_label(name: str, units: str) -> str:
-    """Return ``"name (units)"``, or ``name`` alone for dimensionless quantities."""
+    """Return ``"name (units)"``, or ``name`` alone for dimensionless quantities.
+
+    A label longer than 22 characters puts ``(units)`` on a second line, so that a y label on a
+    short axes is not clipped at the figure edge.
+    """
     units = short_units(units)
-    return f"{name} ({units})" if units and units not in {"1", "dimensionless"} else name
+    if not units or units in {"1", "dimensionless"}:
+        return name
+    separator = "\n" if len(name) + len(units) + 3 > _LABEL_CHARS else " "
+    return f"{name}{separator}({units})"
 
 
 def _coordinate(dataset: xr.Dataset | xr.DataArray, dim: str) -> tuple[np.ndarray, str, str]:
@@ -83,14 +67,20 @@ def _coordinate(dataset: xr.Dataset | xr.DataArray, dim: str) -> tuple[np.ndarra
     values = np.asarray(dataset[dim].values, dtype=float)
     units = str(dataset[dim].attrs.get("units", ""))
     factor, shown = display_scale(values, units)
-    scale = "linear"
+    scale = _spacing(values)
+    return values / factor, axis_label(dim, shown), scale
+
+
+def _spacing(values: np.ndarray) -> str:
+    """Return ``"log"`` for positive values in geometric (not arithmetic) progression."""
+    values = np.sort(np.asarray(values, dtype=float))
     if values.size > 2 and np.all(values > 0):
         ratios = values[1:] / values[:-1]
         if np.allclose(ratios, ratios[0], rtol=1e-6) and not np.isclose(ratios[0], 1.0):
             spacing = np.diff(values)
             if not np.allclose(spacing, spacing[0], rtol=1e-6):
-                scale = "log"
-    return values / factor, axis_label(dim, shown), scale
+                return "log"
+    return "linear"
 
 
 def _set_scale(ax: Axes, which: str, scale: str) -> None:
@@ -119,16 +109,9 @@ def _save(figure: Figure, path: str | Path) -> Figure:
 
 
 def _title(dataset: xr.Dataset) -> str:
-    source = str(dataset.attrs.get("source", "record"))
-    name = ""
-    protocol = str(dataset.attrs.get("protocol", ""))
-    for line in protocol.splitlines():
-        if line.startswith("name:"):
-            name = line.partition(":")[2].strip()
-            break
-    complete = dataset.attrs.get("complete", 1)
-    suffix = "" if int(complete) else " (incomplete)"
-    return f"{name or 'protocol'} — {source}{suffix}"
+    info = record_info(dataset)
+    suffix = "" if info.complete else " (incomplete)"
+    return f"{info.protocol_name or 'protocol'} — {info.source or 'record'}{suffix}"
 
 
 def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
@@ -168,6 +151,7 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
         ax.set_ylabel(axis_label("signal", units))
         ax.legend(frameon=False)
         ax.set_title(_title(dataset))
+        _warning(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
         return _save(figure, path)
     if len(dims) == 1:
         dim = dims[0]
@@ -190,8 +174,11 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
         ax_curve.set_xlabel(sweep_label)
         ax_curve.set_ylabel(axis_label("integrated echo (phase-corrected)", units))
         ax_curve.set_title(
-            f"window {window.start_s * 1e6:.3g}–{window.stop_s * 1e6:.3g} µs", fontsize="medium"
+            f"window {format_quantity(window.start_s, 's', digits=3)} – "
+            f"{format_quantity(window.stop_s, 's', digits=3)}",
+            fontsize="medium",
         )
+        _warning(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
         return _save(figure, path)
     first, second = dims[0], dims[1]
     reduced = signal.isel({d: 0 for d in dims[2:]}) if len(dims) > 2 else signal
@@ -208,44 +195,154 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     figure.colorbar(mesh, ax=ax, label=axis_label("integrated |s|", units))
-    fixed = ", ".join(f"{d} = {float(dataset[d].values[0]):.4g}" for d in dims[2:])
+    fixed = ", ".join(f"{d} = {_first_value(dataset, d)}" for d in dims[2:])
     ax.set_title(_title(dataset) + (f"\n{fixed}" if fixed else ""))
+    _warning(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
     return _save(figure, path)
 
 
-def _fit_legend(fit: FitResult) -> str:
-    parts = []
-    for name, unit, value, error in zip(fit.names, fit.units, fit.values, fit.errors, strict=True):
-        factor, shown = display_scale([value], unit)
-        parts.append(f"{name} = {value / factor:.4g} ± {error / factor:.2g} {shown}".rstrip())
-    return "\n".join(parts)
+def _first_value(dataset: xr.Dataset | xr.DataArray, dim: str) -> str:
+    """Return the first value of a sweep coordinate with its unit (``"1 µs"``)."""
+    units = str(dataset[dim].attrs.get("units", ""))
+    return format_quantity(float(dataset[dim].values[0]), units)
+
+
+def plot_spectrum(dataset: xr.Dataset, path: str | Path) -> Figure:
+    r"""Draw the spectrum of an FID record: ``|S(f)|`` against absolute frequency.
+
+    Each trace (one per sweep point) is Fourier transformed along time (Hann window, zero
+    padded to 4096 points); the demodulated signal of a packet at frequency f goes as
+    :math:`e^{-2\pi i (f - f_c) t}`, so the absolute frequency is the trace's carrier
+    :math:`f_c` (the ``carrier`` coordinate when it is swept, else the protocol's) minus the
+    transform frequency. Traces at different carriers then line up on the sample's line.
+
+    Parameters
+    ----------
+    dataset
+        A record whose detection follows one pulse (an FID), any sweep.
+    path
+        Output image.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, one curve per sweep point (first point of any further axis).
+    """
+    signal = record_signal(dataset)
+    dims = sweep_dims(dataset)
+    traces = signal.values.reshape(-1, signal.sizes["time"])
+    time_s = np.asarray(dataset["time"].values, dtype=float)
+    step = float(np.median(np.diff(time_s)))
+    size = max(4096, 2 * time_s.size)
+    offsets = np.fft.fftshift(np.fft.fftfreq(size, step))
+    protocol = record_info(dataset).protocol_or_none
+    default = protocol.carrier_hz if protocol is not None else 0.0
+    if "carrier" in dims:
+        carriers = np.broadcast_to(
+            dataset["carrier"].values.reshape([-1 if d == "carrier" else 1 for d in dims]),
+            signal.shape[:-1],
+        ).ravel()
+    else:
+        carriers = np.full(len(traces), default)
+    labels = [", ".join(f"{d} = {_first_value(dataset.isel({d: [i]}), d)}" for d, i in zip(
+        dims, index, strict=True)) for index in np.ndindex(*signal.shape[:-1])]  # fmt: skip
+    frequency = np.array([carriers[k] - offsets for k in range(len(traces))])
+    factor, shown = display_scale(frequency, "Hz")
+    figure = _new_figure(6.4, 4.4)
+    ax = figure.add_subplot()
+    window = np.hanning(time_s.size)
+    spectra = []
+    for k, trace in enumerate(traces[:12]):
+        if not np.all(np.isfinite(trace)):
+            continue
+        spectrum = np.abs(np.fft.fftshift(np.fft.fft(trace * window, size))) / window.sum()
+        ax.plot(frequency[k] / factor, spectrum, lw=1.2, label=labels[k] or None)
+        spectra.append((frequency[k], spectrum))
+    top = max(float(spectrum.max()) for _, spectrum in spectra)
+    strong = np.concatenate([f[spectrum > 0.01 * top] for f, spectrum in spectra])
+    margin = 0.25 * float(np.ptp(strong)) + 4.0 / (time_s.size * step)
+    ax.set_xlim((strong.min() - margin) / factor, (strong.max() + margin) / factor)
+    ax.set_xlabel(axis_label("frequency", shown))
+    ax.set_ylabel(axis_label("|S(f)|", short_units(signal.attrs["units"])))
+    if any(labels):
+        ax.legend(frameon=False, fontsize="small")
+    ax.set_title(f"{_title(dataset)}: FID spectrum", fontsize="medium")
+    _warning(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
+    return _save(figure, path)
+
+
+def _fit_legend(fit: FitResult, extra: Sequence[str] = ()) -> str:
+    """Return the parameter box: ``name = value ± error unit`` per line, then ``extra``."""
+    wrapped = [textwrap.fill(line, 34, subsequent_indent="  ") for line in extra]
+    return "\n".join([*fit.parameter_lines(), *wrapped])
+
+
+def _warning(figure: Figure, lines: Sequence[str], notes: Sequence[str] = ()) -> None:
+    """Write warnings (``UNRELIABLE: ...``, labels) in red, then notes in grey, across the top."""
+    if not lines and not notes:
+        return
+    text = "\n".join(textwrap.fill(line, 100) for line in [*lines, *notes])
+    figure.suptitle(
+        text, color="C3" if lines else "0.3", fontsize="small", ha="left", x=0.02
+    )
+
+
+def _alternation(fit: FitResult) -> np.ndarray | None:
+    """Return +1 (even echo) / -1 (odd) per point of a CPMG fit with alternation, else None."""
+    if "a" not in fit.names or "(-1)^n" not in fit.formula:
+        return None
+    envelope = fit.values[0] * np.exp(-fit.x / fit.values[1])
+    return np.sign(fit.predict(fit.x) - envelope) * np.sign(fit.value("a") or 1.0)
 
 
 def _fit_figure(
-    fit: FitResult, *, x_name: str, x_units: str, y_units: str
+    fit: FitResult,
+    *,
+    x_name: str,
+    x_units: str,
+    y_units: str,
+    notes: Sequence[str] = (),
+    derived: Sequence[str] = (),
 ) -> tuple[Figure, Axes, float]:
-    """Draw data with error bars, the fitted curve and normalised residuals (2 axes)."""
+    """Draw data with error bars, the fitted curve and normalised residuals (2 axes).
+
+    The parameter box (with ``derived`` lines) and the model's legend sit to the right of the
+    axes, outside the data; the health line (``UNRELIABLE: ...``) and ``notes`` across the top.
+    """
     factor, shown = display_scale(fit.x, x_units)
     x_label = axis_label(x_name, shown)
-    figure = _new_figure(6.4, 6.0)
+    figure = _new_figure(8.6, 6.0)
     ax_fit, ax_res = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    dense = np.linspace(fit.x.min(), fit.x.max(), 400)
-    ax_fit.errorbar(
-        fit.x / factor, fit.y, yerr=fit.sigma, fmt="o", ms=3.5, color="k", lw=0.8, label="data"
-    )
-    ax_fit.plot(dense / factor, fit.predict(dense), color="C3", lw=1.5, label=fit.formula)
+    scale = _spacing(np.unique(fit.x))
+    dense = (np.geomspace if scale == "log" else np.linspace)(fit.x.min(), fit.x.max(), 400)
+    parity = _alternation(fit)
+    if parity is None:
+        ax_fit.errorbar(fit.x / factor, fit.y, yerr=fit.sigma, fmt="o", ms=3.5, color="k",
+                        lw=0.8, label="data")  # fmt: skip
+        ax_fit.plot(dense / factor, fit.predict(dense), color="C3", lw=1.5, label=fit.formula)
+    else:
+        a = fit.value("a")
+        envelope = fit.values[0] * np.exp(-dense / fit.values[1])
+        for sign, marker, name in ((1.0, "o", "even echoes"), (-1.0, "s", "odd echoes")):
+            chosen = parity == sign
+            ax_fit.errorbar(fit.x[chosen] / factor, fit.y[chosen], yerr=fit.sigma[chosen],
+                            fmt=marker, ms=3.5, lw=0.8, mfc="none" if sign < 0 else None,
+                            color="k", label=name)  # fmt: skip
+            ax_fit.plot(dense / factor, envelope * (1 + sign * a), lw=1.2,
+                        color="C3" if sign > 0 else "C0", ls="-" if sign > 0 else "--",
+                        label=f"A exp(-t/T_2) (1 {'+' if sign > 0 else '-'} a)")  # fmt: skip
     ax_fit.set_ylabel(axis_label("integrated echo", y_units))
-    ax_fit.legend(frameon=False, loc="best", title=_fit_legend(fit), title_fontsize="small")
-    quality = (
-        f"reduced chi-square {fit.chi2_reduced:.3g} ({fit.dof} dof)"
-        if fit.sigma_known
-        else "noise estimated from the residuals"
-    )
-    ax_fit.set_title(f"{fit.model}, {quality}", fontsize="medium")
+    ax_fit.legend(frameon=True, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  borderaxespad=0.0, title=_fit_legend(fit, derived), title_fontsize="small",
+                  alignment="left")  # fmt: skip
+    ax_fit.set_title(textwrap.fill(f"{fit.model}, {fit.quality_line()}", 64), fontsize="medium")
     ax_res.axhline(0.0, color="0.6", lw=0.6)
     ax_res.plot(fit.x / factor, (fit.y - fit.predict(fit.x)) / fit.sigma, "o", ms=3, color="k")
     ax_res.set_ylabel("residual (σ)")
     ax_res.set_xlabel(x_label)
+    _set_scale(ax_res, "x", scale)
+    health = [] if fit.reliable else [fit.health.line()]
+    _warning(figure, health, [n for n in notes if n not in fit.health.reasons])
     return figure, ax_fit, factor
 
 
@@ -256,6 +353,8 @@ def plot_decay_fit(
     x_name: str = "tau",
     x_units: str = "s",
     y_units: str = "",
+    notes: Sequence[str] = (),
+    derived: Sequence[str] = (),
 ) -> Figure:
     """Draw a decay (or nutation) fit: data with error bars and the model, residuals below.
 
@@ -270,18 +369,33 @@ def plot_decay_fit(
         Swept quantity and its SI unit (``"tau"``, ``"s"``).
     y_units
         Units of the echo.
+    notes
+        Lines written in red across the top (with ``UNRELIABLE: ...`` when the fit failed its
+        checks).
+    derived
+        Lines added to the parameter box (e.g. the calibrated ``full_scale_rabi``).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Two axes: data with fit (legend lists the parameters with standard errors) and the
-        residuals in units of the noise.
+        Two axes: data with fit (the box beside it lists the parameters with standard errors)
+        and the residuals in units of the noise. A CPMG fit with odd/even alternation draws
+        the odd and even echoes and their two branches.
     """
-    figure, _, _ = _fit_figure(fit, x_name=x_name, x_units=x_units, y_units=y_units)
+    figure, _, _ = _fit_figure(
+        fit, x_name=x_name, x_units=x_units, y_units=y_units, notes=notes, derived=derived
+    )
     return _save(figure, path)
 
 
-def plot_hole_spectrum(fit: FitResult, path: str | Path, *, y_units: str = "") -> Figure:
+def plot_hole_spectrum(
+    fit: FitResult,
+    path: str | Path,
+    *,
+    y_units: str = "",
+    x_name: str = "probe offset",
+    notes: Sequence[str] = (),
+) -> Figure:
     """Draw a hole-burning spectrum: probe echo versus offset, the fitted hole and baseline.
 
     Parameters
@@ -291,14 +405,20 @@ def plot_hole_spectrum(fit: FitResult, path: str | Path, *, y_units: str = "") -
     path
         Output image.
     y_units
-        Units of the echo.
+        Units of the echo (``""`` for the pump-on / pump-off ratio).
+    x_name
+        Name of the probe-offset axis.
+    notes
+        Lines written across the top (with ``UNRELIABLE: ...`` for a fit that failed).
 
     Returns
     -------
     matplotlib.figure.Figure
         Two axes: spectrum with fit, baseline and the FWHM marked; residuals below.
     """
-    figure, ax_fit, factor = _fit_figure(fit, x_name="probe offset", x_units="Hz", y_units=y_units)
+    figure, ax_fit, factor = _fit_figure(
+        fit, x_name=x_name, x_units="Hz", y_units=y_units, notes=notes
+    )
     b0, b1, depth, f0, width = (fit.value(n) for n in ("b0", "b1", "d", "f0", "w"))
     dense = np.linspace(fit.x.min(), fit.x.max(), 400)
     ax_fit.plot(dense / factor, b0 + b1 * (dense - f0), "--", color="0.5", lw=1.0)
@@ -312,9 +432,8 @@ def plot_hole_spectrum(fit: FitResult, path: str | Path, *, y_units: str = "") -
         xytext=((f0 + width / 2) / factor, half),
         arrowprops=arrow,
     )
-    width_factor, width_unit = display_scale([width], "Hz")
-    label = f"  FWHM {width / width_factor:.3g} {width_unit}"
-    label += f"\n  depth {depth:.3g} ± {fit.error('d'):.2g}"
+    label = f"  FWHM {format_quantity(width, 'Hz', digits=3)}"
+    label += f"\n  depth {format_with_error(depth, fit.error('d'), '')}"
     ax_fit.text(
         (f0 + width / 2) / factor,
         half,
@@ -353,7 +472,8 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
     ax_top, ax_res = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     scale = comparison.scale
     title = (
-        f"scale |c| = {abs(scale):.4g}, arg c = {np.degrees(np.angle(scale)):.1f} deg; "
+        f"scale |c| = {format_quantity(abs(scale), '')}, "
+        f"arg c = {format_quantity(float(np.angle(scale)), 'rad', digits=3)}; "
         f"reduced chi-square {comparison.chi2_reduced:.3g}"
     )
     if not dims:
@@ -406,7 +526,7 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
         _set_scale(ax_res, "x", x_scale)
         ax_res.set_xlabel(x_label)
         ax_top.set_ylabel(axis_label("integrated echo", units))
-        fixed = ", ".join(f"{d} = {float(measured[d].values[0]):.4g}" for d in dims[1:])
+        fixed = ", ".join(f"{d} = {_first_value(measured, d)}" for d in dims[1:])
         if fixed:
             title += f"\n{fixed}"
     ax_top.axhline(0.0, color="0.6", lw=0.6)

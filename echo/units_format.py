@@ -41,7 +41,7 @@ _PREFIXES = (
     (1e-12, "p"),
 )
 #: SI units that take a prefix.
-PREFIXED_UNITS = frozenset({"s", "Hz", "T", "V", "K", "A", "W", "T/V", "1/Hz", "rad/s"})
+PREFIXED_UNITS = frozenset({"s", "Hz", "T", "V", "K", "A", "W", "T/V", "1/Hz", "rad/s", "Sa/s"})
 
 
 def short_units(units: str) -> str:

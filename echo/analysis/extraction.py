@@ -14,9 +14,8 @@ coordinates and their units travel with the numbers. Definitions used across the
 - *integrated echo*: the window average of ``s(t)`` (integral over the window divided by its
   length, in the units of the signal); ``"quadrature"`` mode returns
   ``Re(exp(-i phi) <s>_window)``, ``"magnitude"`` mode returns ``<|s(t)|>_window``;
-- *noise*: the standard deviation per quadrature from the fourth difference along time,
-  ``sigma = 1.4826 MAD(diff(s, 4)) / sqrt(70)`` (robust: a smooth echo contributes
-  nothing, the few points where it bends are outliers of the MAD).
+- *noise*: from :func:`spin_echo.echo.analysis.noise.record_noise`, the one noise estimator
+  (stored shot-to-shot or Monte-Carlo standard error, else band-limited fourth differences).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
+from spin_echo.echo.record_info import record_info
 from spin_echo.sequences.errors import InputError
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "EchoWindow",
     "check_signal",
     "echo_curve",
-    "estimate_noise",
     "find_echo",
     "integrate_echo",
     "record_signal",
@@ -43,10 +42,6 @@ __all__ = [
     "sweep_dims",
     "zero_order_phase",
 ]
-
-#: Robust conversion from median absolute deviation to standard deviation (Gaussian).
-MAD_TO_SIGMA = 1.482602218505602
-
 
 class AnalysisError(InputError):
     """Data that cannot be analysed: empty, all zero, not finite, too few points, bad window."""
@@ -130,7 +125,7 @@ def record_signal(dataset: xr.Dataset) -> xr.DataArray:
     sweep_dims(dataset)
     signal = dataset["signal_re"] + 1j * dataset["signal_im"]
     signal.name = "signal"
-    signal.attrs["units"] = str(dataset.attrs.get("units", "arb. units"))
+    signal.attrs["units"] = record_info(dataset).units or "arb. units"
     check_signal(signal.values, what="record signal", missing_points_ok=True)
     return signal
 
@@ -294,41 +289,6 @@ def integrate_echo(
     return result
 
 
-def estimate_noise(signal: xr.DataArray | np.ndarray) -> float:
-    r"""Estimate the noise standard deviation per quadrature from fourth differences in time.
-
-    .. math::
-        \sigma = \frac{1.4826\,\mathrm{MAD}(d)}{\sqrt{70}}, \quad
-        d_k = s_{k-2} - 4 s_{k-1} + 6 s_k - 4 s_{k+1} + s_{k+2}
-
-    taken over the real and imaginary parts of every sweep point together. White noise of
-    variance sigma^2 gives var(d) = 70 sigma^2 (the sum of the squared binomial coefficients);
-    a signal smooth on the sampling grid (an echo a few samples wide or wider) contributes its
-    fourth derivative times step^4, negligible, and the few points where it does not are outliers
-    that the median absolute deviation ignores.
-
-    Parameters
-    ----------
-    signal
-        Complex signal whose last axis is time (at least 5 points).
-
-    Returns
-    -------
-    float
-        sigma in the units of the signal (0 for a noise-free cubic signal).
-    """
-    values = np.asarray(signal.values if isinstance(signal, xr.DataArray) else signal)
-    check_signal(values, what="signal", missing_points_ok=True)
-    if values.shape[-1] < 5:
-        raise AnalysisError("needs at least 5 time points to estimate noise", key="signal")
-    values = values.reshape(-1, values.shape[-1])
-    values = values[np.isfinite(values).all(axis=-1)]
-    fourth = np.diff(values, n=4, axis=-1)
-    parts = np.concatenate([fourth.real.ravel(), fourth.imag.ravel()])
-    mad = float(np.median(np.abs(parts - np.median(parts))))
-    return MAD_TO_SIGMA * mad / np.sqrt(70.0)
-
-
 def echo_curve(
     dataset: xr.Dataset,
     *,
@@ -370,7 +330,6 @@ def echo_curve(
     echo = integrate_echo(signal, window=window, mode=mode)
     inside = ((signal["time"] >= window.start_s) & (signal["time"] <= window.stop_s)).values
     noise = record_noise(dataset)
-    rho = noise.correlation(np.asarray(signal["time"].values)[inside])
     written = np.isfinite(echo.values)
     x = np.asarray(dataset[dims[0]].values, dtype=float)[written]
     return EchoCurve(
@@ -378,7 +337,7 @@ def echo_curve(
         units=str(dataset[dims[0]].attrs.get("units", "")),
         x=x,
         y=np.asarray(echo.values, dtype=float)[written],
-        sigma=noise.sigma * float(np.sqrt(rho.sum())) / int(inside.sum()),
+        sigma=noise.mean_sigma(np.asarray(signal["time"].values)[inside]),
         y_units=str(signal.attrs["units"]),
         window=window,
     )

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from spin_echo.echo.plots import display_scale
 from spin_echo.echo.record import unit_of_kind
+from spin_echo.echo.units_format import display_scale, format_with_error
 from spin_echo.simulator.sample import key_kind
 
 __all__ = ["annotate_sample_yaml", "format_with_error", "unit_of_key"]
@@ -23,18 +23,6 @@ def unit_of_key(key: str) -> str:
     """Return the SI unit of a sample key's value (energies in Hz), ``""`` if dimensionless."""
     kind = key_kind(key)
     return "" if kind in ("dimensionless", "int") else unit_of_kind(kind)
-
-
-def format_with_error(value: float, error: float, unit: str) -> str:
-    """Return ``"5.021 ± 0.083 µs"``: value and error with one SI prefix, two error digits."""
-    factor, shown = display_scale([value, error], unit)
-    scaled, scaled_error = value / factor, error / factor
-    if scaled_error > 0 and np.isfinite(scaled_error):
-        decimals = max(0, 1 - int(np.floor(np.log10(scaled_error))))
-        text = f"{scaled:.{decimals}f} ± {scaled_error:.{decimals}f}"
-    else:
-        text = f"{scaled:.6g} ± {scaled_error:.2g}"
-    return f"{text} {shown}".rstrip()
 
 
 def _key_lines(lines: Sequence[str]) -> dict[str, int]:

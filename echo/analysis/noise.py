@@ -27,6 +27,15 @@ neighbouring times. Two consequences handled here:
   :math:`2 \sum_{ij} \rho_{ij}^2`: the reduced chi-square scatters as if there were
   :math:`N_\mathrm{eff} = N^2 / \sum_{ij} \rho_{ij}^2` independent values.
 
+A simulated record carries the same variables as the Monte-Carlo standard error of its packet
+sum (``signal_sem_re``/``_im`` from independent packet replicas): it is used like measured noise,
+but its errors are those of one set of packets, correlated over the whole trace (a replica that
+is high at one time is high at its neighbours), so :attr:`NoiseEstimate.monte_carlo` takes every
+time of one detection window as fully correlated.
+
+This module is the one noise estimator: every analysis (echo curves, CPMG trains, compare, fit)
+takes its noise from :func:`record_noise`.
+
 The receiver bandwidth comes from the record's ``receiver_bandwidth_hz`` attribute, else from
 its ``bench`` (``receiver.bandwidth``, or half the protocol's carrier, the receiver's default);
 a record without either (a simulation with added noise), or whose bench and protocol cannot be
@@ -41,11 +50,12 @@ import numpy as np
 import xarray as xr
 
 from spin_echo.drivers.receiver import FILTER_ORDER, default_bandwidth_hz
-from spin_echo.echo.analysis.extraction import MAD_TO_SIGMA, AnalysisError, check_signal
-from spin_echo.sequences.errors import InputError
-from spin_echo.sequences.yamlio import load_yaml
+from spin_echo.echo.analysis.extraction import AnalysisError, check_signal
+from spin_echo.echo.record_info import record_info
+from spin_echo.echo.units_format import format_quantity
 
 __all__ = [
+    "MAD_TO_SIGMA",
     "NoiseEstimate",
     "band_limited_noise",
     "correlation_matrix",
@@ -53,8 +63,11 @@ __all__ = [
     "receiver_correlation",
     "record_noise",
     "shot_noise",
+    "signal_below_error",
 ]
 
+#: Robust conversion from median absolute deviation to standard deviation (Gaussian).
+MAD_TO_SIGMA = 1.482602218505602
 #: Relative standard error of a MAD-based sigma times sqrt(n) (Gaussian, 1/sqrt(2 * 0.3675)).
 MAD_RELATIVE_ERROR = 1.1664
 #: The fourth-difference stencil.
@@ -75,16 +88,36 @@ class NoiseEstimate:
         How it was obtained, for reports.
     bandwidth_hz
         Receiver bandwidth that correlates the noise along time; None for white noise.
+    monte_carlo
+        True for the Monte-Carlo error of a simulation: fully correlated within a window.
     """
 
     sigma: float
     error: float
     source: str
     bandwidth_hz: float | None
+    monte_carlo: bool = False
 
     def correlation(self, time_s: np.ndarray, window: np.ndarray | None = None) -> np.ndarray:
-        """Return the noise correlation matrix over ``time_s`` (see :func:`correlation_matrix`)."""
+        """Return the noise correlation matrix over ``time_s`` (see :func:`correlation_matrix`).
+
+        For a Monte-Carlo error, 1 between any two times of one window.
+        """
+        if self.monte_carlo:
+            size = len(np.asarray(time_s))
+            if window is None:
+                return np.ones((size, size))
+            window = np.asarray(window)
+            return np.equal.outer(window, window).astype(float)
         return correlation_matrix(time_s, self.bandwidth_hz, window=window)
+
+    def mean_sigma(self, time_s: np.ndarray) -> float:
+        r"""Return the standard deviation of the mean over ``time_s`` (one window).
+
+        .. math:: \sigma_{\bar s} = \sigma \sqrt{\textstyle\sum_{ij} \rho_{ij}} / n
+        """
+        rho = self.correlation(np.asarray(time_s, dtype=float))
+        return self.sigma * float(np.sqrt(rho.sum())) / len(rho)
 
     def effective_count(self, time_s: np.ndarray, window: np.ndarray | None = None) -> float:
         r"""Return :math:`N^2/\sum_{ij}\rho_{ij}^2`, independent values in one trace over time."""
@@ -152,33 +185,37 @@ def receiver_bandwidth_hz(dataset: xr.Dataset) -> float | None:
     ``receiver.bandwidth``, or half the carrier of the record's protocol (the default); None
     (noise taken as white) when neither can be read.
     """
-    value = dataset.attrs.get("receiver_bandwidth_hz")
-    if value is not None:
-        return float(value)
-    bench = dataset.attrs.get("bench")
-    if not isinstance(bench, str) or not bench.strip():
+    info = record_info(dataset)
+    if info.receiver_bandwidth_hz is not None:
+        return info.receiver_bandwidth_hz
+    if info.bench_text is None or not info.bench_text.strip():
         return None
-    from spin_echo.sequences import Protocol
-
-    try:
-        root = load_yaml("record:bench", text=bench).as_map()
-        receiver = root.get("receiver")
-        if receiver is not None and receiver.as_map().get("bandwidth") is not None:
-            return receiver.as_map()["bandwidth"].quantity("frequency", positive=True)
-        protocol = Protocol.from_yaml(str(dataset.attrs["protocol"]), source="record:protocol")
-    except (InputError, KeyError):
-        return None
-    return default_bandwidth_hz(protocol.carrier_hz)
+    if info.bench_bandwidth_hz is not None:
+        return info.bench_bandwidth_hz
+    protocol = info.protocol_or_none
+    return None if protocol is None else default_bandwidth_hz(protocol.carrier_hz)
 
 
 def shot_noise(dataset: xr.Dataset) -> NoiseEstimate:
-    """Return the pooled standard error of a record that stores ``signal_sem_re``/``_im``."""
+    """Return the pooled standard error of a record that stores ``signal_sem_re``/``_im``.
+
+    For a simulation these are the Monte-Carlo error of its packet replicas
+    (:attr:`NoiseEstimate.monte_carlo`); the error of the pooled value then counts the replicas
+    (attribute ``replicas``) as the independent draws.
+    """
     variance = 0.5 * (dataset["signal_sem_re"] ** 2 + dataset["signal_sem_im"] ** 2)
     values = np.asarray(variance.values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
         raise AnalysisError("holds no written standard error", key="signal_sem_re")
-    shots = int(dataset.attrs.get("shots", 0))
+    info = record_info(dataset)
+    shots = info.shots or 0
+    if not info.measured:
+        replicas = int(dataset.attrs.get("replicas", 0))
+        sigma = float(np.sqrt(values.mean()))
+        counted = f"{replicas} packet replicas" if replicas else "packet replicas"
+        return NoiseEstimate(sigma, sigma / np.sqrt(max(2 * replicas - 2, 1)),
+                             f"Monte-Carlo error, {counted}", None, monte_carlo=True)  # fmt: skip
     bandwidth = receiver_bandwidth_hz(dataset)
     estimate = NoiseEstimate(float(np.sqrt(values.mean())), 0.0, "", bandwidth)
     time_s = np.asarray(dataset["time"].values, dtype=float)
@@ -267,3 +304,29 @@ def record_noise(dataset: xr.Dataset) -> NoiseEstimate:
         return shot_noise(dataset)
     signal = dataset["signal_re"] + 1j * dataset["signal_im"]
     return band_limited_noise(signal.values, dataset["time"].values, receiver_bandwidth_hz(dataset))
+
+
+def signal_below_error(dataset: xr.Dataset) -> str:
+    """Return a label when the record's largest signal is below twice its stored error.
+
+    Only for records that store their error (``signal_sem_re``/``_im``): a simulation's
+    Monte-Carlo error or a measurement's shot-to-shot scatter.
+
+    Returns
+    -------
+    str
+        ``"signal below its Monte-Carlo error (...)"`` for a simulation, ``"signal below the
+        noise (...)"`` for a measurement, ``""`` when the signal stands out.
+    """
+    if "signal_sem_re" not in dataset or "signal_sem_im" not in dataset:
+        return ""
+    signal = np.abs(np.asarray((dataset["signal_re"] + 1j * dataset["signal_im"]).values))
+    largest = float(np.nanmax(signal)) if np.any(np.isfinite(signal)) else 0.0
+    sigma = shot_noise(dataset).sigma
+    if largest >= 2.0 * sigma:
+        return ""
+    what = "the noise" if record_info(dataset).measured else "its Monte-Carlo error"
+    return (
+        f"signal below {what} (largest |s| {format_quantity(largest, '', digits=2)} < 2 sigma "
+        f"= {format_quantity(2 * sigma, '', digits=2)})"
+    )

@@ -1,112 +1,212 @@
-"""Choose and run the analysis a record calls for: decay, CPMG, recovery, nutation, hole.
+"""Choose and run the analysis a record calls for, from what its protocol *is*.
 
-:func:`analyse_record` reads the protocol name stored in the record and picks:
+:func:`classify_record` recognises the protocol's family from its structure
+(:func:`spin_echo.echo.analysis.families.classify_protocol`: its pulses, what its sweep changes,
+its detection windows), so a user's copy of a built-in protocol under another name gets the same
+analysis. Each family has its own model, parameters and labels:
 
-============================  ======================  ==========================================
-protocol                      analysis                data fitted
-============================  ======================  ==========================================
-``hahn-echo``                 ``stretched``           phase-corrected echo versus ``tau``
-``stimulated-echo``           ``stretched``           echo versus the one swept time
-``cpmg``                      ``cpmg``                every echo of the train versus its time
-``inversion-recovery``        ``inversion-recovery``  signed echo/FID versus the recovery time
-``nutation``                  ``nutation``            signed FID versus pulse length/amplitude
-``hole-burning``              ``hole``                echo magnitude versus probe offset
-============================  ======================  ==========================================
+=======================  ===================  ============================================
+family                   analysis             fitted
+=======================  ===================  ============================================
+``hahn-echo``            ``stretched``        echo vs tau: A exp(-(2 tau/T_M)^x)
+``stimulated-echo``      ``stimulated``       echo vs mixing time T: A exp(-T/T_stim)
+``inversion-recovery``   ``inversion-recovery``  signed echo vs T: M_0 (1 - 2b exp(-T/T_1))
+``cpmg``                 ``cpmg``             every echo of the train vs its time, with the
+                                              odd/even alternation
+``nutation``             ``nutation``         signed FID vs pulse length/amplitude; gives
+                                              the calibrated ``full_scale_rabi``
+``fid``                  ``spectrum``         no fit: the spectrum of the FID
+``hole-burning``         ``hole``             echo magnitude vs probe offset (against the
+                                              pump-off row when the record has one)
+=======================  ===================  ============================================
 
-or the analysis named explicitly. The noise of each value is the record's noise
-(:func:`spin_echo.echo.analysis.extraction.estimate_noise`) over the square root of the samples
-averaged, except for
-a simulation (``source = "simulate"``), which has no measurement noise: it is fitted with the
-noise estimated from the residuals (the standard errors then measure how well the model
-function describes the simulated curve).
-CPMG echo times come from the protocol compiled at each sweep point: the time from the centre of
-the first pulse to the centre of each detection window, which is where the echo is refocused.
+or the analysis named explicitly (``exponential`` too). Noise: a measurement is fitted with its
+noise (:func:`spin_echo.echo.analysis.noise.record_noise`, the one estimator). A simulation is
+fitted with the noise estimated from the residuals (its standard errors then measure how well the
+model describes the simulated curve): its Monte-Carlo error (``signal_sem_re``/``_im``, from
+packet replicas) comes from one set of packets shared by every sweep point, so it is correlated
+across the curve and cannot weight a chi-square; it is what a simulated signal is compared with.
+A signal whose largest value is below twice its error is labelled (``signal below its Monte-Carlo
+error`` for a simulation, ``signal below the noise`` for a measurement) and its fit marked
+UNRELIABLE.
+CPMG echo times come from the protocol compiled at each sweep point: from the centre of the first
+pulse to the centre of each detection window, where the echo is refocused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
-from spin_echo.echo.analysis.decay_fits import fit_cpmg, fit_echo_decay, fit_inversion_recovery
+from spin_echo.echo.analysis.decay_fits import (
+    fit_cpmg,
+    fit_echo_decay,
+    fit_inversion_recovery,
+    fit_stimulated_decay,
+)
 from spin_echo.echo.analysis.extraction import (
     AnalysisError,
     echo_curve,
-    estimate_noise,
+    find_echo,
+    integrate_echo,
     record_signal,
     sweep_dims,
 )
+from spin_echo.echo.analysis.families import Family, classify_protocol, layout
 from spin_echo.echo.analysis.fitting import FitResult
+from spin_echo.echo.analysis.noise import record_noise
 from spin_echo.echo.analysis.spectroscopy import fit_hole, fit_nutation
-from spin_echo.sequences import Protocol, compile_timeline
-from spin_echo.sequences.yamlio import load_yaml
+from spin_echo.echo.record_info import record_info
+from spin_echo.echo.units_format import format_quantity, format_with_error
+from spin_echo.sequences import compile_timeline
 
-__all__ = ["ANALYSES", "RecordAnalysis", "analyse_record", "cpmg_train", "protocol_name"]
+__all__ = [
+    "ANALYSES",
+    "Derived",
+    "EchoTrain",
+    "RecordAnalysis",
+    "analyse_record",
+    "classify_record",
+    "cpmg_train",
+    "protocol_name",
+]
 
 #: Analyses :func:`analyse_record` knows, besides ``"auto"``.
-ANALYSES = ("exponential", "stretched", "cpmg", "inversion-recovery", "nutation", "hole")
+ANALYSES = (
+    "exponential",
+    "stretched",
+    "stimulated",
+    "cpmg",
+    "inversion-recovery",
+    "nutation",
+    "hole",
+    "spectrum",
+)
 
-_BY_PROTOCOL = {
+_BY_FAMILY = {
     "hahn-echo": "stretched",
-    "stimulated-echo": "stretched",
-    "cpmg": "cpmg",
+    "stimulated-echo": "stimulated",
     "inversion-recovery": "inversion-recovery",
+    "cpmg": "cpmg",
     "nutation": "nutation",
+    "fid": "spectrum",
     "hole-burning": "hole",
 }
+_X_NAMES = {"stimulated": "mixing time T", "inversion-recovery": "recovery time T"}
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A quantity computed from the fit, e.g. the ``full_scale_rabi`` a nutation calibrates."""
+
+    name: str
+    value: float
+    error: float
+    units: str
+    note: str = ""
+
+    def line(self) -> str:
+        """Return ``name = value ± error unit (note)``."""
+        text = f"{self.name} = {format_with_error(self.value, self.error, self.units)}"
+        return f"{text} ({self.note})" if self.note else text
 
 
 @dataclass(frozen=True)
 class RecordAnalysis:
-    """An analysis of a record: the fit and what its x axis is.
+    """An analysis of a record: the fit, its axes, what it derives and what it notes.
 
     Attributes
     ----------
     kind
         One of :data:`ANALYSES`.
     fit
-        The curve fit, with standard errors.
+        The curve fit with standard errors and health (None for ``spectrum``).
     x_name, x_units
         The quantity on the x axis and its SI unit.
     y_units
         Units of the signal.
+    family
+        The protocol family (:func:`classify_record`).
+    derived
+        Quantities computed from the fit.
+    notes
+        Lines for the report and the figure (sign conventions, labels such as a signal below
+        its Monte-Carlo error).
     """
 
     kind: str
-    fit: FitResult
+    fit: FitResult | None
     x_name: str
     x_units: str
     y_units: str
+    family: Family | None = None
+    derived: tuple[Derived, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def report(self) -> str:
+        """Return what ``spin-echo plot`` prints: the fit summary, derived values and notes."""
+        lines = [] if self.fit is None else [self.fit.summary()]
+        lines += [f"  {d.line()}" for d in self.derived]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the analysis as plain data (``reliable: false`` with reasons when flagged)."""
+        data: dict[str, object] = {"analysis": self.kind, "notes": list(self.notes)}
+        data["family"] = self.family.name if self.family else ""
+        if self.fit is not None:
+            data.update(self.fit.as_dict())
+        data["derived"] = {
+            d.name: {"value": d.value, "error": d.error, "units": d.units} for d in self.derived
+        }
+        return data
+
+
+@dataclass(frozen=True)
+class EchoTrain:
+    """Every echo of a CPMG record: time after the first pulse, index in its train, value."""
+
+    times_s: np.ndarray
+    index: np.ndarray
+    echo: np.ndarray
+    sigma: float
 
 
 def protocol_name(dataset: xr.Dataset) -> str:
     """Return the ``name`` of the protocol stored in a record (``""`` if there is none)."""
-    text = dataset.attrs.get("protocol")
-    if not isinstance(text, str) or not text.strip():
-        return ""
-    name = load_yaml("record:protocol", text=text, error_class=AnalysisError).get("name")
-    return "" if name is None else str(name.plain())
+    return record_info(dataset).protocol_name
 
 
-def cpmg_train(dataset: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float]:
+def classify_record(dataset: xr.Dataset) -> Family:
+    """Return the family of the record's protocol (see :mod:`~.families`), from its structure."""
+    protocol = record_info(dataset).protocol_or_none
+    if protocol is None:
+        return Family("", None, None, "the record's protocol does not parse: no analysis chosen")
+    return classify_protocol(protocol)
+
+
+def cpmg_train(dataset: xr.Dataset) -> EchoTrain:
     """Integrate every echo of a CPMG record.
 
     Returns
     -------
-    tuple
-        ``(echo_times_s, echo, sigma)``: the time of each echo after the centre of the first
-        pulse, its phase-corrected window average (one phase for the whole record), and the
-        noise of one value; all written sweep points together.
+    EchoTrain
+        The time of each echo after the centre of the first pulse, its number in the train
+        (1, 2, ...), its phase-corrected window average (one phase for the whole record), and
+        the noise of one value (:func:`~spin_echo.echo.analysis.noise.record_noise` averaged
+        over the shortest window); all written sweep points together.
     """
-    text = dataset.attrs.get("protocol")
-    if not isinstance(text, str) or not text.strip():
+    info = record_info(dataset)
+    if info.protocol_text is None:
         raise AnalysisError("the record has no protocol: echo times unknown", key="protocol")
-    protocol = Protocol.from_yaml(text, source="record:protocol")
+    protocol = info.protocol
     signal = record_signal(dataset)
     values = signal.values.reshape(-1, signal.sizes["time"])
-    times, means, counts = [], [], []
+    time_s = np.asarray(dataset["time"].values, dtype=float)
+    times, index, means, sigmas = [], [], [], []
+    noise = record_noise(dataset)
     for (_, point), trace in zip(protocol.iter_points(), values, strict=True):
         if not np.all(np.isfinite(trace)):
             continue
@@ -122,21 +222,123 @@ def cpmg_train(dataset: xr.Dataset) -> tuple[np.ndarray, np.ndarray, float]:
                 f"record {trace.size} points; a CPMG record needs one window per echo",
                 key="time",
             )
-        chunks = np.split(trace, np.cumsum(sizes)[:-1])
-        for window, chunk in zip(timeline.detect, chunks, strict=True):
+        bounds = np.cumsum(sizes)[:-1]
+        for n, (window, chunk, local) in enumerate(
+            zip(timeline.detect, np.split(trace, bounds), np.split(time_s, bounds), strict=True)
+        ):
             times.append(window.start_s + window.duration_s / 2 - pulse_centre)
+            index.append(n + 1)
             means.append(chunk.mean())
-            counts.append(window.points)
+            sigmas.append(noise.mean_sigma(local))
     if not means:
         raise AnalysisError("holds no written sweep point", key="record signal")
     means_array = np.array(means)
     phase = np.angle(means_array.sum())
-    sigma = estimate_noise(signal) / np.sqrt(min(counts))
-    return np.array(times), np.real(means_array * np.exp(-1j * phase)), float(sigma)
+    return EchoTrain(
+        np.array(times),
+        np.array(index),
+        np.real(means_array * np.exp(-1j * phase)),
+        float(max(sigmas)),
+    )
+
+
+def _noise_label(dataset: xr.Dataset, y: np.ndarray, sigma: float | None) -> tuple[str, ...]:
+    """Label a signal whose largest value is below twice its error."""
+    if sigma is None or np.max(np.abs(y)) >= 2.0 * sigma:
+        return ()
+    if record_info(dataset).measured:
+        return (f"signal below the noise (largest {format_quantity(float(np.max(np.abs(y))), '')}"
+                f" < 2 sigma = {format_quantity(2 * sigma, '')})",)  # fmt: skip
+    return (f"signal below its Monte-Carlo error (largest "
+            f"{format_quantity(float(np.max(np.abs(y))), '')} < 2 sigma = "
+            f"{format_quantity(2 * sigma, '')}): more packets needed",)  # fmt: skip
+
+
+def _sigma_known(dataset: xr.Dataset) -> bool:
+    """Return True for a measurement: its noise weights the fit."""
+    return record_info(dataset).measured
+
+
+def _error(dataset: xr.Dataset, sigma: float) -> float | None:
+    """Return the error a signal is compared with: the noise, or the Monte-Carlo error."""
+    if _sigma_known(dataset) or "signal_sem_re" in dataset:
+        return sigma
+    return None
+
+
+def _nutation_calibration(dataset: xr.Dataset, axis: str, fit: FitResult) -> tuple[Derived, ...]:
+    r"""Turn the fitted nutation frequency into the ``full_scale_rabi`` it calibrates.
+
+    The protocol's nominal rotation angle changes with the swept value x at the rate
+    :math:`2\pi f_\mathrm{nom}` (from the laid-out pulses at two sweep points); the measured
+    rate is :math:`2\pi f`, so the calibrated value is ``full_scale_rabi * f / f_nom``.
+    """
+    protocol = record_info(dataset).protocol_or_none
+    if protocol is None or axis not in [a.name for a in protocol.sweep_axes]:
+        return ()
+    sweep = next(a for a in protocol.sweep_axes if a.name == axis)
+    base = {a.name: float(a.values[0]) for a in protocol.sweep_axes}
+    x0, x1 = float(sweep.values[0]), float(sweep.values[-1])
+    angle0 = layout(protocol, {**base, axis: x0}).angles_rad[0]
+    angle1 = layout(protocol, {**base, axis: x1}).angles_rad[0]
+    nominal = (angle1 - angle0) / (2.0 * np.pi * (x1 - x0))
+    if nominal <= 0:
+        return ()
+    ratio = protocol.full_scale_rabi_hz / nominal
+    assumed = format_quantity(protocol.full_scale_rabi_hz, "Hz")
+    return (
+        Derived(
+            "full_scale_rabi",
+            fit.value("f") * ratio,
+            fit.error("f") * ratio,
+            "Hz",
+            f"calibrated; protocol: {assumed}",
+        ),
+    )
+
+
+def _hole(dataset: xr.Dataset, family: Family | None) -> tuple[FitResult, str, tuple[str, ...]]:
+    """Fit the hole: along the probe axis, against the pump-off row of a 2-D record."""
+    dims = sweep_dims(dataset)
+    pump = family.pump_axis if family else None
+    if len(dims) == 1 or pump is None:
+        curve = echo_curve(dataset, mode="magnitude")
+        sigma = curve.sigma if _sigma_known(dataset) and curve.sigma > 0 else None
+        return fit_hole(curve.x, curve.y, sigma=sigma), curve.name, ()
+    probe = family.axis if family and family.axis else dims[-1]
+    if set(dims) != {probe, pump}:
+        raise AnalysisError(f"a hole-burning record needs the axes {probe} and {pump}", key="sweep")
+    signal = record_signal(dataset)
+    window = find_echo(signal)
+    echo = integrate_echo(signal, window=window, mode="magnitude").transpose(pump, probe)
+    protocol = record_info(dataset).protocol
+    base = {a.name: float(a.values[0]) for a in protocol.sweep_axes}
+    off = [
+        i
+        for i, value in enumerate(dataset[pump].values)
+        if max(layout(protocol, {**base, pump: float(value)}).amplitudes[:-2]) == 0
+    ]
+    on = [i for i in range(echo.sizes[pump]) if i not in off]
+    if not off or not on:
+        raise AnalysisError(
+            f"needs a pump-off row (pump amplitude 0) and a pump-on row along '{pump}'", key=pump
+        )
+    inside = ((signal["time"] >= window.start_s) & (signal["time"] <= window.stop_s)).values
+    sigma = record_noise(dataset).mean_sigma(np.asarray(signal["time"].values)[inside])
+    reference, burnt = echo.values[off[0]], echo.values[on[0]]
+    ratio = burnt / reference
+    ratio_sigma = np.abs(ratio) * sigma * np.sqrt(1 / burnt**2 + 1 / reference**2)
+    fit = fit_hole(
+        np.asarray(dataset[probe].values, dtype=float),
+        ratio,
+        sigma=ratio_sigma if _sigma_known(dataset) and sigma > 0 else None,
+    )
+    note = f"echo with the pump on divided by the pump-off row ({pump} = off)"
+    return fit, probe, (note,)
 
 
 def analyse_record(dataset: xr.Dataset, kind: str = "auto") -> RecordAnalysis | None:
-    """Run the analysis that fits the record (``kind="auto"``) or the one named.
+    """Run the analysis the record's protocol calls for (``kind="auto"``) or the one named.
 
     Parameters
     ----------
@@ -148,30 +350,62 @@ def analyse_record(dataset: xr.Dataset, kind: str = "auto") -> RecordAnalysis | 
     Returns
     -------
     RecordAnalysis or None
-        None when ``kind="auto"`` and the protocol calls for no fit (or the record has not the
-        one sweep axis the fit needs).
+        None when ``kind="auto"`` and no family fits the protocol (:func:`classify_record`
+        says why) or the record has not the sweep its family's fit needs.
     """
+    family = classify_record(dataset)
     if kind == "auto":
-        kind = _BY_PROTOCOL.get(protocol_name(dataset), "")
-        if not kind or (kind != "cpmg" and len(sweep_dims(dataset)) != 1):
+        kind = _BY_FAMILY.get(family.name, "")
+        dims = sweep_dims(dataset)
+        one_axis = len(dims) == 1 or (kind == "hole" and family.pump_axis is not None)
+        if not kind or (kind not in ("cpmg", "spectrum") and not one_axis):
             return None
     if kind not in ANALYSES:
         raise AnalysisError(f"must be 'auto' or one of {', '.join(ANALYSES)}", key="analysis")
-    units = str(dataset.attrs.get("units", ""))
-    measured = str(dataset.attrs.get("source", "")) != "simulate"
+    units = record_info(dataset).units
+    known = _sigma_known(dataset)
+    if kind == "spectrum":
+        return RecordAnalysis(kind, None, "frequency", "Hz", units, family)
     if kind == "cpmg":
-        times, echo, noise = cpmg_train(dataset)
-        fit = fit_cpmg(times, echo, sigma=noise if measured and noise > 0 else None)
-        return RecordAnalysis(kind, fit, "echo time", "s", units)
-    curve = echo_curve(dataset, mode="magnitude" if kind == "hole" else "quadrature")
-    sigma = curve.sigma if measured and curve.sigma > 0 else None
+        train = cpmg_train(dataset)
+        sigma = train.sigma if known and train.sigma > 0 else None
+        alternating = np.unique(train.index % 2).size == 2 and train.echo.size >= 6
+        fit = fit_cpmg(
+            train.times_s, train.echo, echo_index=train.index if alternating else None, sigma=sigma
+        )
+        labels = _noise_label(dataset, train.echo, _error(dataset, train.sigma))
+        notes = labels
+        if alternating:
+            notes += ("a: odd/even echo alternation, (1 + a)/(1 - a) = even/odd (flip-angle "
+                      "errors of the pi pulses cancel on every second echo)",)  # fmt: skip
+        return RecordAnalysis(kind, fit.flagged(*labels), "echo time", "s", units, family,
+                              notes=notes)  # fmt: skip
+    if kind == "hole":
+        fit, x_name, notes = _hole(dataset, family)
+        ratio = bool(notes)
+        return RecordAnalysis(kind, fit, x_name, "Hz", "" if ratio else units, family,
+                              notes=notes)  # fmt: skip
+    curve = echo_curve(dataset, mode="quadrature")
+    sigma = curve.sigma if known and curve.sigma > 0 else None
+    y = curve.y
+    notes: tuple[str, ...] = ()
+    derived: tuple[Derived, ...] = ()
     if kind in ("exponential", "stretched"):
-        fit = fit_echo_decay(curve.x, curve.y, stretched=kind == "stretched", sigma=sigma)
+        fit = fit_echo_decay(curve.x, y, stretched=kind == "stretched", sigma=sigma)
+    elif kind == "stimulated":
+        fit = fit_stimulated_decay(curve.x, y, sigma=sigma)
     elif kind == "inversion-recovery":
-        fit = fit_inversion_recovery(curve.x, curve.y, sigma=sigma)
-    elif kind == "nutation":
-        units_x = "" if curve.units == "1" else curve.units
-        fit = fit_nutation(curve.x, curve.y, units=units_x, sigma=sigma)
+        y = y * (1.0 if y[np.argmax(curve.x)] >= 0 else -1.0)
+        fit = fit_inversion_recovery(curve.x, y, sigma=sigma)
+        notes = ("sign convention: the recovered magnetisation (longest T) reads positive, "
+                 "the inverted one negative; b = 1 is a perfect inversion",)  # fmt: skip
     else:
-        fit = fit_hole(curve.x, curve.y, sigma=sigma)
-    return RecordAnalysis(kind, fit, curve.name, curve.units, units)
+        units_x = "" if curve.units == "1" else curve.units
+        fit = fit_nutation(curve.x, y, units=units_x, sigma=sigma)
+        derived = _nutation_calibration(dataset, curve.name, fit)
+    labels = _noise_label(dataset, y, _error(dataset, curve.sigma))
+    x_name = _X_NAMES.get(kind, curve.name)
+    if x_name != curve.name:
+        x_name = f"{x_name} ({curve.name})"
+    return RecordAnalysis(kind, fit.flagged(*labels), x_name, curve.units, units, family,
+                          derived, labels + notes)  # fmt: skip

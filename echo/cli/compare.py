@@ -10,8 +10,9 @@ import numpy as np
 
 from spin_echo.echo.analysis.compare import Comparison, compare_records
 from spin_echo.echo.cli.options import add_overwrite_option, image_output
-from spin_echo.echo.plots import display_scale, plot_compare, short_units
+from spin_echo.echo.plots import plot_compare
 from spin_echo.echo.record import read_record
+from spin_echo.echo.units_format import format_quantity, short_units
 
 __all__ = ["format_value", "register", "report", "run"]
 
@@ -45,8 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def format_value(value: float, units: str) -> str:
     """Return ``value`` with an SI prefix, e.g. ``format_value(2e-6, "s") == "2 µs"``."""
-    factor, shown = display_scale([value], units)
-    return f"{value / factor:.4g} {shown}".rstrip()
+    return format_quantity(value, units)
 
 
 def report(comparison: Comparison, names: tuple[str, str]) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from spin_echo.echo.analysis.extraction import AnalysisError
-from spin_echo.echo.analysis.record_analysis import ANALYSES, analyse_record
+from spin_echo.echo.analysis.noise import signal_below_error
+from spin_echo.echo.analysis.record_analysis import ANALYSES, analyse_record, classify_record
 from spin_echo.echo.cli.options import add_overwrite_option
-from spin_echo.echo.output import OutputFile, image_formats
-from spin_echo.echo.plots import plot_decay_fit, plot_hole_spectrum, plot_record
+from spin_echo.echo.output import OutputFile, image_formats, write_error
+from spin_echo.echo.plots import plot_decay_fit, plot_hole_spectrum, plot_record, plot_spectrum
 from spin_echo.echo.record import read_record
 
 __all__ = ["register", "run"]
@@ -21,22 +23,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "plot",
         help="draw a record, with the fit its protocol calls for",
-        description="Draw REC: the fit its protocol calls for (Hahn or stimulated echo: "
-        "stretched-exponential decay; cpmg: train decay; inversion-recovery: T1; nutation: "
-        "frequency; hole-burning: hole depth and width) with the parameters printed, or else "
-        "the echo transient (no sweep) or the sweep map with the integrated echo.",
+        description="Draw REC with the analysis its protocol's structure calls for (whatever "
+        "its name): Hahn echo, stretched-exponential decay in tau (T_M); stimulated echo, decay "
+        "in the mixing time (T_stim); inversion recovery, T1; CPMG, train decay with its "
+        "odd/even alternation; nutation, Rabi frequency and the calibrated full_scale_rabi; "
+        "FID, its spectrum; hole burning, hole depth, width and position. Parameters are "
+        "printed with their errors; a fit that fails its self-checks is marked UNRELIABLE "
+        "with the reasons. Without a fit: the echo transient or the sweep map.",
     )
     parser.add_argument("record", type=Path, metavar="REC", help="record file (.nc)")
     parser.add_argument(
         "-o", "--output", type=Path, help="image file, format from the suffix (default: REC.png)"
     )
-    add_overwrite_option(parser)
     parser.add_argument(
         "--analysis",
         choices=("auto", "none", *ANALYSES),
         default="auto",
-        help="fit to draw (default: chosen from the protocol; none: the record only)",
+        help="fit to draw (default: chosen from the protocol's structure; none: the record only)",
     )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="also write the analysis as JSON (parameters, errors, reliable, reasons)",
+    )
+    add_overwrite_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -48,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         formats=image_formats(),
         inputs=(args.record,),
     )
+    report = None
+    if args.json is not None:
+        inputs = (args.record, output.path)
+        report = OutputFile(args.json, overwrite=args.overwrite, option="--json", inputs=inputs)
     dataset = read_record(args.record)
     analysis = None
     if args.analysis != "none":
@@ -57,20 +72,36 @@ def run(args: argparse.Namespace) -> int:
             if args.analysis != "auto":
                 raise
             print(f"spin-echo: note: no fit drawn: {err}", file=sys.stderr)
-    with output:
-        if analysis is None:
-            plot_record(dataset, output.partial)
-        elif analysis.kind == "hole":
-            print(analysis.fit.summary())
-            plot_hole_spectrum(analysis.fit, output.partial, y_units=analysis.y_units)
         else:
-            print(analysis.fit.summary())
-            plot_decay_fit(
-                analysis.fit,
-                output.partial,
-                x_name=analysis.x_name,
-                x_units=analysis.x_units,
-                y_units=analysis.y_units,
-            )
+            family = classify_record(dataset)
+            if analysis is None and args.analysis == "auto" and not family.name:
+                print(f"spin-echo: note: no analysis: {family.reason}", file=sys.stderr)
+    label = signal_below_error(dataset)
+    if label:
+        print(f"note: {label}")
+    with output:
+        image = output.partial
+        if analysis is None or analysis.fit is None:
+            if analysis is not None and analysis.kind == "spectrum":
+                print("FID spectrum drawn, no fit")
+                plot_spectrum(dataset, image)
+            else:
+                plot_record(dataset, image)
+        else:
+            print(analysis.report())
+            derived = [d.line() for d in analysis.derived]
+            if analysis.kind == "hole":
+                plot_hole_spectrum(analysis.fit, image, y_units=analysis.y_units,
+                                   x_name=analysis.x_name, notes=analysis.notes)  # fmt: skip
+            else:
+                plot_decay_fit(analysis.fit, image, x_name=analysis.x_name,
+                               x_units=analysis.x_units, y_units=analysis.y_units,
+                               notes=analysis.notes, derived=derived)  # fmt: skip
+    if report is not None and analysis is not None:
+        with report:
+            try:
+                report.partial.write_text(json.dumps(analysis.as_dict(), indent=2) + "\n")
+            except OSError as err:
+                raise write_error(report.path, err) from None
     print(f"plot: {output.path}")
     return 0

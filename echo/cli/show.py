@@ -23,6 +23,7 @@ from spin_echo.echo.cli.options import (
     parse_sets,
 )
 from spin_echo.echo.output import write_error
+from spin_echo.echo.units_format import format_quantity
 from spin_echo.sequences import (
     AwgConstraints,
     InputError,
@@ -37,17 +38,10 @@ from spin_echo.sequences.quantity import parse_quantity
 
 __all__ = ["format_timeline", "plot_waveform", "register", "run"]
 
-_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"))
-
 
 def _si(value: float, unit: str) -> str:
     """Format ``value`` with an SI prefix and 6 significant digits (``"500 ns"``)."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g} {unit}"
-    scale, prefix = next(
-        ((s, p) for s, p in _PREFIXES if abs(value) >= s * (1 - 1e-12)), (1e-12, "p")
-    )
-    return f"{value / scale:.6g} {prefix}{unit}"
+    return format_quantity(value, unit, digits=6)
 
 
 def _idle_label(timeline: Timeline, k: int) -> str:

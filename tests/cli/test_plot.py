@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import json
+
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
 from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import RecordWriter
+from spin_echo.sequences import load_protocol
 
 TIME = np.linspace(0.0, 2e-6, 64, endpoint=False)
 
 
-def protocol(name):
-    return f"name: {name}\nsequence:\n  - pulse: {{angle: pi/2}}\n  - detect: {{points: 64}}\n"
+def protocol(name, new_name=None):
+    """A built-in protocol's YAML, optionally renamed, with 64-point windows and no sweep."""
+    text = load_protocol(name).to_yaml().replace("points: 256", "points: 64")
+    return text.replace(f"name: {name}", f"name: {new_name}", 1) if new_name else text
 
 
-def write(path, name, axis, amplitudes, *, noise=0.005, seed=0):
-    """A record whose echo at each sweep point is amplitude * Gaussian, plus noise."""
+def write(path, text, axis, amplitudes, *, noise=0.005, seed=0):
+    """A record of ``text`` whose echo at each sweep point is amplitude * Gaussian, plus noise."""
     rng = np.random.default_rng(seed)
     shape = np.exp(-(((TIME - 1e-6) / 0.2e-6) ** 2)) * np.exp(0.3j)
-    attrs = {"protocol": protocol(name), "bench": "name: lab\n", "source": "run:lab"}
+    attrs = {"protocol": text, "bench": "name: lab\n", "source": "run:lab"}
     axes = [axis] if axis else []
     with RecordWriter(path, axes=axes, time_s=TIME, attrs={**attrs, "units": "V", "seed": -1}) as w:
         points = [((i,), a) for i, a in enumerate(amplitudes)] if axis else [((), amplitudes[0])]
@@ -32,28 +37,34 @@ def write(path, name, axis, amplitudes, *, noise=0.005, seed=0):
     return path
 
 
-TAU = np.linspace(0.5e-6, 10e-6, 14)
-OFFSET = np.linspace(-3e6, 3e6, 31)
+def swept(name, new_name=None):
+    """The protocol's text and its own sweep axis (name, values, kind)."""
+    text = protocol(name, new_name)
+    axis = load_protocol(name).sweep_axes[0]
+    return text, (axis.name, np.asarray(axis.values, dtype=float), axis.kind)
+
+
+def unswept(name):
+    text = protocol(name)
+    head, _, tail = text.partition("sweep:\n")
+    return head + tail[tail.index("phase_cycle:") :]
+
+
+TAU = np.asarray(load_protocol("hahn-echo").sweep_axes[0].values, dtype=float)
+OFFSET = np.asarray(load_protocol("hole-burning").sweep_axes[0].values, dtype=float)
 RECORDS = {
-    "transient": (lambda p: write(p, "fid", None, [1.0]), None),
-    "carrier-sweep": (
-        lambda p: write(p, "fid", ("carrier", np.array([3.5e6, 4e6, 4.5e6]), "frequency"), [1] * 3),
-        None,
-    ),
-    "hahn-echo": (
-        lambda p: write(p, "hahn-echo", ("tau", TAU, "time"), np.exp(-((2 * TAU / 6e-6) ** 1.4))),
+    "transient": (lambda p: write(p, unswept("fid"), None, [1.0]), None),
+    "fid-carrier-sweep": (lambda p: write(p, *swept("fid"), [1] * 3), "spectrum"),
+    "renamed-hahn-echo": (
+        lambda p: write(p, *swept("hahn-echo", "my-echo"), np.exp(-((2 * TAU / 20e-6) ** 1.4))),
         "T_M = ",
     ),
     "hole-burning": (
-        lambda p: write(
-            p,
-            "hole-burning",
-            ("probe_offset", OFFSET, "frequency"),
-            1 - 0.5 / (1 + (2 * OFFSET / 0.8e6) ** 2),
-        ),
+        lambda p: write(p, *swept("hole-burning"), 1 - 0.5 / (1 + (2 * OFFSET / 0.6e6) ** 2),
+                        noise=0.001),
         "w = ",
     ),
-}
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(("make", "printed"), RECORDS.values(), ids=RECORDS.keys())
@@ -64,22 +75,41 @@ def test_plot_every_record_kind(tmp_path, capsys, make, printed):
     image = mpimg.imread(tmp_path / "rec.png")
     assert image.shape[0] > 100 and image.shape[1] > 100 and image[..., :3].std() > 0.05
     assert out.strip().endswith(f"plot: {tmp_path / 'rec.png'}")
-    if printed:
+    if printed == "spectrum":
+        assert "±" not in out and "FID spectrum drawn, no fit" in out
+    elif printed:
         assert printed in out and "±" in out
     else:
         assert "±" not in out
 
 
+def test_unreliable_fit_is_marked_and_written_as_data(tmp_path, capsys):
+    text, axis = swept("hahn-echo")
+    record = write(tmp_path / "rec.nc", text, axis, np.full(TAU.size, 0.5) * np.exp(-TAU / 1e-3))
+    assert main(["plot", str(record), "--json", str(tmp_path / "fit.json")]) == 0
+    out = capsys.readouterr().out
+    assert "UNRELIABLE: " in out.splitlines()[0]
+    data = json.loads((tmp_path / "fit.json").read_text())
+    assert data["reliable"] is False and data["reasons"] and data["family"] == "hahn-echo"
+
+
+def test_no_family_says_why(tmp_path, capsys):
+    text, axis = swept("hahn-echo")
+    text = text.replace("angle: pi\n", "angle: pi/2\n")
+    assert main(["plot", str(write(tmp_path / "rec.nc", text, axis, np.ones(TAU.size)))]) == 0
+    err = capsys.readouterr().err
+    assert "no analysis: no analysis fits 2 pulses (pi/2, pi/2)" in err
+
+
 def test_analysis_none_and_output_option(tmp_path, capsys):
-    record = RECORDS["hahn-echo"][0](tmp_path / "rec.nc")
+    record = RECORDS["renamed-hahn-echo"][0](tmp_path / "rec.nc")
     assert main(["plot", str(record), "--analysis", "none", "-o", str(tmp_path / "m.pdf")]) == 0
     assert "T_M" not in capsys.readouterr().out
     assert (tmp_path / "m.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_auto_falls_back_when_the_fit_fails(tmp_path, capsys):
-    flat = write(tmp_path / "rec.nc", "hole-burning", ("probe_offset", OFFSET, "frequency"),
-                 np.exp(-((OFFSET / 1e6) ** 2)))  # fmt: skip
+    flat = write(tmp_path / "rec.nc", *swept("hole-burning"), np.exp(-((OFFSET / 1e6) ** 2)))
     assert main(["plot", str(flat)]) == 0
     captured = capsys.readouterr()
     assert "no fit drawn" in captured.err and "no hole is resolved" in captured.err

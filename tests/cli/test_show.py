@@ -46,8 +46,8 @@ def test_show_table_values_carry_units(capsys):
     assert main(["show", "hahn-echo", "--set", "tau=3 us"]) == 0
     rows = [x.split() for x in capsys.readouterr().out.splitlines()]
     assert ["0", "pulse", "0", "0", "s", "500", "ns", "500", "kHz", "0", "deg", "0", "Hz"] in rows
-    assert ["1", "delay", "500", "ns", "3", "us", "0", "Hz", "0", "deg", "0", "Hz"] in rows
-    assert ["2", "pulse", "1", "3.5", "us", "1", "us", "500", "kHz", "90", "deg", "0", "Hz"] in rows
+    assert ["1", "delay", "500", "ns", "3", "µs", "0", "Hz", "0", "deg", "0", "Hz"] in rows
+    assert ["2", "pulse", "1", "3.5", "µs", "1", "µs", "500", "kHz", "90", "deg", "0", "Hz"] in rows
 
 
 def test_show_subdivides_shaped_pulses(tmp_path, capsys):

@@ -13,7 +13,6 @@ from spin_echo.echo.analysis.extraction import AnalysisError
 from spin_echo.echo.analysis.spectroscopy import fit_hole, fit_nutation
 from spin_echo.echo.plots import (
     axis_label,
-    display_scale,
     plot_compare,
     plot_decay_fit,
     plot_hole_spectrum,
@@ -101,30 +100,10 @@ def test_incomplete_record_says_so_in_title(tmp_path):
     assert "incomplete" in figure.axes[0].get_title()
 
 
-@pytest.mark.parametrize(
-    ("values", "units", "expected"),
-    [
-        ([2e-7, 1e-5], "s", (1e-6, "µs")),
-        ([0.0, 4e6], "Hz", (1e6, "MHz")),
-        ([1e-10], "s", (1e-9, "ns")),
-        ([0.0, 0.0], "s", (1.0, "s")),
-        ([1.0, 2.0], "", (1.0, "")),
-    ],
-    ids=["us", "MHz", "below-nano", "all-zero", "dimensionless"],
-)
-def test_display_scale(values, units, expected):
-    assert display_scale(np.array(values), units) == pytest.approx(expected)
-
-
-def test_display_scale_angles_in_degrees():
-    factor, unit = display_scale(np.array([np.pi]), "rad")
-    assert unit == "deg"
-    assert np.pi / factor == pytest.approx(180.0, rel=1e-12)
-
-
-def test_axis_label_dimensionless():
+def test_axis_label_dimensionless_and_long():
     assert axis_label("x", "") == "x"
     assert axis_label("tau", "µs") == "tau (µs)"
+    assert axis_label("integrated echo", "normalised") == "integrated echo\n(normalised)"
 
 
 @pytest.mark.parametrize(
@@ -219,4 +198,39 @@ def test_long_units_are_shortened_on_axes(tmp_path):
     record = make_record([])
     record.attrs["units"] = "normalised magnetisation (1 = all packets fully polarised and coupled)"
     figure = plot_record(record, tmp_path / "r.png")
-    assert figure.axes[0].get_ylabel() == "signal (normalised magnetisation)"
+    assert figure.axes[0].get_ylabel() == "signal\n(normalised magnetisation)"
+
+
+def test_unreliable_fit_says_so_on_the_figure(tmp_path):
+    tau = np.linspace(0.1e-6, 8e-6, 30)
+    y = np.exp(-2 * tau / 3e-6) + 0.01 * RNG.standard_normal(30)
+    fit = fit_echo_decay(tau, y, sigma=0.001)
+    assert not fit.reliable
+    figure = plot_decay_fit(fit, tmp_path / "u.png", notes=["a note"])
+    assert figure.get_suptitle().startswith("UNRELIABLE: reduced chi-square")
+    assert "a note" in figure.get_suptitle()
+
+
+def test_labels_and_parameter_box_stay_inside_the_figure_and_off_the_data(tmp_path):
+    """Every text's extent lies inside the canvas; the parameter box does not overlap the axes."""
+    record = make_record([("tau", np.geomspace(200e-9, 10e-6, 12), "s")])
+    record.attrs["units"] = "normalised magnetisation (1 = all packets fully polarised and coupled)"
+    pulse = np.linspace(0.0, 4e-6, 20)
+    nutation = 0.3 * np.sin(2 * np.pi * 0.5e6 * pulse) + 0.01 * RNG.standard_normal(20)
+    fit = fit_nutation(pulse, nutation, sigma=0.01)
+    figures = [
+        plot_record(record, tmp_path / "r.png"),
+        plot_decay_fit(fit, tmp_path / "n.png", x_name="t_p", y_units=record.attrs["units"],
+                       derived=["full_scale_rabi = 977.8 ± 4.5 kHz (calibrated; protocol: 1 MHz)"]),
+    ]  # fmt: skip
+    for figure in figures:
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        width, height = figure.bbox.width, figure.bbox.height
+        for ax in figure.axes:
+            for text in (ax.yaxis.label, ax.xaxis.label, ax.title):
+                box = text.get_window_extent(renderer)
+                assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height
+    legend = figures[1].axes[0].get_legend().get_window_extent(renderer)
+    data = figures[1].axes[0].get_window_extent(renderer)
+    assert legend.x0 >= data.x1

@@ -10,7 +10,6 @@ from spin_echo.echo.analysis.extraction import (
     AnalysisError,
     EchoWindow,
     echo_curve,
-    estimate_noise,
     find_echo,
     integrate_echo,
     record_signal,
@@ -18,6 +17,7 @@ from spin_echo.echo.analysis.extraction import (
     sweep_dims,
     zero_order_phase,
 )
+from spin_echo.echo.analysis.noise import record_noise
 
 TIME = np.linspace(0.0, 400e-9, 201)
 CENTER, WIDTH = 210e-9, 40e-9
@@ -117,12 +117,13 @@ def test_remove_baseline_removes_a_constant_offset():
 
 @pytest.mark.parametrize("sigma", [0.003, 0.05], ids=["small", "large"])
 def test_noise_estimate(sigma):
-    signal = record_signal(record(np.linspace(1, 0.2, 30), noise=sigma, seed=11))
-    assert estimate_noise(signal) == pytest.approx(sigma, rel=0.05)
+    assert record_noise(record(np.linspace(1, 0.2, 30), noise=sigma, seed=11)).sigma == (
+        pytest.approx(sigma, rel=0.05)
+    )
 
 
 def test_noise_estimate_of_clean_smooth_echo_is_small():
-    assert estimate_noise(record_signal(record([1.0, 0.5]))) < 2e-3
+    assert record_noise(record([1.0, 0.5])).sigma < 2e-3
 
 
 def test_echo_curve_sigma_matches_scatter():
