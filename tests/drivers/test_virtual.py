@@ -6,18 +6,21 @@ import textwrap
 
 import numpy as np
 import pytest
+import yaml
 from scipy import constants
 
 from spin_echo.drivers import BenchError, InstrumentError, load_bench, open_bench
 from spin_echo.drivers.virtual import BOHR_HZ_PER_T, FrontEnd
-from spin_echo.echo.runs.lab_run import acquire_step
+from spin_echo.echo.record import read_record
+from spin_echo.echo.runs.lab_run import acquire_step, run_protocol
+from spin_echo.echo.runs.simulation import simulate_protocol
 from spin_echo.sequences import (
     combine_phase_cycle,
     compile_timeline,
     compile_waveform,
     load_protocol,
 )
-from spin_echo.simulator import propagate
+from spin_echo.simulator import list_samples, load_sample, propagate
 from tests.drivers.conftest import SHORT_ECHO, small_sample
 
 RATE = 4e9
@@ -160,3 +163,31 @@ def test_builtin_virtual_bench_loads():
     assert spec.is_virtual
     assert spec.awg.options["sample_rate"] == 250e6
     assert spec.coil.field_per_volt_t is None
+
+
+@pytest.mark.parametrize("name", [n for n, _ in list_samples()])
+def test_the_bench_measures_what_simulate_computes_on_every_builtin_sample(name, tmp_path):
+    """``run --bench virtual`` against ``simulate --frame lab`` on the same packets.
+
+    The built-in bench (150 mV noise, 16 shots): the difference must be the bench's noise
+    (its recorded standard error), plus, for a stochastic environment (ferritin's spin
+    diffusion: another noise realisation on the bench), the simulation's Monte-Carlo error
+    twice. Ferritin is simulated in the rotating frame: the lab frame does not carry spin
+    diffusion (an input error); the rotating-wave error is far below the bench noise there.
+    """
+    sample = load_sample(name).with_overrides({"packets": 400})
+    doc = yaml.safe_load(load_protocol("hahn-echo").to_yaml())
+    doc["sweep"]["tau"]["points"] = 2
+    (tmp_path / "hahn.yaml").write_text(yaml.safe_dump(doc))
+    protocol = load_protocol(tmp_path / "hahn.yaml")
+    with open_bench(load_bench("virtual"), sample=sample) as bench:
+        run_protocol(protocol, bench, tmp_path / "run.nc", sample=sample)
+    frame = "rotating" if sample.diffusion is not None else "lab"
+    simulate_protocol(protocol, sample, tmp_path / "sim.nc", frame=frame)
+    run, sim = read_record(tmp_path / "run.nc"), read_record(tmp_path / "sim.nc")
+    stochastic = 2.0 if sample.diffusion is not None else 0.0
+    for part in ("re", "im"):
+        error = np.hypot(run[f"signal_sem_{part}"], np.sqrt(stochastic) * sim[f"signal_sem_{part}"])
+        z = ((run[f"signal_{part}"] - sim[f"signal_{part}"]) / error).values
+        assert np.sqrt(np.mean(z**2)) < 1.5, (name, part)
+        assert np.max(np.abs(z)) < 5.0, (name, part)
