@@ -42,8 +42,8 @@ from spin_echo.simulator.detection import (
     runs_by_segment,
 )
 from spin_echo.simulator.ensemble import Ensemble
-from spin_echo.simulator.lab_maps import apply, product
-from spin_echo.simulator.lab_pulse import (
+from spin_echo.simulator.lab.maps import apply, product
+from spin_echo.simulator.lab.pulse import (
     PERIOD_STEPS,
     SHARED_GRIDS,
     GridCache,
@@ -181,7 +181,7 @@ def _fast_chunk(
     steps_per_period: int,
     cache: GridCache,
 ) -> None:
-    """Propagate a chunk with each driven segment as one map (:mod:`simulator.lab_pulse`)."""
+    """Propagate a chunk with each driven segment as one map (:mod:`simulator.lab.pulse`)."""
     runs = runs_by_segment(timeline)
     fc = timeline.carrier_hz
     m = np.zeros(len(frame.energy_hz), dtype=complex)
@@ -254,13 +254,13 @@ def propagate_lab(
     ----------------
     method
         ``"fast"``: each driven segment without detection points is one map per packet
-        (:func:`simulator.lab_pulse.segment_map`: carrier-period maps raised to the number of
+        (:func:`simulator.lab.pulse.segment_map`: carrier-period maps raised to the number of
         periods; consecutive short segments, such as a shaped pulse's, as one batch);
         ``"exact"``: the reference, every CF4 step applied in turn. When None, the environment
         variable ``SPIN_ECHO_LAB_METHOD`` if set (benchmarks of the reference end to end), else
         ``"fast"``.
     steps_per_period
-        CF4 steps per drive period: :data:`simulator.lab_pulse.PERIOD_STEPS` (fast) or
+        CF4 steps per drive period: :data:`simulator.lab.pulse.PERIOD_STEPS` (fast) or
         :data:`STEPS_PER_PERIOD` (exact) when None.
     grid_cache
         Where period grids are kept between calls (a shared one when None).

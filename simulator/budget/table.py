@@ -4,14 +4,15 @@ Prokof'ev & Stamp (1995) list what keeps a magnetic grain from showing coherent 
 degeneracy blocking by the nuclear bias field (the fraction A that can flip), co-flipping
 nuclei (``lambda``, topological decoherence and orthogonality blocking), nuclear spin diffusion
 (Eq. 8), conduction electrons (Eqs. 10-11) and phonons (Eq. 12).  :func:`decoherence_budget`
-evaluates each closed form of :mod:`simulator.decoherence` for one sample and returns rows of
+evaluates each closed form of :mod:`simulator.budget.closed_forms` for one sample and returns rows
+of
 (quantity, value with unit, criterion, verdict); :func:`budget_inputs` reads the numbers from
 a :class:`~simulator.Sample`.
 
 A criterion ``x << y`` is met ("coherence visible") when ``x < y / MARGIN``, is "marginal"
 between ``y / MARGIN`` and ``y``, and "blocked" from ``y`` up.  Energies are frequencies in Hz;
 a rate (1/s) is set against an energy ``E/h`` as ``rate / 2 pi``, as in
-:mod:`simulator.decoherence`.
+:mod:`simulator.budget.closed_forms`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from spin_echo.sequences.quantity import HZ_PER_K
-from spin_echo.simulator import decoherence as dc
+from spin_echo.simulator.budget import closed_forms as dc
 from spin_echo.simulator.sample import NuclearBath, Sample
 
 __all__ = [
@@ -405,7 +406,8 @@ def decoherence_budget(inputs: BudgetInputs) -> Budget:
     Returns
     -------
     Budget
-        One row per closed form of :mod:`simulator.decoherence` that the sample's blocks allow:
+        One row per closed form of :mod:`simulator.budget.closed_forms` that the sample's blocks
+        allow:
         nuclear bath (mu, the fraction A in both regimes and in Eq. 7, lambda, lambda'),
         spin diffusion (Eq. 8), electrons (Eqs. 10-11), phonons (Eq. 12).
     """

@@ -2,10 +2,11 @@ r"""Lab-frame maps of constant-amplitude drive segments at a cost that does not 
 
 A segment drives :math:`b(t) = r\cos 2\pi c(t)` with the drive phase in cycles
 :math:`c(t) = c_0 + f\,(t - t_k)`, :math:`f` = carrier + offset; the lab-frame field of a
-packet (:mod:`simulator.lab`) is periodic in c with period 1. Maps are integrated with the
-fourth-order commutator-free Magnus scheme of :mod:`simulator.lab` (CF4: two exact exponentials
-per step, :func:`simulator.lab_maps.field_exp`), vectorised over steps and packets and
-multiplied pairwise (:func:`simulator.lab_maps.product`):
+packet (:mod:`simulator.lab.frame`) is periodic in c with period 1. Maps are integrated with the
+fourth-order commutator-free Magnus scheme of :mod:`simulator.lab.frame` (CF4: two exact
+exponentials
+per step, :func:`simulator.lab.maps.field_exp`), vectorised over steps and packets and
+multiplied pairwise (:func:`simulator.lab.maps.product`):
 
 * :func:`cf4_pieces`: the map of a piece ``[c_a, c_b]`` of a segment, in ``steps`` equal steps.
 * :class:`PeriodGrid`: for one (packets, relaxation, r, f), the maps of the
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spin_echo.simulator.bloch import PacketFrame, Relaxation
-from spin_echo.simulator.lab_maps import compose, field_exp, power, product
+from spin_echo.simulator.lab.maps import compose, field_exp, power, product
 
 __all__ = [
     "CF4_NODES",
@@ -82,7 +83,7 @@ def cf4_pieces(
     Returns
     -------
     numpy.ndarray
-        Maps of shape ``(3, 4, pieces, packets)`` (:mod:`simulator.lab_maps`).
+        Maps of shape ``(3, 4, pieces, packets)`` (:mod:`simulator.lab.maps`).
     """
     start, length, rabi, freq = np.broadcast_arrays(
         *(np.atleast_1d(np.asarray(v, dtype=float)) for v in
@@ -269,7 +270,7 @@ class GridCache:
             self._stores.clear()
 
 
-#: The grid cache that :func:`simulator.lab.propagate_lab` uses unless given another.
+#: The grid cache that :func:`simulator.lab.frame.propagate_lab` uses unless given another.
 SHARED_GRIDS = GridCache()
 
 
