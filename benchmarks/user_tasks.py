@@ -38,7 +38,7 @@ __all__ = ["main", "run_task"]
 
 PYTHON = sys.executable
 CLI = [PYTHON, "-m", "spin_echo.echo.cli"]
-#: Environment of the former lab-frame path (:data:`simulator.lab.METHOD_ENV`).
+#: Environment of the former lab-frame path (:data:`simulator.lab.frame.METHOD_ENV`).
 EXACT = {"SPIN_ECHO_LAB_METHOD": "exact"}
 
 _HAHN_ONE = """\

@@ -16,7 +16,7 @@ from spin_echo.sequences.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from spin_echo.simulator.ensemble import Ensemble
-    from spin_echo.simulator.lab import propagate_sampled
+    from spin_echo.simulator.lab.frame import propagate_sampled
     from spin_echo.simulator.propagator import Observables, propagate
     from spin_echo.simulator.sample import Sample, SampleError, list_samples, load_sample
     from spin_echo.simulator.simulate import simulate
@@ -45,7 +45,7 @@ _EXPORTS = {
     "load_sample": "sample",
     "Observables": "propagator",
     "propagate": "propagator",
-    "propagate_sampled": "lab",
+    "propagate_sampled": "lab.frame",
     "Sample": "sample",
     "SampleError": "sample",
     "simulate": "simulate",

@@ -19,7 +19,7 @@ Detection during free evolution costs one complex multiply-add per packet and po
 :math:`S_j = \sum_p a_p q_p^j` over a uniform run of points is a power sum
 (:func:`simulator.kernels.power_sums`), no N x M sin/cos (:func:`free_run`).
 
-The propagators (:mod:`simulator.propagator`, :mod:`simulator.lab`, :mod:`simulator.diffusion`
+The propagators (:mod:`simulator.propagator`, :mod:`simulator.lab.frame`, :mod:`simulator.diffusion`
 and the dynamic bath) split the ensemble into chunks (:func:`map_chunks`), add each chunk's
 sums into an :class:`Accumulator` in chunk order, and normalise once
 (:meth:`Accumulator.observables`).

@@ -18,7 +18,7 @@ import yaml
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.quantity import HZ_PER_K
 from spin_echo.sequences.timeline import Timeline
-from spin_echo.simulator.lab import MIN_FREE_SAMPLES
+from spin_echo.simulator.lab.frame import MIN_FREE_SAMPLES
 from spin_echo.simulator.sample import Sample
 
 __all__ = [
@@ -38,16 +38,16 @@ FRAMES = ("rotating", "lab")
 def environment_rates(sample: Sample) -> tuple[float, float]:
     """Return the extra (population, coherence) rates in 1/s from electrons and phonons.
 
-    Uses :func:`simulator.decoherence.ohmic_damping_rate_hz` and
-    :func:`simulator.decoherence.phonon_rate_hz` (paper Eqs. 10-12).
+    Uses :func:`simulator.budget.closed_forms.ohmic_damping_rate_hz` and
+    :func:`simulator.budget.closed_forms.phonon_rate_hz` (paper Eqs. 10-12).
     """
     extra1 = extra2 = 0.0
     if sample.electron_alpha is not None:
-        from spin_echo.simulator.decoherence import ohmic_damping_rate_hz
+        from spin_echo.simulator.budget.closed_forms import ohmic_damping_rate_hz
 
         extra2 += ohmic_damping_rate_hz(sample.electron_alpha, sample.temperature_k)
     if sample.phonons is not None:
-        from spin_echo.simulator.decoherence import phonon_rate_hz
+        from spin_echo.simulator.budget.closed_forms import phonon_rate_hz
 
         rate = phonon_rate_hz(
             sample.tunnel_splitting.typical_hz,
@@ -123,7 +123,8 @@ def pulse_runs(samples: np.ndarray) -> list[tuple[int, int, bool]]:
     """Split a waveform into runs ``(start, stop, driven)``: pulses and the gaps between them.
 
     A pulse is a run of non-zero samples; zero gaps shorter than
-    :data:`simulator.lab.MIN_FREE_SAMPLES` inside it (a shaped pulse crossing zero) belong to it.
+    :data:`simulator.lab.frame.MIN_FREE_SAMPLES` inside it (a shaped pulse crossing zero) belong to
+    it.
     """
     driven = np.flatnonzero(samples != 0.0)
     if driven.size == 0:

@@ -172,7 +172,7 @@ def propagate(
     frame
         ``"rotating"``: exact maps in the rotating-wave approximation (the fast path);
         ``"lab"``: the full lab-frame Hamiltonian with the carrier
-        (:func:`simulator.lab.propagate_lab`).
+        (:func:`simulator.lab.frame.propagate_lab`).
     chunk
         Packets processed together.
     eigenbasis
@@ -197,7 +197,7 @@ def propagate(
         For a backend that does not exist or cannot run here (an input error).
     """
     if frame == "lab":
-        from spin_echo.simulator.lab import propagate_lab
+        from spin_echo.simulator.lab.frame import propagate_lab
 
         with kernels.use_backend(backend) if backend else contextlib.nullcontext():
             return propagate_lab(

@@ -29,7 +29,7 @@ and only here:
   it was;
 * the frame: ``"rotating"`` (exact maps in the rotating-wave approximation, an error of order
   Rabi/carrier) or ``"lab"`` (the full lab-frame Hamiltonian with the carrier,
-  :func:`simulator.lab.propagate_lab`). Spin diffusion and the dynamic bath are simulated in
+  :func:`simulator.lab.frame.propagate_lab`). Spin diffusion and the dynamic bath are simulated in
   the rotating frame only (an :class:`~sequences.errors.InputError` otherwise).
 
 The same ``(timeline, sample, seed, packets, frame)`` gives the same result bit for bit.
@@ -70,7 +70,7 @@ from spin_echo.simulator.environment import (
     flip_segments,
     pulse_runs,
 )
-from spin_echo.simulator.lab import propagate_sampled, sampled_piece
+from spin_echo.simulator.lab.frame import propagate_sampled, sampled_piece
 from spin_echo.simulator.propagator import SegmentChanges, propagate, propagate_chunks
 from spin_echo.simulator.sample import Sample
 
@@ -286,7 +286,7 @@ class Simulation:
         r"""Lab-frame :math:`M_z` at every sample time of a played waveform (the virtual bench).
 
         The sampled drive is propagated exactly (:func:`simulator.propagate_sampled`,
-        :func:`simulator.lab.sampled_piece`) with the lab frame's rates, through every
+        :func:`simulator.lab.frame.sampled_piece`) with the lab frame's rates, through every
         environment of the sample:
 
         * spin diffusion: the waveform is cut into pieces of at most
@@ -297,7 +297,7 @@ class Simulation:
           state carried in the eigenbasis. Noise streams ``(seed, 5, chunk)``;
         * the dynamic bath: the channels are redrawn (the draws of :meth:`run`) at the first
           sample of every pulse after the first, a pulse being a run of non-zero samples whose
-          zero gaps are at most :data:`simulator.lab.MIN_FREE_SAMPLES` long.
+          zero gaps are at most :data:`simulator.lab.frame.MIN_FREE_SAMPLES` long.
 
         Returns
         -------

@@ -2,7 +2,7 @@
 
 For each mechanism of Prokof'ev & Stamp (1995) -- degeneracy blocking, nuclear co-flipping,
 spin diffusion, electrons, phonons -- one row with the quantity, its value, the criterion for
-coherence and the verdict (:mod:`simulator.budget`); ``--json`` prints the same as JSON.
+coherence and the verdict (:mod:`simulator.budget.table`); ``--json`` prints the same as JSON.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import json
 
 from spin_echo.simulator import load_sample
-from spin_echo.simulator.budget import budget_inputs, decoherence_budget, format_budget
+from spin_echo.simulator.budget.table import budget_inputs, decoherence_budget, format_budget
 
 __all__ = ["register", "run"]
 

@@ -13,7 +13,7 @@ r"""The paper's dynamical claims, simulated with pulse protocols: Eq. (8) and th
 
 Every signal comes from :func:`echo.runs.simulation.simulate_steps` (the one sweep-point path
 of :class:`simulator.simulation.Simulation`) on the compiled protocol, phase cycle
-combined as the protocol says.  Rates follow :mod:`simulator.decoherence`: a rate
+combined as the protocol says.  Rates follow :mod:`simulator.budget.closed_forms`: a rate
 :math:`T_2^{-1}` (1/s) is the frequency :math:`1/(2\pi T_2)` in hertz.
 """
 

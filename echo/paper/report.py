@@ -136,7 +136,7 @@ def write_report(report: PaperReport) -> Path:
         "",
         "Every simulated number comes from packet ensembles of the paper's spin bath "
         "(`simulator`), never from the closed forms it is compared with "
-        "(`simulator.decoherence`). Differences are simulated minus paper; `s.e.` is the "
+        "(`simulator.budget.closed_forms`). Differences are simulated minus paper; `s.e.` is the "
         "standard error of the mean over independent replicas, and `|z|` a difference in "
         "units of it. A verdict is a one-sided bound at "
         f"{100 * CONFIDENCE:.0f}% confidence (Student t over the replicas): a claim that "

@@ -33,8 +33,8 @@ from spin_echo.echo.paper.result import (
     z_scores,
 )
 from spin_echo.simulator import Ensemble, Sample, absorption_spectrum, correlator
-from spin_echo.simulator import decoherence as dc
 from spin_echo.simulator.bath import bath_log_density
+from spin_echo.simulator.budget import closed_forms as dc
 
 __all__ = ["chi_pp_estimate", "correlator_estimate", "ferritin_results", "fig1_result"]
 
@@ -298,7 +298,8 @@ def _eq7_result(
 def fig1_result(outdir: Path, *, packets: int, seed: int) -> PaperResult:
     """Reproduce Fig. 1: chi'' for (a) lambda = 1e-3 and (b) lambda - lambda' = 10.
 
-    The reference is :func:`simulator.decoherence.chi_pp_channels_binned`: Eqs. (4)-(6) with the
+    The reference is :func:`simulator.budget.closed_forms.chi_pp_channels_binned`: Eqs. (4)-(6)
+    with the
     sum over M and the y average done by quadrature, each channel's bias density taken flat at
     ``W(M omega_o / 2)`` of the sample's bath.
     """

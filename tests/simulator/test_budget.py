@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from spin_echo.simulator.budget import (
+from spin_echo.simulator.budget.table import (
     MARGIN,
     Budget,
     BudgetInputs,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import integrate, special
 
-from spin_echo.simulator import decoherence as d
+from spin_echo.simulator.budget import closed_forms as d
 
 K_B_OVER_H = 2.0836619123e10  # Hz per kelvin (CODATA k_B / h)
 

@@ -15,9 +15,9 @@ import scipy.linalg
 
 from spin_echo.simulator import Ensemble
 from spin_echo.simulator.bloch import PacketFrame, Relaxation
-from spin_echo.simulator.lab import propagate_lab
-from spin_echo.simulator.lab_maps import apply, compose, field_exp, identity, power, product
-from spin_echo.simulator.lab_pulse import GridCache, cf4_pieces, segment_map
+from spin_echo.simulator.lab.frame import propagate_lab
+from spin_echo.simulator.lab.maps import apply, compose, field_exp, identity, power, product
+from spin_echo.simulator.lab.pulse import GridCache, cf4_pieces, segment_map
 
 RELAX = {
     "none": {},

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spin_echo.simulator import list_samples, load_sample, simulate
-from spin_echo.simulator.decoherence import ohmic_damping_rate_hz
+from spin_echo.simulator.budget.closed_forms import ohmic_damping_rate_hz
 
 ONE_PACKET = """\
 name: one

@@ -1,7 +1,7 @@
 """The paper reproduction: simulated ensembles against the paper's closed forms, within errors.
 
 Every assertion compares a simulation (packet ensembles of ``simulator``) with a reference
-computed here from closed forms (``simulator.decoherence``, the bath density of
+computed here from closed forms (``simulator.budget.closed_forms``, the bath density of
 ``simulator.bath``, scipy quadrature), in units of the simulation's own standard error
 (16 independent replicas), or checks a law (slope, prefactor) of the paper; verdicts are
 checked against bounds computed here from the Student-t quantile.
@@ -20,9 +20,9 @@ from spin_echo.echo.paper.dynamics import PULSE_REPLICAS, echo_result, spin_diff
 from spin_echo.echo.paper.report import PaperReport, write_report
 from spin_echo.echo.paper.result import PaperResult, t_quantile, verdict
 from spin_echo.echo.paper.spectra import ferritin_results, fig1_result
-from spin_echo.simulator import decoherence as dc
 from spin_echo.simulator import load_sample
 from spin_echo.simulator.bath import bath_log_density
+from spin_echo.simulator.budget import closed_forms as dc
 
 #: One-sided 95% Student-t quantile for 3 degrees of freedom (4 seeds), from the tables.
 T95_3DOF = 2.3534
