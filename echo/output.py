@@ -285,7 +285,13 @@ def _link_new(source: Path, target: Path) -> bool:
 
 
 def _partial_name(target: Path, suffix: str) -> Path:
-    return target.parent / f"{target.stem}.partial-{os.getpid()}{suffix}"
+    """``STEM.partial-PID.SUFFIX`` beside ``target``; a name in use (a killed run's) is kept."""
+    base, count = f"{target.stem}.partial-{os.getpid()}", 1
+    name = target.parent / f"{base}{suffix}"
+    while name.exists() or name.is_symlink():
+        count += 1
+        name = target.parent / f"{base}-{count}{suffix}"
+    return name
 
 
 class _Output:
@@ -388,8 +394,7 @@ class OutputFile(_Output):
     def _prepare(self) -> None:
         check_output(self.path, overwrite=self.overwrite, option=self.option)
         self.replaces_existing = self.path.exists() or self.path.is_symlink()
-        if self.partial.exists() or self.partial.is_symlink():
-            self.partial.unlink()  # left by a killed process that had our process id
+        self.partial = _partial_name(self.path, self.path.suffix)  # free, now that we hold the lock
 
     def publish(self) -> Path:
         """Move the partial file onto the path: atomically replacing, or linking a new file.
@@ -437,8 +442,7 @@ class OutputFolder(_Output):
 
     def _prepare(self) -> None:
         check_folder(self.path, overwrite=self.overwrite, option=self.option)
-        if self.partial.exists():
-            shutil.rmtree(self.partial)  # left by a killed process that had our process id
+        self.partial = _partial_name(self.path, "")  # free, now that we hold the lock
         self.partial.mkdir()
 
     def publish(self) -> Path:

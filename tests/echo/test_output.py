@@ -219,3 +219,13 @@ def test_a_failed_output_folder_leaves_nothing(tmp_path):
     assert listing(tmp_path) == []
     with pytest.raises(OutputPathError, match="no such folder"):
         OutputFolder(tmp_path / "missing" / "paper")
+
+
+def test_a_partial_file_left_by_a_killed_run_is_kept(tmp_path):
+    leftover = tmp_path / f"a.partial-{os.getpid()}.png"  # a killed run that had our pid
+    leftover.write_bytes(b"finished points of a killed run")
+    with OutputFile(tmp_path / "a.png") as out:
+        assert out.partial != leftover
+        out.partial.write_bytes(b"png")
+    assert leftover.read_bytes() == b"finished points of a killed run"
+    assert (tmp_path / "a.png").read_bytes() == b"png"
