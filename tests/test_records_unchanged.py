@@ -3,9 +3,11 @@
 ``tests/data/records_before_restructure.npz`` holds records made with ``spin-echo simulate
 ... --packets 300`` by the code *before* the import namespace, the rooms and the single
 simulation path were introduced (commit 577fc96). A refactor must reproduce the rotating-frame
-records bit for bit. The lab-frame records are compared to 1e-8 of the signal maximum: the lab
-frame's propagator was replaced by closed forms (issue 14) that agree with the old sample-by-
-sample path to that tolerance, not bit for bit.
+records bit for bit. The lab-frame records are compared to 1e-7 of the signal maximum: the lab
+frame's driven segments are now whole carrier-period maps (issue 14), 1e-10 from the converged
+step-by-step reference, while the old default (64 CF4 steps per period) was itself 1.7-4.3e-8
+from it; the records moved by that old error (measured: 2.3e-8 on the Hahn echo, 6.7e-8 on
+the nutation), not bit for bit.
 Not stored: samples with spin diffusion (``ferritin``: the diffusion now runs through pulses,
 issue 12), the hole-burning protocol (its phase cycle changed) and the virtual bench (it now
 propagates every environment of the sample): each of those changed on purpose.
@@ -23,7 +25,7 @@ from spin_echo.echo.cli.main import main
 
 DATA = np.load(Path(__file__).parent / "data" / "records_before_restructure.npz")
 CASES = sorted({key.split("/")[0] for key in DATA.files})
-LAB_TOLERANCE = 1e-8
+LAB_TOLERANCE = 1e-7
 
 
 def _split(case: str) -> tuple[str, str, str]:
@@ -52,7 +54,9 @@ def test_seeded_record_is_unchanged(case, tmp_path, capsys):
             if frame == "rotating":
                 np.testing.assert_array_equal(new, old, err_msg=f"{case}: {name}")
             else:
-                scale = np.max(np.abs(old))
+                # "of the signal maximum": the largest |s| of the old record (mz is in the same
+                # normalised magnetisation units)
+                scale = np.max(np.hypot(DATA[f"{case}/signal_re"], DATA[f"{case}/signal_im"]))
                 np.testing.assert_allclose(
                     new, old, rtol=0, atol=LAB_TOLERANCE * scale, err_msg=f"{case}: {name}"
                 )
