@@ -138,7 +138,7 @@ def simulate(
     """
     from spin_echo.echo.runs.executor import make_executor
     from spin_echo.echo.runs.simulation import simulate_protocol
-    from spin_echo.simulator.simulate import FRAMES
+    from spin_echo.simulator.environment import FRAMES
 
     protocol = load_protocol(protocol)
     if values:
