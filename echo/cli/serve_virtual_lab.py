@@ -15,6 +15,8 @@ from pathlib import Path
 
 from spin_echo.drivers.emulated.lab import AWG_MODELS, SCOPE_MODELS, VirtualLab
 from spin_echo.drivers.virtual import FrontEnd
+from spin_echo.echo.cli.options import add_overwrite_option
+from spin_echo.echo.output import OutputFile
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.quantity import parse_quantity
 from spin_echo.simulator import load_sample
@@ -58,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--bench-file", type=Path, help="write a bench file pointing at the servers"
     )
+    add_overwrite_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -75,6 +78,9 @@ def _quantity(args: argparse.Namespace, name: str) -> float | None:
 def run(args: argparse.Namespace) -> int:
     """Start the lab, print its resources, serve until Ctrl-C or ``--duration``."""
     values = {name: _quantity(args, name) for name in _QUANTITIES}
+    bench_file = None
+    if args.bench_file is not None:
+        bench_file = OutputFile(args.bench_file, overwrite=args.overwrite, option="--bench-file")
     sample = load_sample(args.sample)
     front_end = FrontEnd(
         pickup_v=values["pickup"],
@@ -96,11 +102,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"virtual lab around sample {sample.name!r}:", flush=True)
         print(f"  awg    {args.awg:24s} {awg}", flush=True)
         print(f"  scope  {args.scope:24s} {scope}", flush=True)
-        if args.bench_file is not None:
+        if bench_file is not None:
             text = lab.bench_yaml(
                 sample_rate_hz=values["sample_rate"], points=args.points, range_v=values["range"]
             )
-            args.bench_file.write_text(text, encoding="utf-8")
+            with bench_file:
+                bench_file.partial.write_text(text, encoding="utf-8")
             print(
                 f"bench file: {args.bench_file} (spin-echo run PROTOCOL --bench {args.bench_file})",
                 flush=True,

@@ -306,6 +306,10 @@ BAD = {
     "paper-folder-not-empty": (["paper", "--outdir", "paper"], "--outdir = 'paper': is not empty"),
     "paper-parent-missing": (["paper", "--outdir", "missing/paper"], "no such folder: missing"),
     "paper-seed-negative": (["paper", "--seed", "-1", "--outdir", "new-paper"], "--seed = -1"),
+    "lab-bench-file-exists": (
+        ["serve-virtual-lab", "--sample", "bare", "--bench-file", "bare-fitted.yaml"],
+        "--bench-file = 'bare-fitted.yaml': exists",
+    ),
 }
 
 
