@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from spin_echo.simulator.lab.frame import propagate_sampled
     from spin_echo.simulator.propagator import Observables, propagate
     from spin_echo.simulator.sample import Sample, SampleError, list_samples, load_sample
-    from spin_echo.simulator.simulate import simulate
+    from spin_echo.simulator.simulation import Simulation, simulate
     from spin_echo.simulator.spectra import absorption_spectrum, correlator
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Observables",
     "Sample",
     "SampleError",
+    "Simulation",
     "absorption_spectrum",
     "correlator",
     "list_samples",
@@ -48,7 +49,8 @@ _EXPORTS = {
     "propagate_sampled": "lab.frame",
     "Sample": "sample",
     "SampleError": "sample",
-    "simulate": "simulate",
+    "simulate": "simulation",
+    "Simulation": "simulation",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

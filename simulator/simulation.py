@@ -1,10 +1,10 @@
 r"""One simulation path: a sample's packets prepared once, any timeline propagated through them.
 
-:class:`Simulation` is to :func:`simulator.simulate` what QuTiP 5's ``MESolver`` is to
-``mesolve``: it holds the prepared physics of one sample and propagates any compiled
-:class:`~sequences.timeline.Timeline` (``simulate``, ``fit``, the paper reproduction) or any
-sampled AWG :class:`~sequences.timeline.Waveform` (the virtual bench) through it. Decided here
-and only here:
+:class:`Simulation` is to :func:`simulate` (a thin function over it) what QuTiP 5's
+``MESolver`` is to ``mesolve``: it holds the prepared physics of one sample and propagates any
+compiled :class:`~sequences.timeline.Timeline` (``simulate``, ``fit``, the paper reproduction) or
+any sampled AWG :class:`~sequences.timeline.Waveform` (the virtual bench) through it. Decided
+here and only here:
 
 * the seed: ``seed=None`` means the sample's own seed (:attr:`Simulation.seed`);
 * the ensemble: drawn once, ``sample.ensemble(packets, seed)`` (:attr:`Simulation.ensemble`);
@@ -81,6 +81,7 @@ __all__ = [
     "SimulatedSignal",
     "Simulation",
     "compile_point",
+    "simulate",
 ]
 
 #: Replica groups of :meth:`Simulation.run_with_error` (the Monte-Carlo standard error).
@@ -392,6 +393,43 @@ class Simulation:
             delta, epsilon = redraw_channels(rng, delta0, base, bath, self.sample.spin)
             draws.append(Ensemble(delta, epsilon, e.cos_theta, e.weight, e.channel_weight, e.norm))
         return draws
+
+
+def simulate(
+    timeline: Timeline,
+    sample: Sample,
+    *,
+    seed: int | None = None,
+    packets: int | None = None,
+    frame: str = "rotating",
+) -> Observables:
+    """Simulate ``timeline`` on ``sample``: ensemble, relaxation, diffusion, environment rates.
+
+    Parameters
+    ----------
+    timeline
+        The compiled protocol.
+    sample
+        The sample.
+    seed
+        Seed of the ensemble and of the stochastic environments; the sample's seed when None.
+    packets
+        Number of packets; the sample's when None.
+    frame
+        ``"rotating"`` (rotating-wave approximation, fast) or ``"lab"`` (exact, with the
+        carrier; not with spin diffusion or a dynamic bath).
+
+    Returns
+    -------
+    Observables
+        Signal and m_z at the detection times, normalised by the total weight.
+
+    Raises
+    ------
+    InputError
+        For an unknown frame, or a frame that cannot carry the sample's environment.
+    """
+    return Simulation(sample, seed=seed, packets=packets, frame=frame).run(timeline)
 
 
 def _standard_error(estimates: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from spin_echo.echo.runs.executor import make_executor
 from spin_echo.echo.runs.simulation import simulate_protocol
 from spin_echo.sequences import load_protocol
 from spin_echo.simulator import load_sample
-from spin_echo.simulator.simulate import FRAMES
+from spin_echo.simulator.environment import FRAMES
 
 __all__ = ["register", "run"]
 

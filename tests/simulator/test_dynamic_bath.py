@@ -20,8 +20,8 @@ from spin_echo.simulator.bath import (
     redraw_channels,
     same_channel_probability,
 )
+from spin_echo.simulator.environment import flip_segments
 from spin_echo.simulator.sample import SampleError
-from spin_echo.simulator.simulate import flip_segments
 
 WIDE = """name: wide
 spin: 4000
