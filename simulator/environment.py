@@ -38,18 +38,18 @@ FRAMES = ("rotating", "lab")
 def environment_rates(sample: Sample) -> tuple[float, float]:
     """Return the extra (population, coherence) rates in 1/s from electrons and phonons.
 
-    Uses :func:`simulator.budget.closed_forms.ohmic_damping_rate_hz` and
-    :func:`simulator.budget.closed_forms.phonon_rate_hz` (paper Eqs. 10-12).
+    Uses :func:`simulator.budget.closed_forms.ohmic_damping_rate_per_s` and
+    :func:`simulator.budget.closed_forms.phonon_rate_per_s` (paper Eqs. 10-12).
     """
     extra1 = extra2 = 0.0
     if sample.electron_alpha is not None:
-        from spin_echo.simulator.budget.closed_forms import ohmic_damping_rate_hz
+        from spin_echo.simulator.budget.closed_forms import ohmic_damping_rate_per_s
 
-        extra2 += ohmic_damping_rate_hz(sample.electron_alpha, sample.temperature_k)
+        extra2 += ohmic_damping_rate_per_s(sample.electron_alpha, sample.temperature_k)
     if sample.phonons is not None:
-        from spin_echo.simulator.budget.closed_forms import phonon_rate_hz
+        from spin_echo.simulator.budget.closed_forms import phonon_rate_per_s
 
-        rate = phonon_rate_hz(
+        rate = phonon_rate_per_s(
             sample.tunnel_splitting.typical_hz,
             sample.omega0_big_hz,
             sample.phonons.debye_temperature_k,

@@ -53,8 +53,8 @@ __all__ = [
     "insulating_grain_condition",
     "lambda_from_couplings",
     "nuclear_mu",
-    "ohmic_damping_rate_hz",
-    "phonon_rate_hz",
+    "ohmic_damping_rate_per_s",
+    "phonon_rate_per_s",
     "renormalised_splitting_hz",
     "spin_diffusion_threshold_hz",
     "spin_diffusion_threshold_simple_hz",
@@ -356,7 +356,7 @@ def renormalised_splitting_hz(delta0_hz: float, omega0_big_hz: float, alpha: flo
     return delta0_hz * (delta0_hz / omega0_big_hz) ** (alpha / (1.0 - alpha))
 
 
-def ohmic_damping_rate_hz(alpha: float, temperature_k: float) -> float:
+def ohmic_damping_rate_per_s(alpha: float, temperature_k: float) -> float:
     r"""Damping rate of the coherent oscillation by an Ohmic bath (text below Eq. 10).
 
     .. math:: \Gamma_s \sim 2 \pi \alpha k_B T
@@ -431,7 +431,7 @@ def insulating_grain_condition(
     return InsulatingGrainCondition(lhs=lhs, rhs=math.inf if log <= 0.0 else 1.0 / log)
 
 
-def phonon_rate_hz(
+def phonon_rate_per_s(
     delta0_hz: float,
     omega0_big_hz: float,
     debye_temperature_k: float,

@@ -345,7 +345,7 @@ def _electron_rows(inp: BudgetInputs) -> list[BudgetRow]:
                 INFO,
             )
         )
-    gamma = dc.ohmic_damping_rate_hz(inp.alpha, t)
+    gamma = dc.ohmic_damping_rate_per_s(inp.alpha, t)
     gamma_hz = gamma / (2.0 * math.pi)
     rows.append(
         BudgetRow(
@@ -374,7 +374,7 @@ def _electron_rows(inp: BudgetInputs) -> list[BudgetRow]:
 def _phonon_rows(inp: BudgetInputs) -> list[BudgetRow]:
     if inp.debye_temperature_k is None or inp.anisotropy_k is None or inp.omega0_big_hz is None:
         return [BudgetRow("phonons", "Eq. (12)", math.nan, "", "no phonons or Omega0", INFO)]
-    rate = dc.phonon_rate_hz(
+    rate = dc.phonon_rate_per_s(
         inp.delta0_hz,
         inp.omega0_big_hz,
         inp.debye_temperature_k,

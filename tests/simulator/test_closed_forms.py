@@ -153,7 +153,7 @@ def test_renormalised_splitting(alpha: float, expected_hz: float) -> None:
 def test_ohmic_damping_rate_by_hand() -> None:
     # alpha = 0.01, T = 20 mK: k_B T / h = 0.02 * 2.0836619e10 = 4.167324e8 Hz
     # Gamma_s / h = 2 pi * 0.01 * 4.167324e8 = 2.618407e7 Hz; rate = 2 pi * that = 1.645194e8 /s
-    assert d.ohmic_damping_rate_hz(0.01, 0.02) == pytest.approx(1.645194e8, rel=1e-6)
+    assert d.ohmic_damping_rate_per_s(0.01, 0.02) == pytest.approx(1.645194e8, rel=1e-6)
 
 
 def test_phonon_rate_ferritin_by_hand() -> None:
@@ -164,7 +164,7 @@ def test_phonon_rate_ferritin_by_hand() -> None:
     # coth(1e6 / (2 * 4.167324e8)) = coth(1.199810e-3) = 833.4652
     # Gamma / h = (2.5e-5)^2 * 4.549676e-6 * 833.4652 = 2.369998e-12 Hz
     # rate = 2 pi * 2.369998e-12 = 1.489113e-11 /s
-    rate = d.phonon_rate_hz(1e6, 4e10, 300.0, 1.0, 4000, 0.02)
+    rate = d.phonon_rate_per_s(1e6, 4e10, 300.0, 1.0, 4000, 0.02)
     assert rate == pytest.approx(1.489113e-11, rel=1e-5)
     # "inverse minutes or hours": far below 1 / hour
     assert rate < 1.0 / 3600.0
@@ -172,7 +172,7 @@ def test_phonon_rate_ferritin_by_hand() -> None:
 
 def test_phonon_rate_zero_temperature() -> None:
     # coth -> 1 at T = 0: rate(20 mK) / rate(0) = 833.4652 (the coth above)
-    ratio = d.phonon_rate_hz(1e6, 4e10, 300.0, 1.0, 4000, 0.02) / d.phonon_rate_hz(
+    ratio = d.phonon_rate_per_s(1e6, 4e10, 300.0, 1.0, 4000, 0.02) / d.phonon_rate_per_s(
         1e6, 4e10, 300.0, 1.0, 4000, 0.0
     )
     assert ratio == pytest.approx(833.4652, rel=1e-6)
@@ -198,7 +198,7 @@ def test_insulating_grain_condition_limits() -> None:
 
 def test_rate_conversion_matches_hz_per_k() -> None:
     # the module converts temperatures with the project's k_B / h
-    assert d.ohmic_damping_rate_hz(1.0 / (4 * math.pi**2), 1.0) == pytest.approx(
+    assert d.ohmic_damping_rate_per_s(1.0 / (4 * math.pi**2), 1.0) == pytest.approx(
         K_B_OVER_H, rel=1e-9
     )
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spin_echo.simulator import list_samples, load_sample, simulate
-from spin_echo.simulator.budget.closed_forms import ohmic_damping_rate_hz
+from spin_echo.simulator.budget.closed_forms import ohmic_damping_rate_per_s
 
 ONE_PACKET = """\
 name: one
@@ -51,7 +51,7 @@ def test_electron_damping_enters_as_a_coherence_rate(make_timeline, tmp_path):
     path = tmp_path / "one.yaml"
     path.write_text(ONE_PACKET)
     sample = load_sample(path)
-    rate = ohmic_damping_rate_hz(1e-4, 1e-3)
+    rate = ohmic_damping_rate_per_s(1e-4, 1e-3)
     timeline = make_timeline([(50e-9, 5e6, 0.0), (4e-6, 0.0, 0.0)], detect=[(0.1e-6, 3e-6, 30)])
     obs = simulate(timeline, sample)
     lag = obs.times_s - obs.times_s[0]
