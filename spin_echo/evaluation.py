@@ -31,6 +31,16 @@ __all__ = ["analyse", "budget", "compare", "fit", "read"]
 def read(record: xr.Dataset | str | Path) -> xr.Dataset:
     """Return a record: a dataset as it is, or the file at a path read into memory.
 
+    Parameters
+    ----------
+    record
+        A record (returned as it is) or the path of a record file (``.nc``).
+
+    Returns
+    -------
+    xarray.Dataset
+        The record, loaded into memory (the file is closed).
+
     Raises
     ------
     RecordError

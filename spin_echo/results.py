@@ -229,7 +229,15 @@ class ComparisonResult:
         return html_table(["quantity", "value"], rows, caption=caption)
 
     def plot(self, path: str | Path | None = None, *, overwrite: bool = False) -> Figure:
-        """Overlay both records, residuals below (``spin-echo compare --plot``)."""
+        """Overlay both records, residuals below (``spin-echo compare --plot``); return it.
+
+        Parameters
+        ----------
+        path
+            Also write the image there (format from the suffix).
+        overwrite
+            Replace an existing ``path``.
+        """
         from spin_echo.echo.plots import plot_compare
 
         return draw(lambda image: plot_compare(self.comparison, image), path, overwrite)
@@ -275,7 +283,13 @@ class FitResult:
     fit: SampleFit = field(compare=False)
 
     def to_yaml(self, *, record: str = "the measured record") -> str:
-        """Return the fitted sample's YAML with the errors and correlations as comments."""
+        """Return the fitted sample's YAML with the errors and correlations as comments.
+
+        Parameters
+        ----------
+        record
+            How the header comment names the measured record.
+        """
         return self.fit.to_yaml(record=record)
 
     def report(self) -> str:
