@@ -8,6 +8,7 @@ from pathlib import Path
 from spin_echo.echo.analysis.fit_sample import fit_sample
 from spin_echo.echo.analysis.fit_yaml import format_with_error, unit_of_key
 from spin_echo.echo.cli.options import (
+    add_executor_options,
     add_overwrite_option,
     add_set_option,
     check_counts,
@@ -15,6 +16,7 @@ from spin_echo.echo.cli.options import (
 )
 from spin_echo.echo.output import OutputFile, write_error
 from spin_echo.echo.record import read_record
+from spin_echo.echo.runs.executor import make_executor
 from spin_echo.sequences.errors import InputError
 from spin_echo.simulator import load_sample
 
@@ -70,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-evaluations", type=int, default=200, help="largest number of simulations"
     )
+    add_executor_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -90,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     sets = parse_sets(args.sets)
     if sets:
         sample = sample.with_overrides(sets)
-    with output:  # locked from here: a second writer of the same file is refused
+    # the output is locked from here: a second writer of the same file is refused
+    with output, make_executor(workers=args.workers, scheduler=args.scheduler) as executor:
         result = fit_sample(
             read_record(args.measured),
             sample,
@@ -101,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             fit_scale=not args.fixed_scale,
             frame=args.frame,
             max_evaluations=args.max_evaluations,
+            map_function=executor.map,
         )
         try:
             output.partial.write_text(result.to_yaml(record=str(args.measured)), encoding="utf-8")
