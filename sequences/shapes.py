@@ -31,7 +31,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erf
 
 __all__ = ["SHAPE_NAMES", "Chirp", "Gaussian", "Rect", "Sech", "Shape"]
 
@@ -124,6 +123,8 @@ class Gaussian(Shape):
 
     def cumulative(self, u_s: np.ndarray, duration_s: float) -> np.ndarray:
         """See :class:`Shape`."""
+        from scipy.special import erf  # scipy costs 0.5 s to import: only when compiling
+
         sigma = duration_s / (2 * self.truncation)
         scale = math.sqrt(2) * sigma
         u = np.asarray(u_s, dtype=float)

@@ -20,7 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``budget`` sub-command."""
     parser = sub.add_parser(
         "budget",
-        help="the paper's decoherence budget of a sample",
         description=(
             "Evaluate the decoherence budget of Prokof'ev & Stamp (1995) for a sample: the "
             "fraction A of grains not degeneracy-blocked, lambda and lambda', spin diffusion "

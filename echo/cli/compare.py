@@ -21,7 +21,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``compare`` sub-command."""
     parser = sub.add_parser(
         "compare",
-        help="compare a measured record with a simulated one",
         description="Align MEASURED and SIMULATED on their common time and sweep axes "
         "(interpolating the simulation onto the measured grid), fit one complex scale factor "
         "(amplitude and phase) and report the residual, the reduced chi-square with the noise of "

@@ -27,7 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``fit`` sub-command."""
     parser = sub.add_parser(
         "fit",
-        help="fit sample parameters to a measured record",
         description="Re-run the record's protocol through the simulator on SAMPLE and adjust "
         "the --free sample keys by least squares against the measured signal (one complex "
         "scale factor profiled out; the same seed at every evaluation), then write the fitted "

@@ -8,57 +8,91 @@ Nothing but an unexpected bug prints a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from spin_echo.echo.cli import (
-    budget,
-    compare,
-    fit,
-    paper,
-    plot,
-    protocols,
-    run,
-    serve_virtual_lab,
-    show,
-    simulate,
-)
 from spin_echo.sequences.errors import InputError, SpinEchoError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: Sub-command modules, in the order ``--help`` lists them. Each has ``register(sub)`` and
-#: imports what its command needs (xarray, matplotlib, scipy, the drivers, numba) inside the
-#: functions that run it, so that building this parser stays cheap.
-COMMANDS = (
-    protocols,
-    show,
-    simulate,
-    compare,
-    budget,
-    fit,
-    paper,
-    plot,
-    run,
-    serve_virtual_lab,
-)
+#: Every sub-command, in the order ``--help`` lists them: its module (which has
+#: ``register(sub)`` and ``run(args)``) and the one line that ``spin-echo --help`` shows.
+#: A command's module is imported only when that command runs (or its help is asked for), so
+#: ``spin-echo --help`` imports no command and ``spin-echo protocols`` only the listing.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "protocols": (
+        "spin_echo.echo.cli.protocols",
+        "list the built-in protocols and samples, or print one's YAML",
+    ),
+    "show": (
+        "spin_echo.echo.cli.show",
+        "print a protocol's compiled timeline; optionally plot its waveform",
+    ),
+    "simulate": (
+        "spin_echo.echo.cli.simulate",
+        "simulate a protocol on a sample and write a record",
+    ),
+    "compare": (
+        "spin_echo.echo.cli.compare",
+        "compare a measured record with a simulated one",
+    ),
+    "budget": ("spin_echo.echo.cli.budget", "the paper's decoherence budget of a sample"),
+    "fit": ("spin_echo.echo.cli.fit", "fit sample parameters to a measured record"),
+    "paper": ("spin_echo.echo.cli.paper", "reproduce the paper's results (figures + report)"),
+    "plot": ("spin_echo.echo.cli.plot", "draw a record, with the fit its protocol calls for"),
+    "run": (
+        "spin_echo.echo.cli.run",
+        "run a protocol on a bench (virtual or VISA instruments) and write a record",
+    ),
+    "serve-virtual-lab": (
+        "spin_echo.echo.cli.serve_virtual_lab",
+        "serve an emulated AWG and scope on 127.0.0.1 around a simulated sample",
+    ),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser with every sub-command registered."""
+class _Registrar:
+    """The sub-parsers action as a command module sees it: ``add_parser`` adds the help line."""
+
+    def __init__(self, sub: argparse._SubParsersAction) -> None:
+        self._sub = sub
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return self._sub.add_parser(name, help=COMMANDS[name][1], **kwargs)
+
+
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser, with ``commands`` (default: all) registered in full.
+
+    The other commands get a placeholder that only lists them in ``spin-echo --help``.
+    """
     parser = argparse.ArgumentParser(
         prog="spin-echo",
         description="Pulsed coherence experiments on magnetic grains: simulate, run, compare.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.register(sub)
+    full = set(COMMANDS) if commands is None else set(commands)
+    registrar = _Registrar(sub)
+    for name, (module, line) in COMMANDS.items():
+        if name in full:
+            importlib.import_module(module).register(registrar)
+        else:
+            sub.add_parser(name, help=line, add_help=False)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """Return the sub-command named in ``argv`` (its first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(argv)
+    args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except InputError as err:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from spin_echo.echo.output import OutputFile, image_formats
 from spin_echo.sequences.errors import InputError
+from spin_echo.simulator.limits import MAX_PACKETS as SAMPLE_MAX_PACKETS
 
 __all__ = [
     "MAX_PACKETS",
@@ -20,8 +21,8 @@ __all__ = [
     "parse_sets",
 ]
 
-#: Largest ``--packets`` (the same bound as a sample file's ``packets``).
-MAX_PACKETS = 100_000_000
+#: Largest ``--packets``: the bound of a sample file's ``packets`` (one constant).
+MAX_PACKETS = SAMPLE_MAX_PACKETS
 
 #: Largest ``--seed`` (a record stores the seed as a 64-bit signed integer).
 MAX_SEED = 2**63 - 1

@@ -24,7 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``paper`` sub-command."""
     parser = sub.add_parser(
         "paper",
-        help="reproduce the paper's results (figures + report)",
         description=(
             "Reproduce Prokof'ev & Stamp (1995) from the simulator's packet ensembles: P(t) and "
             "the Bessel series, Eq. (7), Fig. 1, Eq. (8) and the spin-echo proposal; write the "

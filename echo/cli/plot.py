@@ -22,7 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``plot`` sub-command."""
     parser = sub.add_parser(
         "plot",
-        help="draw a record, with the fit its protocol calls for",
         description="Draw REC with the analysis its protocol's structure calls for (whatever "
         "its name): Hahn echo, stretched-exponential decay in tau (T_M); stimulated echo, decay "
         "in the mixing time (T_stim); inversion recovery, T1; CPMG, train decay with its "

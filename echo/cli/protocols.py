@@ -68,7 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``protocols`` sub-command."""
     parser = sub.add_parser(
         "protocols",
-        help="list the built-in protocols and samples, or print one's YAML",
         description="List the built-in protocols and samples with a one-line description each; "
         "with NAME, print that built-in protocol's, sample's or bench's YAML file to start "
         "from (spin-echo protocols hahn-echo > my-echo.yaml).",

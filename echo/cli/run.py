@@ -30,7 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``run`` sub-command."""
     parser = sub.add_parser(
         "run",
-        help="run a protocol on a bench (virtual or VISA instruments) and write a record",
         description="For each sweep point and phase step: compile for the bench's AWG, "
         "upload, arm, trigger, acquire `shots` times, average, demodulate at the carrier, "
         "combine the phase cycle, and append to a NetCDF record (source run:<bench>).",

@@ -10,9 +10,11 @@ rehearses the real VISA drivers end to end against the simulated sample.
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 
+from spin_echo.drivers.bench import DRIVERS
 from spin_echo.drivers.emulated.lab import AWG_MODELS, SCOPE_MODELS, VirtualLab
 from spin_echo.drivers.virtual import FrontEnd
 from spin_echo.echo.cli.options import add_overwrite_option
@@ -21,7 +23,7 @@ from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.quantity import parse_quantity
 from spin_echo.simulator import load_sample
 
-__all__ = ["register", "run"]
+__all__ = ["check_options", "register", "run"]
 
 _QUANTITIES = {
     "full_scale_rabi": ("frequency", "1 MHz"),
@@ -33,13 +35,21 @@ _QUANTITIES = {
     "range": ("voltage", "4 V"),
     "duration": ("time", None),
 }
+#: Options that must be > 0 (the others, but ``noise``, are checked by the driver's settings).
+_POSITIVE = ("full_scale_rabi", "amplitude", "pickup", "bandwidth", "duration")
+#: Options checked against a setting of the emulated model's driver: option -> (role, setting).
+_SETTINGS = {
+    "amplitude": ("awg", "amplitude_vpp"),
+    "sample_rate": ("awg", "sample_rate_hz"),
+    "range": ("scope", "range_v"),
+    "points": ("scope", "points"),
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``serve-virtual-lab`` sub-command."""
     parser = sub.add_parser(
         "serve-virtual-lab",
-        help="serve an emulated AWG and scope on 127.0.0.1 around a simulated sample",
         description="Emulated SCPI instruments on raw TCP sockets of 127.0.0.1, wired through a "
         "simulated sample: rehearse the VISA drivers end to end before touching hardware.",
     )
@@ -70,14 +80,50 @@ def _quantity(args: argparse.Namespace, name: str) -> float | None:
     if text is None:
         return None
     try:
-        return parse_quantity(text, kind)
+        value = parse_quantity(text, kind)
     except InputError as err:
         raise InputError(err.message, file=f"--{name.replace('_', '-')}", value=text) from None
+    if not math.isfinite(value) or (value <= 0 if name in _POSITIVE else value < 0):
+        sign = "positive" if name in _POSITIVE else "non-negative"
+        raise InputError(
+            f"must be a {sign} finite {kind}", file=f"--{name.replace('_', '-')}", value=text
+        )
+    return value
+
+
+def check_options(args: argparse.Namespace) -> dict[str, float | None]:
+    """Return the quantities of the options, each checked (before any server starts).
+
+    Raises
+    ------
+    InputError
+        Naming the option: a value that does not parse, is not finite, is not positive (or, for
+        ``--noise``, negative), is outside the emulated model's own limits (amplitude and sample
+        rate of the AWG, range and record length of the scope), a negative ``--seed``, or a
+        ``--bench-file`` in a folder that does not exist.
+    """
+    values = {name: _quantity(args, name) for name in _QUANTITIES}
+    values["points"] = args.points
+    models = {"awg": DRIVERS[args.awg], "scope": DRIVERS[args.scope]}
+    for name, (role, setting) in _SETTINGS.items():
+        value = values[name]
+        why = None if value is None else models[role].SETTINGS[setting].violation(value, {})
+        if why is not None:
+            shown = args.points if name == "points" else getattr(args, name)
+            raise InputError(
+                f"{why} ({models[role].DRIVER})", file=f"--{name.replace('_', '-')}", value=shown
+            )
+    if args.seed < 0:
+        raise InputError("must be a whole number >= 0", file="--seed", value=args.seed)
+    folder = None if args.bench_file is None else args.bench_file.parent
+    if folder is not None and not folder.is_dir():
+        raise InputError("cannot write the bench file: no such folder", file=str(args.bench_file))
+    return values
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the lab, print its resources, serve until Ctrl-C or ``--duration``."""
-    values = {name: _quantity(args, name) for name in _QUANTITIES}
+    values = check_options(args)
     bench_file = None
     if args.bench_file is not None:
         bench_file = OutputFile(args.bench_file, overwrite=args.overwrite, option="--bench-file")

@@ -117,7 +117,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``show`` sub-command."""
     parser = sub.add_parser(
         "show",
-        help="print a protocol's compiled timeline; optionally plot its waveform",
         description="Compile PROTOCOL (default parameters, first phase step) and print its "
         "timeline segments and detection windows.",
     )

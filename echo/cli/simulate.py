@@ -31,7 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``simulate`` sub-command."""
     parser = sub.add_parser(
         "simulate",
-        help="simulate a protocol on a sample and write a record",
         description="Run every sweep point and phase step of PROTOCOL through the "
         "density-matrix propagator over SAMPLE's ensemble, and write a NetCDF record.",
     )
