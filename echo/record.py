@@ -35,7 +35,7 @@ import xarray as xr
 
 from spin_echo.echo import __version__
 from spin_echo.echo.output import OutputFile, reserve_space, write_error
-from spin_echo.sequences.errors import InputError
+from spin_echo.echo.record_info import RecordError, check_record_file, describe_record, remember
 from spin_echo.sequences.timeline import DetectWindow
 
 __all__ = [
@@ -61,10 +61,6 @@ _UNITS = {
     "voltage": "V",
     "dimensionless": "1",
 }
-
-
-class RecordError(InputError):
-    """A record file is missing, unreadable, or not a spin-echo record."""
 
 
 def unit_of_kind(kind: str) -> str:
@@ -383,25 +379,29 @@ class RecordWriter:
 def read_record(path: str | Path) -> xr.Dataset:
     """Open a record as an :class:`xarray.Dataset` (loaded into memory, file closed).
 
+    The record is checked and described once as it is read
+    (:func:`spin_echo.echo.record_info.describe_record`); every reader gets that description
+    with :func:`spin_echo.echo.record_info.record_info`. The dimensions the file declares are
+    checked before any data are read (:data:`spin_echo.echo.record_info.MAX_RECORD_BYTES`).
+
     Raises
     ------
     RecordError
-        If the file is missing, unreadable or lacks ``signal_re``/``signal_im``.
+        If the file is missing, not a regular file, unreadable, larger than the limit, not a
+        spin-echo record, or inconsistent (naming the file and the variable or attribute).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise RecordError("record file not found", file=str(path))
+    if not path.is_file():
+        raise RecordError("not a regular file; expected a record (.nc)", file=str(path))
+    check_record_file(path)
     try:
-        with xr.open_dataset(path) as ds:
+        with xr.open_dataset(path, decode_times=False, decode_timedelta=False) as ds:
             data = ds.load()
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, IndexError) as err:
         raise RecordError(f"cannot read record: {err}", file=str(path)) from None
-    missing = {"signal_re", "signal_im", "time"} - set(data.variables)
-    if missing:
-        raise RecordError(
-            f"not a spin-echo record: missing {', '.join(sorted(missing))}", file=str(path)
-        )
-    return data
+    return remember(data, describe_record(data, file=str(path)))
 
 
 def complex_signal(dataset: xr.Dataset) -> xr.DataArray:

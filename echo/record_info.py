@@ -1,29 +1,25 @@
 """What a record says about itself, as one typed description parsed and validated once.
 
-A record (SPEC.md, "Record"; written by :class:`spin_echo.echo.record.RecordWriter`) carries
-its metadata as netCDF attributes and coordinates: the protocol, sample and bench as YAML
-text, the source, units, frame, seed, shots, receiver bandwidth, completeness, the sweep axes
-and the time axis. :func:`describe_record` reads all of it once into a frozen
-:class:`RecordInfo`, checking every value against what the readers need, and
-:func:`record_info` hands the same description to every reader of a dataset (plots, analyses,
-compare, fit), so that no reader re-parses attribute strings.
+A record (SPEC.md, "Record") carries its metadata as netCDF attributes and coordinates.
+:func:`describe_record` reads all of it once into a frozen :class:`RecordInfo`, checking every
+value against what the readers need; :func:`record_info` hands the same description to every
+reader of a dataset (plots, analyses, compare, fit), so that no reader re-parses attributes.
 
 Checks (each failure is a :class:`RecordError` naming the file and the variable or attribute):
 
-- ``signal_re``, ``signal_im`` and ``time`` exist; the signals are real numbers with the
-  dimensions ``(<sweep axes>..., time)``; ``mz`` and ``signal_sem_re``/``_im`` have the same
-  dimensions; ``point_complete`` is numeric over the sweep axes; ``window`` holds whole
-  non-negative numbers along ``time``;
-- ``time`` is one-dimensional, finite, strictly increasing, in seconds; every sweep coordinate
-  is one-dimensional, numeric and finite;
-- attributes: ``protocol`` is YAML text of a mapping (required in a file, with ``source`` and
-  ``complete``), ``source``, ``units``, ``sample`` and ``bench`` are text (``bench`` valid YAML),
+- ``signal_re``, ``signal_im`` and ``time`` exist; the signals are real numbers with dimensions
+  ``(<sweep axes>..., time)``, as are ``mz`` and ``signal_sem_re``/``_im``; ``point_complete``
+  lies over the sweep axes; ``window`` holds whole numbers >= 0 along ``time``;
+- ``time`` is 1-D, finite, strictly increasing, in seconds; sweep coordinates are 1-D, numeric
+  and finite;
+- attributes: ``protocol`` is YAML text of a mapping (required in a file, as are ``source`` and
+  ``complete``); ``source``, ``units``, ``sample``, ``bench`` are text (``bench`` valid YAML);
   ``complete`` is 0 or 1, ``seed`` a whole number, ``shots`` a positive whole number,
-  ``receiver_bandwidth_hz`` a positive finite number, ``frame`` ``rotating`` or ``lab``;
-- in a file, a stored protocol that parses as a protocol must agree with the data: its sweep
-  axes (names, order, values) are the record's and its detection windows hold as many points
-  as ``time``. (A protocol text that does not parse as a full protocol, e.g. a bare outline,
-  is kept as text: plots and compare use its name and structure; fit refuses it.)
+  ``receiver_bandwidth_hz`` positive and finite, ``frame`` ``rotating`` or ``lab``;
+- in a file, a stored protocol that parses must agree with the data: its sweep axes (names,
+  order, values) and the points of its detection windows (the length of ``time``). A protocol
+  text that does not parse as a full protocol (an outline) is kept as text: plots and compare
+  use its name and structure, fit refuses it.
 
 :func:`check_record_file` bounds what reading a file may allocate: the dimensions it declares
 are checked before any data are read (:data:`MAX_RECORD_BYTES`).
@@ -74,17 +70,7 @@ class RecordError(InputError):
 
 @dataclass(frozen=True)
 class SweepAxis:
-    """One sweep axis of a record.
-
-    Attributes
-    ----------
-    name
-        The swept parameter (the dimension name).
-    values
-        Coordinate values, SI.
-    units
-        SI unit string of the values (``""`` when the record does not say).
-    """
+    """One sweep axis of a record: the swept parameter, its SI values and unit (or ``""``)."""
 
     name: str
     values: tuple[float, ...]
@@ -118,16 +104,8 @@ class RecordInfo:
         The sweep axes, in the order of the data dimensions.
     time_points
         Length of the time axis.
-    sample_text, bench_text
-        The stored sample and bench YAML (None if absent).
-    frame
-        ``"rotating"`` or ``"lab"`` for simulations (None if absent).
-    seed
-        The seed (None if absent; -1 for instruments without one).
-    shots
-        Shots averaged per point (None if absent).
-    receiver_bandwidth_hz
-        The ``receiver_bandwidth_hz`` attribute, Hz (None if absent).
+    sample_text, bench_text, frame, seed, shots, receiver_bandwidth_hz
+        The attributes of those names, checked (None where absent; seed -1: no seed).
     bench_bandwidth_hz
         ``receiver.bandwidth`` of the stored bench, Hz (None if absent).
     """
@@ -185,10 +163,10 @@ class RecordInfo:
 
 
 def _plain(value: Any) -> Any:
-    """Return an attribute as a Python scalar (size-1 arrays unwrapped), or the array itself."""
+    """Return an attribute as a Python scalar (size-1 arrays unwrapped) or a list."""
     if isinstance(value, np.ndarray):
         if value.size != 1:
-            return value
+            return value.tolist()
         value = value.reshape(-1)[0]
     if isinstance(value, np.generic):
         return value.item()
@@ -202,12 +180,8 @@ def _text_attr(attrs: dict, name: str, file: str, *, required: bool) -> str | No
         return None
     value = _plain(attrs[name])
     if not isinstance(value, str):
-        raise RecordError("must be text", file=file, key=name, value=_shown(value))
+        raise RecordError("must be text", file=file, key=name, value=value)
     return value
-
-
-def _shown(value: Any) -> Any:
-    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 def _integer_attr(attrs: dict, name: str, file: str, *, minimum: int | None) -> int | None:
@@ -219,9 +193,7 @@ def _integer_attr(attrs: dict, name: str, file: str, *, minimum: int | None) -> 
         number = int(value)
     if number is None or (minimum is not None and number < minimum):
         least = "" if minimum is None else f" >= {minimum}"
-        raise RecordError(
-            f"must be a whole number{least}", file=file, key=name, value=_shown(value)
-        )
+        raise RecordError(f"must be a whole number{least}", file=file, key=name, value=value)
     return number
 
 
@@ -231,9 +203,7 @@ def _positive_attr(attrs: dict, name: str, file: str) -> float | None:
     value = _plain(attrs[name])
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not ok or not (math.isfinite(value) and value > 0):
-        raise RecordError(
-            "must be a positive finite number", file=file, key=name, value=_shown(value)
-        )
+        raise RecordError("must be a positive finite number", file=file, key=name, value=value)
     return float(value)
 
 
@@ -337,7 +307,7 @@ def _check_time(dataset: xr.Dataset, file: str, *, strict: bool) -> int:
         raise RecordError("must be strictly increasing", file=file, key="time")
     units = dataset["time"].attrs.get("units")
     if strict and units is not None and _plain(units) != "s":
-        raise RecordError("must be in seconds", file=file, key="time", value=_shown(units))
+        raise RecordError("must be in seconds", file=file, key="time", value=_plain(units))
     if "window" in dataset.variables:
         window = dataset.variables["window"]
         if window.dims != ("time",):

@@ -15,6 +15,7 @@ rehearses the VISA path end to end against the simulated sample.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from spin_echo.drivers.emulated.server import ScpiServer
 from spin_echo.drivers.emulated.tektronix import EmulatedTekAwg, EmulatedTekScope
 from spin_echo.drivers.emulated.wiring import AwgOutput, EmulatedLab
 from spin_echo.drivers.virtual import FrontEnd, SampleResponse
+from spin_echo.sequences.errors import InputError
 
 __all__ = ["AWG_MODELS", "SCOPE_MODELS", "VirtualLab", "sample_response"]
 
@@ -91,6 +93,12 @@ class VirtualLab:
         make_awg, default_amplitude = AWG_MODELS[awg]
         self.awg_driver, self.scope_driver = awg, scope
         self.amplitude_vpp = default_amplitude if amplitude_vpp is None else amplitude_vpp
+        for key, value in (
+            ("full_scale_rabi", full_scale_rabi_hz),
+            ("amplitude", self.amplitude_vpp),
+        ):
+            if not (math.isfinite(value) and value > 0):
+                raise InputError("must be a positive finite number", key=key, value=value)
         self.front_end = front_end or FrontEnd(
             pickup_v=1.0, bandwidth_hz=200e6, noise_v=0.0, seed=1
         )
