@@ -125,14 +125,16 @@ def _prepared(sample: Sample, seed: int | None, packets: int | None, frame: str)
     is the same.
     """
     key = (sample.to_yaml(), seed, packets, frame)
-    if key not in _PREPARED:
-        previous = next(iter(_PREPARED.items()), None)
-        _PREPARED.clear()
-        if previous is not None and previous[0][1:] == key[1:]:
-            _PREPARED[key] = previous[1].with_sample(sample)
+    simulation = _PREPARED.get(key)
+    if simulation is None:
+        previous = list(_PREPARED.items())[:1]  # one atomic copy: threads may share the cache
+        if previous and previous[0][0][1:] == key[1:]:
+            simulation = previous[0][1].with_sample(sample)
         else:
-            _PREPARED[key] = Simulation(sample, seed=seed, packets=packets, frame=frame)
-    return _PREPARED[key]
+            simulation = Simulation(sample, seed=seed, packets=packets, frame=frame)
+        _PREPARED.clear()
+        _PREPARED[key] = simulation
+    return simulation
 
 
 def simulate_steps(job: StepsJob) -> PointSignal:

@@ -199,3 +199,30 @@ def test_lab_frame_fit_of_a_lab_frame_record(truth, tmp_path):
     assert rotating.chi2_reduced > 100 * max(lab.chi2_reduced, 1e-6)
     with pytest.raises(FitError, match="'rotating' or 'lab'"):
         fit_sample(record, off, ["bias.width"], noise_sigma=1e-3, frame="rwa")
+
+
+def test_the_model_is_the_one_sweep_point_path_whatever_map_runs_it(truth):
+    # every evaluation simulates each point through simulate_steps; the result is that of
+    # simulate() on each phase step, combined, bit for bit, and does not depend on the map
+    from concurrent.futures import ThreadPoolExecutor
+
+    from spin_echo.echo.analysis.fit_sample import RecordModel
+    from spin_echo.sequences import combine_phase_cycle
+    from spin_echo.simulator import simulate
+
+    record, sample = truth
+    trial = sample.with_overrides({"relaxation.T2": "9 us"})
+    model = RecordModel(record, seed=sample.seed, packets=None, frame="rotating")
+    want = np.array(
+        [
+            combine_phase_cycle([simulate(t, trial).signal for t in steps], model.phase_cycle)
+            for steps in model.timelines
+        ]
+    )
+    np.testing.assert_array_equal(model(sample.with_overrides({})), model(sample))
+    np.testing.assert_array_equal(model(trial), want)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = RecordModel(
+            record, seed=sample.seed, packets=None, frame="rotating", map_function=pool.map
+        )
+        np.testing.assert_array_equal(threaded(trial), want)
