@@ -17,6 +17,7 @@ __all__ = [
     "add_overwrite_option",
     "add_set_option",
     "check_counts",
+    "draw_record",
     "image_output",
     "parse_sets",
 ]
@@ -126,3 +127,19 @@ def image_output(
     return OutputFile(
         path, overwrite=overwrite, option=option, formats=image_formats(), inputs=inputs
     )
+
+
+def draw_record(path: Path, plot: OutputFile) -> None:
+    """Draw the record at ``path`` into ``plot`` (matplotlib is imported only now).
+
+    Parameters
+    ----------
+    path
+        The record just written.
+    plot
+        The checked image output (:func:`image_output`); the figure goes to its partial file.
+    """
+    from spin_echo.echo.plots import plot_record
+    from spin_echo.echo.record import read_record
+
+    plot_record(read_record(path), plot.partial)

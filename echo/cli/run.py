@@ -13,12 +13,11 @@ from spin_echo.echo.cli.options import (
     add_overwrite_option,
     add_set_option,
     check_counts,
+    draw_record,
     image_output,
     parse_sets,
 )
 from spin_echo.echo.output import check_output
-from spin_echo.echo.plots import plot_record
-from spin_echo.echo.record import read_record
 from spin_echo.echo.runs.lab_run import run_protocol
 from spin_echo.sequences import load_protocol
 from spin_echo.simulator import load_sample
@@ -84,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             path = run_protocol(protocol, bench, output, sample=sample, overwrite=args.overwrite)
         print(f"record: {path}")
         if plot is not None:
-            plot_record(read_record(path), plot.partial)
+            draw_record(path, plot)
     if plot is not None:
         print(f"plot: {plot.path}")
     return 0
