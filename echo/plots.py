@@ -16,13 +16,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
-from matplotlib import ticker
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from spin_echo.echo.analysis.extraction import find_echo, integrate_echo, record_signal, sweep_dims
 from spin_echo.echo.analysis.noise import signal_below_error
+from spin_echo.echo.figure import (
+    axis_label,
+    coordinate,
+    figure_title,
+    first_value,
+    new_figure,
+    save_figure,
+    set_scale,
+    spacing,
+    write_warnings,
+)
 from spin_echo.echo.record_info import record_info
 from spin_echo.echo.units_format import (
     display_scale,
@@ -36,82 +45,12 @@ if TYPE_CHECKING:
     from spin_echo.echo.analysis.fitting import FitResult
 
 __all__ = [
-    "axis_label",
     "plot_compare",
     "plot_decay_fit",
     "plot_hole_spectrum",
     "plot_record",
     "plot_spectrum",
 ]
-
-_DPI = 150
-#: Labels longer than this put their units on a second line (nothing is clipped).
-_LABEL_CHARS = 22
-
-
-def axis_label(name: str, units: str) -> str:
-    """Return ``"name (units)"``, or ``name`` alone for dimensionless quantities.
-
-    A label longer than 22 characters puts ``(units)`` on a second line, so that a y label on a
-    short axes is not clipped at the figure edge.
-    """
-    units = short_units(units)
-    if not units or units in {"1", "dimensionless"}:
-        return name
-    separator = "\n" if len(name) + len(units) + 3 > _LABEL_CHARS else " "
-    return f"{name}{separator}({units})"
-
-
-def _coordinate(dataset: xr.Dataset | xr.DataArray, dim: str) -> tuple[np.ndarray, str, str]:
-    """Return (scaled values, label, scale) of a sweep coordinate; scale is 'log' or 'linear'."""
-    values = np.asarray(dataset[dim].values, dtype=float)
-    units = str(dataset[dim].attrs.get("units", ""))
-    factor, shown = display_scale(values, units)
-    scale = _spacing(values)
-    return values / factor, axis_label(dim, shown), scale
-
-
-def _spacing(values: np.ndarray) -> str:
-    """Return ``"log"`` for positive values in geometric (not arithmetic) progression."""
-    values = np.sort(np.asarray(values, dtype=float))
-    if values.size > 2 and np.all(values > 0):
-        ratios = values[1:] / values[:-1]
-        if np.allclose(ratios, ratios[0], rtol=1e-6) and not np.isclose(ratios[0], 1.0):
-            spacing = np.diff(values)
-            if not np.allclose(spacing, spacing[0], rtol=1e-6):
-                return "log"
-    return "linear"
-
-
-def _set_scale(ax: Axes, which: str, scale: str) -> None:
-    """Set the x or y scale; log axes get plain-number labels at 1, 2 and 5 per decade."""
-    if which == "x":
-        ax.set_xscale(scale)
-        axis = ax.xaxis
-    else:
-        ax.set_yscale(scale)
-        axis = ax.yaxis
-    if scale == "log":
-        axis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-        axis.set_minor_locator(ticker.LogLocator(subs=(2.0, 5.0)))
-        axis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
-
-
-def _new_figure(width_in: float, height_in: float) -> Figure:
-    figure = Figure(figsize=(width_in, height_in), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Figure, path: str | Path) -> Figure:
-    figure.savefig(Path(path), dpi=_DPI)
-    return figure
-
-
-def _title(dataset: xr.Dataset) -> str:
-    info = record_info(dataset)
-    suffix = "" if info.complete else " (incomplete)"
-    return f"{info.protocol_name or 'protocol'} — {info.source or 'record'}{suffix}"
 
 
 def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
@@ -140,7 +79,7 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
     units = signal.attrs["units"]
     time_us = np.asarray(dataset["time"].values, dtype=float) * 1e6
     if not dims:
-        figure = _new_figure(6.4, 4.0)
+        figure = new_figure(6.4, 4.0)
         ax = figure.add_subplot()
         values = signal.values
         ax.plot(time_us, np.abs(values), color="k", lw=1.6, label="|s|")
@@ -150,27 +89,27 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
         ax.set_xlabel("time in detect window (µs)")
         ax.set_ylabel(axis_label("signal", units))
         ax.legend(frameon=False)
-        ax.set_title(_title(dataset))
-        _warning(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
-        return _save(figure, path)
+        ax.set_title(figure_title(dataset))
+        write_warnings(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
+        return save_figure(figure, path)
     if len(dims) == 1:
         dim = dims[0]
-        sweep, sweep_label, scale = _coordinate(dataset, dim)
-        figure = _new_figure(6.4, 7.2)
+        sweep, sweep_label, scale = coordinate(dataset, dim)
+        figure = new_figure(6.4, 7.2)
         ax_map, ax_curve = figure.subplots(2, 1)
         mesh = ax_map.pcolormesh(
             time_us, sweep, np.abs(signal.values), shading="nearest", cmap="viridis"
         )
-        _set_scale(ax_map, "y", scale)
+        set_scale(ax_map, "y", scale)
         ax_map.set_xlabel("time in detect window (µs)")
         ax_map.set_ylabel(sweep_label)
         figure.colorbar(mesh, ax=ax_map, label=axis_label("|s|", units))
-        ax_map.set_title(_title(dataset))
+        ax_map.set_title(figure_title(dataset))
         window = find_echo(signal)
         echo = integrate_echo(signal, window=window, mode="quadrature")
         ax_curve.plot(sweep, echo.values, "o-", color="C0", ms=3.5, lw=1.0)
         ax_curve.axhline(0.0, color="0.6", lw=0.6)
-        _set_scale(ax_curve, "x", scale)
+        set_scale(ax_curve, "x", scale)
         ax_curve.set_xlabel(sweep_label)
         ax_curve.set_ylabel(axis_label("integrated echo (phase-corrected)", units))
         ax_curve.set_title(
@@ -178,33 +117,27 @@ def plot_record(dataset: xr.Dataset, path: str | Path) -> Figure:
             f"{format_quantity(window.stop_s, 's', digits=3)}",
             fontsize="medium",
         )
-        _warning(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
-        return _save(figure, path)
+        write_warnings(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
+        return save_figure(figure, path)
     first, second = dims[0], dims[1]
     reduced = signal.isel({d: 0 for d in dims[2:]}) if len(dims) > 2 else signal
     echo = integrate_echo(reduced, window=find_echo(reduced), mode="magnitude")
-    x, x_label, x_scale = _coordinate(dataset, second)
-    y, y_label, y_scale = _coordinate(dataset, first)
-    figure = _new_figure(6.4, 5.0)
+    x, x_label, x_scale = coordinate(dataset, second)
+    y, y_label, y_scale = coordinate(dataset, first)
+    figure = new_figure(6.4, 5.0)
     ax = figure.add_subplot()
     mesh = ax.pcolormesh(
         x, y, echo.transpose(first, second).values, shading="nearest", cmap="viridis"
     )
-    _set_scale(ax, "x", x_scale)
-    _set_scale(ax, "y", y_scale)
+    set_scale(ax, "x", x_scale)
+    set_scale(ax, "y", y_scale)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     figure.colorbar(mesh, ax=ax, label=axis_label("integrated |s|", units))
-    fixed = ", ".join(f"{d} = {_first_value(dataset, d)}" for d in dims[2:])
-    ax.set_title(_title(dataset) + (f"\n{fixed}" if fixed else ""))
-    _warning(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
-    return _save(figure, path)
-
-
-def _first_value(dataset: xr.Dataset | xr.DataArray, dim: str) -> str:
-    """Return the first value of a sweep coordinate with its unit (``"1 µs"``)."""
-    units = str(dataset[dim].attrs.get("units", ""))
-    return format_quantity(float(dataset[dim].values[0]), units)
+    fixed = ", ".join(f"{d} = {first_value(dataset, d)}" for d in dims[2:])
+    ax.set_title(figure_title(dataset) + (f"\n{fixed}" if fixed else ""))
+    write_warnings(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
+    return save_figure(figure, path)
 
 
 def plot_spectrum(dataset: xr.Dataset, path: str | Path) -> Figure:
@@ -244,11 +177,11 @@ def plot_spectrum(dataset: xr.Dataset, path: str | Path) -> Figure:
         ).ravel()
     else:
         carriers = np.full(len(traces), default)
-    labels = [", ".join(f"{d} = {_first_value(dataset.isel({d: [i]}), d)}" for d, i in zip(
+    labels = [", ".join(f"{d} = {first_value(dataset.isel({d: [i]}), d)}" for d, i in zip(
         dims, index, strict=True)) for index in np.ndindex(*signal.shape[:-1])]  # fmt: skip
     frequency = np.array([carriers[k] - offsets for k in range(len(traces))])
     factor, shown = display_scale(frequency, "Hz")
-    figure = _new_figure(6.4, 4.4)
+    figure = new_figure(6.4, 4.4)
     ax = figure.add_subplot()
     window = np.hanning(time_s.size)
     spectra = []
@@ -266,25 +199,15 @@ def plot_spectrum(dataset: xr.Dataset, path: str | Path) -> Figure:
     ax.set_ylabel(axis_label("|S(f)|", short_units(signal.attrs["units"])))
     if any(labels):
         ax.legend(frameon=False, fontsize="small")
-    ax.set_title(f"{_title(dataset)}: FID spectrum", fontsize="medium")
-    _warning(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
-    return _save(figure, path)
+    ax.set_title(f"{figure_title(dataset)}: FID spectrum", fontsize="medium")
+    write_warnings(figure, [signal_below_error(dataset)] if signal_below_error(dataset) else [])
+    return save_figure(figure, path)
 
 
 def _fit_legend(fit: FitResult, extra: Sequence[str] = ()) -> str:
     """Return the parameter box: ``name = value ± error unit`` per line, then ``extra``."""
     wrapped = [textwrap.fill(line, 34, subsequent_indent="  ") for line in extra]
     return "\n".join([*fit.parameter_lines(), *wrapped])
-
-
-def _warning(figure: Figure, lines: Sequence[str], notes: Sequence[str] = ()) -> None:
-    """Write warnings (``UNRELIABLE: ...``, labels) in red, then notes in grey, across the top."""
-    if not lines and not notes:
-        return
-    text = "\n".join(textwrap.fill(line, 100) for line in [*lines, *notes])
-    figure.suptitle(
-        text, color="C3" if lines else "0.3", fontsize="small", ha="left", x=0.02
-    )
 
 
 def _alternation(fit: FitResult) -> np.ndarray | None:
@@ -311,9 +234,9 @@ def _fit_figure(
     """
     factor, shown = display_scale(fit.x, x_units)
     x_label = axis_label(x_name, shown)
-    figure = _new_figure(8.6, 6.0)
+    figure = new_figure(8.6, 6.0)
     ax_fit, ax_res = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    scale = _spacing(np.unique(fit.x))
+    scale = spacing(np.unique(fit.x))
     dense = (np.geomspace if scale == "log" else np.linspace)(fit.x.min(), fit.x.max(), 400)
     parity = _alternation(fit)
     if parity is None:
@@ -340,9 +263,9 @@ def _fit_figure(
     ax_res.plot(fit.x / factor, (fit.y - fit.predict(fit.x)) / fit.sigma, "o", ms=3, color="k")
     ax_res.set_ylabel("residual (σ)")
     ax_res.set_xlabel(x_label)
-    _set_scale(ax_res, "x", scale)
+    set_scale(ax_res, "x", scale)
     health = [] if fit.reliable else [fit.health.line()]
-    _warning(figure, health, [n for n in notes if n not in fit.health.reasons])
+    write_warnings(figure, health, [n for n in notes if n not in fit.health.reasons])
     return figure, ax_fit, factor
 
 
@@ -385,7 +308,7 @@ def plot_decay_fit(
     figure, _, _ = _fit_figure(
         fit, x_name=x_name, x_units=x_units, y_units=y_units, notes=notes, derived=derived
     )
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_hole_spectrum(
@@ -443,7 +366,7 @@ def plot_hole_spectrum(
         ha="left",
         fontsize="small",
     )
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
@@ -468,7 +391,7 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
     measured, simulated = comparison.measured, comparison.simulated
     units = str(measured.attrs.get("units", ""))
     dims = [d for d in measured.dims if d != "time"]
-    figure = _new_figure(6.4, 6.0)
+    figure = new_figure(6.4, 6.0)
     ax_top, ax_res = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     scale = comparison.scale
     title = (
@@ -510,7 +433,7 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
         echo_s = integrate_echo(reduced_s, window=window, mode="quadrature", phase_rad=phase)
         inside = (measured["time"] >= window.start_s) & (measured["time"] <= window.stop_s)
         error = comparison.noise_sigma / np.sqrt(int(inside.sum()))
-        x, x_label, x_scale = _coordinate(measured, dims[0])
+        x, x_label, x_scale = coordinate(measured, dims[0])
         ax_top.errorbar(
             x,
             echo_m.values,
@@ -523,10 +446,10 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
         )
         ax_top.plot(x, echo_s.values, color="C3", lw=1.5, label="simulated × c")
         ax_res.plot(x, echo_m.values - echo_s.values, "o-", ms=3, lw=0.8, color="k")
-        _set_scale(ax_res, "x", x_scale)
+        set_scale(ax_res, "x", x_scale)
         ax_res.set_xlabel(x_label)
         ax_top.set_ylabel(axis_label("integrated echo", units))
-        fixed = ", ".join(f"{d} = {_first_value(measured, d)}" for d in dims[1:])
+        fixed = ", ".join(f"{d} = {first_value(measured, d)}" for d in dims[1:])
         if fixed:
             title += f"\n{fixed}"
     ax_top.axhline(0.0, color="0.6", lw=0.6)
@@ -534,4 +457,4 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
     ax_res.set_ylabel(axis_label("residual", units))
     ax_top.legend(frameon=False, fontsize="small")
     ax_top.set_title(title, fontsize="medium")
-    return _save(figure, path)
+    return save_figure(figure, path)

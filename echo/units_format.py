@@ -145,4 +145,3 @@ def format_with_error(value: float, error: float, units: str) -> str:
     else:
         text = f"{scaled:.4g} ± {scaled_error:.2g}"
     return f"{text} {shown}".rstrip()
-

@@ -114,9 +114,7 @@ def layout(protocol: Protocol, point: Mapping[str, float]) -> Layout:
     for element in sequence.elements:
         if isinstance(element, Pulse):
             angle = element.nominal_angle_rad(sequence.full_scale_rabi_hz)
-            pulses.append(
-                (angle, element.duration_s, element.amplitude, element.frequency_hz, t)
-            )
+            pulses.append((angle, element.duration_s, element.amplitude, element.frequency_hz, t))
             t += element.duration_s
         elif isinstance(element, Detect):
             start = t + element.offset_s
@@ -124,9 +122,7 @@ def layout(protocol: Protocol, point: Mapping[str, float]) -> Layout:
             t = max(t, start + element.duration_s)
         else:
             t += element.duration_s
-    gaps = tuple(
-        pulses[i + 1][4] - (pulses[i][4] + pulses[i][1]) for i in range(len(pulses) - 1)
-    )
+    gaps = tuple(pulses[i + 1][4] - (pulses[i][4] + pulses[i][1]) for i in range(len(pulses) - 1))
     return Layout(
         angles_rad=tuple(p[0] for p in pulses),
         durations_s=tuple(p[1] for p in pulses),

@@ -11,8 +11,8 @@ from spin_echo.echo.analysis.compare import compare_records
 from spin_echo.echo.analysis.decay_fits import fit_echo_decay, fit_inversion_recovery
 from spin_echo.echo.analysis.extraction import AnalysisError
 from spin_echo.echo.analysis.spectroscopy import fit_hole, fit_nutation
+from spin_echo.echo.figure import axis_label
 from spin_echo.echo.plots import (
-    axis_label,
     plot_compare,
     plot_decay_fit,
     plot_hole_spectrum,

@@ -1,0 +1,121 @@
+"""Figure building blocks shared by the plots of :mod:`spin_echo.echo.plots`.
+
+A new Agg-backed figure (no pyplot state), saving at 150 dpi, axis labels with units that wrap
+instead of clipping, sweep coordinates scaled to an SI prefix with a log axis where the sweep is
+geometric, the record's title, and the warning lines (``UNRELIABLE: ...``, labels) written
+across the top of a figure.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib import ticker
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from spin_echo.echo.record_info import record_info
+from spin_echo.echo.units_format import display_scale, format_quantity, short_units
+
+__all__ = [
+    "axis_label",
+    "coordinate",
+    "figure_title",
+    "first_value",
+    "new_figure",
+    "save_figure",
+    "set_scale",
+    "spacing",
+    "write_warnings",
+]
+
+_DPI = 150
+#: Labels longer than this put their units on a second line (nothing is clipped).
+_LABEL_CHARS = 22
+
+
+def axis_label(name: str, units: str) -> str:
+    """Return ``"name (units)"``, or ``name`` alone for dimensionless quantities.
+
+    A label longer than 22 characters puts ``(units)`` on a second line, so that a y label on a
+    short axes is not clipped at the figure edge.
+    """
+    units = short_units(units)
+    if not units or units in {"1", "dimensionless"}:
+        return name
+    separator = "\n" if len(name) + len(units) + 3 > _LABEL_CHARS else " "
+    return f"{name}{separator}({units})"
+
+
+def coordinate(dataset: xr.Dataset | xr.DataArray, dim: str) -> tuple[np.ndarray, str, str]:
+    """Return (scaled values, label, scale) of a sweep coordinate; scale is 'log' or 'linear'."""
+    values = np.asarray(dataset[dim].values, dtype=float)
+    units = str(dataset[dim].attrs.get("units", ""))
+    factor, shown = display_scale(values, units)
+    scale = spacing(values)
+    return values / factor, axis_label(dim, shown), scale
+
+
+def spacing(values: np.ndarray) -> str:
+    """Return ``"log"`` for positive values in geometric (not arithmetic) progression."""
+    values = np.sort(np.asarray(values, dtype=float))
+    if values.size > 2 and np.all(values > 0):
+        ratios = values[1:] / values[:-1]
+        if np.allclose(ratios, ratios[0], rtol=1e-6) and not np.isclose(ratios[0], 1.0):
+            spacing = np.diff(values)
+            if not np.allclose(spacing, spacing[0], rtol=1e-6):
+                return "log"
+    return "linear"
+
+
+def set_scale(ax: Axes, which: str, scale: str) -> None:
+    """Set the x or y scale; log axes get plain-number labels at 1, 2 and 5 per decade."""
+    if which == "x":
+        ax.set_xscale(scale)
+        axis = ax.xaxis
+    else:
+        ax.set_yscale(scale)
+        axis = ax.yaxis
+    if scale == "log":
+        axis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        axis.set_minor_locator(ticker.LogLocator(subs=(2.0, 5.0)))
+        axis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
+
+
+def new_figure(width_in: float, height_in: float) -> Figure:
+    """Return a constrained-layout figure on its own Agg canvas (no pyplot state)."""
+    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_figure(figure: Figure, path: str | Path) -> Figure:
+    """Write ``figure`` to ``path`` at 150 dpi (format from the suffix) and return it."""
+    figure.savefig(Path(path), dpi=_DPI)
+    return figure
+
+
+def figure_title(dataset: xr.Dataset) -> str:
+    """Return ``"<protocol name> — <source>"`` (``(incomplete)`` for an interrupted run)."""
+    info = record_info(dataset)
+    suffix = "" if info.complete else " (incomplete)"
+    return f"{info.protocol_name or 'protocol'} — {info.source or 'record'}{suffix}"
+
+
+def first_value(dataset: xr.Dataset | xr.DataArray, dim: str) -> str:
+    """Return the first value of a sweep coordinate with its unit (``"1 µs"``)."""
+    units = str(dataset[dim].attrs.get("units", ""))
+    return format_quantity(float(dataset[dim].values[0]), units)
+
+
+def write_warnings(figure: Figure, lines: Sequence[str], notes: Sequence[str] = ()) -> None:
+    """Write warnings (``UNRELIABLE: ...``, labels) in red, then notes in grey, across the top."""
+    if not lines and not notes:
+        return
+    text = "\n".join(textwrap.fill(line, 100) for line in [*lines, *notes])
+    figure.suptitle(text, color="C3" if lines else "0.3", fontsize="small", ha="left", x=0.02)
