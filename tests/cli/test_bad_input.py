@@ -208,6 +208,13 @@ PROTOCOL_CASES = [
         "sweep",
         isolated=True,
     ),
+    Case(
+        "protocol-memory-detect-x-packets",
+        SIMULATE_P,
+        {"p.yaml": protocol({12: "\n".join([DETECT.format(1000000)] * 10), 13: "#", 14: "#"})},
+        ("p.yaml", "10000000 detection points", "GiB"),
+        isolated=True,
+    ),
     p_case("shots-huge", {18: "shots: 10000000000"}, 18, "shots"),
     p_case("receiver-2", {16: "  - {pulses: [0 deg, 0 deg], receiver: 2}"}, 16, "receiver"),
     p_case("phase-cycle-short", {16: "  - {pulses: [0 deg], receiver: +1}"}, 16, "pulses"),
