@@ -108,11 +108,11 @@ class AnalysisResult:
         """Return what ``spin-echo plot`` prints for this analysis."""
         if self.analysis is not None and self.analysis.fit is not None:
             return self.analysis.report()
-        lines = [f"no fit ({self.kind or 'no analysis'})"]
+        lines = [f"no fit ({self.kind or self.family or 'no protocol family recognised'})"]
         return "\n".join(lines + [f"  note: {note}" for note in (*self.reasons, *self.notes)])
 
     def __repr__(self) -> str:
-        return f"AnalysisResult({self.kind or 'none'})\n{self.report()}"
+        return f"AnalysisResult({self.kind or self.family or 'none'})\n{self.report()}"
 
     def _repr_html_(self) -> str:
         rows = [
@@ -127,7 +127,7 @@ class AnalysisResult:
                 if self.sigma_known
                 else f"noise estimated from the residuals ({self.dof} dof)"
             )
-        caption = f"{self.model}: {self.formula}" if self.model else f"no fit ({self.kind})"
+        caption = f"{self.model}: {self.formula}" if self.model else self.report().split("\n")[0]
         return html_table(
             ["parameter", "value"], rows, caption=caption, footer=[*footer, *self.notes]
         )
