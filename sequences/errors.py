@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CompileError", "InputError", "ProtocolError", "SpinEchoError"]
+__all__ = ["CompileError", "InputError", "ProtocolError", "SpinEchoError", "SpinEchoWarning"]
 
 
 class SpinEchoError(Exception):
@@ -72,3 +72,7 @@ class ProtocolError(InputError):
 
 class CompileError(InputError):
     """A protocol cannot be compiled for a target (a hardware constraint it cannot meet)."""
+
+
+class SpinEchoWarning(UserWarning):
+    """A result that is computed but should be read with care (the CLI prints it on one line)."""

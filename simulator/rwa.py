@@ -35,12 +35,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spin_echo.sequences.errors import SpinEchoWarning
 from spin_echo.sequences.timeline import Timeline
 
-__all__ = ["WARN_ABOVE", "RwaError", "rwa_error", "rwa_error_estimate"]
+__all__ = ["WARN_ABOVE", "RotatingWaveWarning", "RwaError", "rwa_error", "rwa_error_estimate"]
 
 #: Relative rotating-wave error above which the rotating frame is not to be trusted.
 WARN_ABOVE = 0.01
+
+
+class RotatingWaveWarning(SpinEchoWarning):
+    """A rotating-frame simulation whose estimated rotating-wave error exceeds 1 %."""
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from spin_echo.sequences.errors import InputError, SpinEchoError
+from spin_echo.sequences.errors import InputError, SpinEchoError, SpinEchoWarning
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -91,6 +92,21 @@ def _command_of(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _run(argv)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a :class:`SpinEchoWarning` as one line; any other warning as Python does."""
+    if issubclass(category, SpinEchoWarning):
+        print(f"spin-echo: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _run(argv: list[str]) -> int:
+    """Parse ``argv`` and run its command; return the exit status."""
     command = _command_of(argv)
     args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
     try:

@@ -16,6 +16,7 @@ together, bit for bit what it was without the error estimate.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from spin_echo.sequences.protocol import Protocol
 from spin_echo.sequences.timeline import Timeline
 from spin_echo.simulator import Sample
 from spin_echo.simulator.limits import check_finite, check_simulation_size
+from spin_echo.simulator.rwa import RotatingWaveWarning, rwa_error
 from spin_echo.simulator.simulation import (
     REPLICAS,
     PointSignal,
@@ -232,7 +234,13 @@ def simulate_protocol(
     check_simulation_size(count, detection_points, len(jobs), file=protocol.source)
     time_s, window = record_time_axis(first.detect)
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
-    attrs = {
+    attrs = {}
+    if frame == "rotating":
+        rwa = rwa_error(first)
+        attrs["rwa_error_estimate"] = rwa.estimate
+        if rwa.warning():
+            warnings.warn(rwa.warning(), RotatingWaveWarning, stacklevel=2)
+    attrs |= {
         "protocol": protocol_yaml,
         "sample": sample.to_yaml(),
         "source": "simulate",
