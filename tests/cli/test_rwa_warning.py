@@ -14,7 +14,12 @@ from spin_echo.echo.cli.main import main
         # library pulses: Rabi/carrier = 1/8, estimate r/2 = 6.25 %
         ([], "rotating", True, 0.0625),
         # 5 us pi/2 pulses (Rabi 50 kHz) at 40 MHz: r/2 = 0.0625 %, below the 1 % threshold
-        (["carrier=40 MHz", "t_pi2=5 us", "window=10 us", "tau=20 us"], "rotating", False, 0.000625),
+        (
+            ["carrier=40 MHz", "t_pi2=5 us", "window=10 us", "tau=20 us"],
+            "rotating",
+            False,
+            0.000625,
+        ),
         ([], "lab", False, None),
     ],
     ids=["library-pulses", "weak-drive", "lab-frame"],
