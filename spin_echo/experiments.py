@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,18 +47,13 @@ def _in_memory(path: Path) -> xr.Dataset:
     return dataset
 
 
-def _with_progress(map_function: Callable, total: int, label: str) -> Callable:
-    """Return ``map_function`` that also draws a progress bar on ``sys.stderr``."""
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    """Return a progress callback that draws a bar on ``sys.stderr``, terminal or not."""
     from spin_echo.echo.runs.progress import Progress
 
-    def mapped(function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        bar = Progress(total, label, stream=sys.stderr)
-        bar.enabled = True
-        for result in map_function(function, items):
-            yield result
-            bar.advance()
-
-    return mapped
+    bar = Progress(0, label, stream=sys.stderr)
+    bar.enabled = True
+    return bar
 
 
 def _record(path: str | Path | None, overwrite: bool, write: Callable[[Path], object]) -> Any:
@@ -108,7 +103,7 @@ def simulate(
         Run sweep points in ``workers`` local processes, or on the dask cluster at
         ``scheduler`` (``"tcp://host:8786"``); the record is the same bit for bit.
     progress
-        Draw a progress bar on ``sys.stderr`` (a terminal shows one anyway, as the CLI does).
+        Draw a progress bar on ``sys.stderr`` (else nothing is drawn).
     path
         Also keep the record file there (written point by point; default: a temporary file).
     overwrite
@@ -150,10 +145,6 @@ def simulate(
 
     def write(target: Path) -> None:
         with make_executor(workers=workers, scheduler=scheduler) as executor:
-            mapper = executor.map
-            if progress and not sys.stderr.isatty():
-                total = math.prod(protocol.sweep_shape)
-                mapper = _with_progress(mapper, total, f"simulate {protocol.name}")
             simulate_protocol(
                 protocol,
                 sample,
@@ -161,8 +152,9 @@ def simulate(
                 seed=seed,
                 packets=packets,
                 frame=frame,
-                map_function=mapper,
+                map_function=executor.map,
                 overwrite=overwrite,
+                progress=_progress_bar(f"simulate {protocol.name}") if progress else None,
             )
 
     return _record(path, overwrite, write)

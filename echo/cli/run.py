@@ -19,6 +19,7 @@ from spin_echo.echo.cli.options import (
 )
 from spin_echo.echo.output import check_output
 from spin_echo.echo.runs.lab_run import run_protocol
+from spin_echo.echo.runs.progress import Progress
 from spin_echo.sequences import load_protocol
 from spin_echo.simulator import load_sample
 
@@ -80,7 +81,14 @@ def run(args: argparse.Namespace) -> int:
         if plot is not None:
             stack.enter_context(plot)
         with open_bench(spec, sample=sample, seed=args.seed) as bench:
-            path = run_protocol(protocol, bench, output, sample=sample, overwrite=args.overwrite)
+            path = run_protocol(
+                protocol,
+                bench,
+                output,
+                sample=sample,
+                overwrite=args.overwrite,
+                progress=Progress(0, f"run {protocol.name} on {bench.spec.name}"),
+            )
         print(f"record: {path}")
         if plot is not None:
             draw_record(path, plot)

@@ -18,6 +18,7 @@ from spin_echo.echo.cli.options import (
 )
 from spin_echo.echo.output import check_output
 from spin_echo.echo.runs.executor import make_executor
+from spin_echo.echo.runs.progress import Progress
 from spin_echo.echo.runs.simulation import simulate_protocol
 from spin_echo.sequences import load_protocol
 from spin_echo.simulator import load_sample
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 frame=args.frame,
                 map_function=executor.map,
                 overwrite=args.overwrite,
+                progress=Progress(0, f"simulate {protocol.name}"),
             )
         print(f"record: {path}")
         if plot is not None:

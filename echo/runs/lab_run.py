@@ -30,10 +30,11 @@ import numpy as np
 from spin_echo.drivers import Bench, InstrumentError, Trace
 from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
 from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
-from spin_echo.echo.runs.progress import Progress
+from spin_echo.echo.runs.progress import ProgressCallback
 from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
 from spin_echo.sequences.errors import CompileError, SpinEchoError
 from spin_echo.sequences.timeline import Waveform
+from spin_echo.simulator.limits import check_finite
 
 __all__ = [
     "acquire_shots",
@@ -189,6 +190,7 @@ def run_protocol(
     sample: Any = None,
     dry_run: bool = False,
     overwrite: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> Path | None:
     """Play every sweep point and phase step of ``protocol`` on ``bench``; write the record.
 
@@ -206,6 +208,8 @@ def run_protocol(
         Run the loop without writing a record (the bench prints its SCPI instead of sending).
     overwrite
         Replace an existing record once the new one is complete (:class:`.record.RecordWriter`).
+    progress
+        Called as ``progress(done, total)`` after each sweep point (the CLI draws a bar).
 
     Returns
     -------
@@ -238,7 +242,7 @@ def run_protocol(
     if sample is not None:
         attrs["sample"] = sample.to_yaml()
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
-    progress = Progress(len(points), f"run {protocol.name} on {bench.spec.name}")
+    report = progress if progress is not None else _no_progress
     realtime = bench.realtime and not dry_run
 
     def measure(
@@ -259,14 +263,15 @@ def run_protocol(
                 )
             )
         mean, sem = combine_shots(np.array(signals), protocol.phase_cycle)
+        check_finite(mean, what=f"signal at sweep point {index}")
         if pickup is None:
             return mean, sem
         return mean / pickup, None if sem is None else sem / pickup
 
     if dry_run:
-        for index, values in points:
+        for done, (index, values) in enumerate(points, 1):
             measure(index, values)
-            progress.advance()
+            report(done, len(points))
         return None
     with_sem = protocol.shots > 1
     with RecordWriter(
@@ -278,8 +283,12 @@ def run_protocol(
         with_sem=with_sem,
         overwrite=overwrite,
     ) as record:
-        for index, values in points:
+        for done, (index, values) in enumerate(points, 1):
             signal, sem = measure(index, values)
             record.write_point(index, signal, sem=sem)
-            progress.advance()
+            report(done, len(points))
     return Path(path)
+
+
+def _no_progress(done: int, total: int) -> None:
+    """Report nothing (a run without a progress callback)."""

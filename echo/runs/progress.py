@@ -1,12 +1,21 @@
-"""A minimal progress bar for long runs: on a terminal only, silent otherwise."""
+"""A minimal progress bar for long runs: on a terminal only, silent otherwise.
+
+Runs report progress through a callback ``progress(done, total)`` and draw nothing themselves;
+the command line passes a :class:`Progress` (it is such a callback), a notebook or a GUI its
+own function.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "ProgressCallback"]
+
+#: ``progress(done, total)``: called by a run after each finished point.
+ProgressCallback = Callable[[int, int], None]
 
 
 class Progress:
@@ -30,6 +39,11 @@ class Progress:
         self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
         self.done = 0
         self._start = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        """Draw ``done`` of ``total`` steps (the :data:`ProgressCallback` of a run)."""
+        self.total = max(int(total), 1)
+        self.advance(int(done) - self.done)
 
     def advance(self, steps: int = 1) -> None:
         """Record ``steps`` more finished steps and redraw."""

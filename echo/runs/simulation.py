@@ -26,7 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
-from spin_echo.echo.runs.progress import Progress
+from spin_echo.echo.runs.progress import ProgressCallback
 from spin_echo.sequences import compile_timeline
 from spin_echo.sequences.errors import SpinEchoError
 from spin_echo.sequences.protocol import Protocol
@@ -181,6 +181,7 @@ def simulate_protocol(
     replicas: int = REPLICAS,
     map_function: MapFunction = map,
     overwrite: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> Path:
     """Simulate every sweep point of ``protocol`` on ``sample`` and write the record.
 
@@ -206,6 +207,8 @@ def simulate_protocol(
         An ordered ``map`` (the builtin, or an executor's ``map``) that runs the point jobs.
     overwrite
         Replace an existing record once the new one is complete (:class:`.record.RecordWriter`).
+    progress
+        Called as ``progress(done, total)`` after each sweep point is written.
 
     Returns
     -------
@@ -249,7 +252,6 @@ def simulate_protocol(
         "frame": frame,
         "replicas": int(replicas),
     }
-    progress = Progress(len(jobs), f"simulate {protocol.name}")
     with RecordWriter(
         path,
         axes=axes,
@@ -260,8 +262,9 @@ def simulate_protocol(
         with_sem=bool(replicas),
         overwrite=overwrite,
     ) as record:
-        for result in map_function(simulate_point, jobs):
+        for done, result in enumerate(map_function(simulate_point, jobs), 1):
             check_detection_grid(result.detect, first.detect, point=result.index)
             record.write_point(result.index, result.signal, result.mz, sem=result.sem)
-            progress.advance()
+            if progress is not None:
+                progress(done, len(jobs))
     return Path(path)
