@@ -27,16 +27,18 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import netCDF4
 import numpy as np
-import xarray as xr
 
 from spin_echo.echo import __version__
 from spin_echo.echo.output import OutputFile, reserve_space, write_error
 from spin_echo.echo.record_info import RecordError, check_record_file, describe_record, remember
 from spin_echo.sequences.timeline import DetectWindow
+
+if TYPE_CHECKING:  # xarray (with pandas, ~0.4 s) is imported only where a record is read
+    import xarray as xr
 
 __all__ = [
     "RecordError",
@@ -396,6 +398,8 @@ def read_record(path: str | Path) -> xr.Dataset:
     if not path.is_file():
         raise RecordError("not a regular file; expected a record (.nc)", file=str(path))
     check_record_file(path)
+    import xarray as xr
+
     try:
         with xr.open_dataset(path, decode_times=False, decode_timedelta=False) as ds:
             data = ds.load()

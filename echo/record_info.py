@@ -32,17 +32,19 @@ import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import netCDF4
 import numpy as np
-import xarray as xr
 
 from spin_echo.sequences import Protocol
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.protocol import parse_protocol
 from spin_echo.sequences.quantity import parse_quantity
 from spin_echo.sequences.yamlio import MapNode, load_yaml
+
+if TYPE_CHECKING:  # xarray (with pandas, ~0.4 s) is imported only where a record is read
+    import xarray as xr
 
 __all__ = [
     "FRAMES",

@@ -22,11 +22,16 @@ Detection during free evolution costs one complex multiply-add per packet and po
 The propagators (:mod:`simulator.propagator`, :mod:`simulator.lab.frame`, :mod:`simulator.diffusion`
 and the dynamic bath) split the ensemble into chunks (:func:`map_chunks`), add each chunk's
 sums into an :class:`Accumulator` in chunk order, and normalise once
-(:meth:`Accumulator.observables`).
+(:meth:`Accumulator.observables`). The accumulator can also keep the signal of groups of
+consecutive whole chunks (:func:`chunk_groups`), for the Monte-Carlo error of
+:meth:`simulator.simulation.Simulation.run_with_error` in the same pass: each chunk's sums are
+added to the total exactly as without groups (the same additions in the same order, so the
+same bits) and, separately, to its group's sum.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +51,7 @@ __all__ = [
     "Accumulator",
     "DetectionRun",
     "Observables",
+    "chunk_groups",
     "free_run",
     "map_chunks",
     "runs_by_segment",
@@ -101,6 +107,10 @@ class Observables:
         the coupling :math:`\cos\theta\sin\eta`. None unless asked for
         (``propagate(..., eigenbasis=True)``): a second detection sum, about 10% more time
         with the numba backend and 50% with numpy.
+    group_signals
+        Signal of each group of :func:`chunk_groups`, shape ``(groups, points)``, normalised
+        by the whole ensemble's weight (so the groups add up to ``signal``, to rounding).
+        None unless asked for (``propagate_chunks(..., groups=...)``).
     """
 
     times_s: np.ndarray
@@ -108,6 +118,7 @@ class Observables:
     mz: np.ndarray
     eigen_x: np.ndarray | None = None
     eigen_y: np.ndarray | None = None
+    group_signals: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,27 @@ def runs_by_segment(timeline: Timeline) -> dict[int, list[DetectionRun]]:
     return runs
 
 
+def chunk_groups(packets: int, chunk: int, groups: int) -> tuple[int, ...] | None:
+    """Return the chunk edges of ``groups`` groups of consecutive whole chunks, or None.
+
+    The ``ceil(packets / chunk)`` chunks of :func:`map_chunks` are split as evenly as whole
+    chunks allow: group r holds chunks ``[C r // groups, C (r + 1) // groups)`` of the C
+    chunks, so its packets are ``[chunk * edges[r], min(packets, chunk * edges[r + 1]))``.
+    None when there are fewer chunks than groups (the groups would split a chunk).
+
+    Raises
+    ------
+    ValueError
+        If ``chunk`` or ``groups`` is not positive.
+    """
+    if chunk < 1 or groups < 1:
+        raise ValueError(f"chunk and groups must be positive, got {chunk!r} and {groups!r}")
+    count = -(-packets // chunk)
+    if count < groups:
+        return None
+    return tuple(count * r // groups for r in range(groups + 1))
+
+
 class Accumulator:
     """Running sums of the signal, of m_z and (optionally) of the eigenbasis m over chunks.
 
@@ -172,12 +204,20 @@ class Accumulator:
         Number of detection points.
     eigenbasis
         Also sum the eigenbasis transverse components (:attr:`Observables.eigen_x`).
+    group_edges
+        Chunk edges of signal groups (:func:`chunk_groups`): :meth:`add` also sums each
+        chunk's signal into its group's (:attr:`Observables.group_signals`).
     """
 
-    def __init__(self, points: int, *, eigenbasis: bool = False) -> None:
+    def __init__(
+        self, points: int, *, eigenbasis: bool = False, group_edges: tuple[int, ...] = ()
+    ) -> None:
         self.signal = np.zeros(points, dtype=complex)
         self.mz = np.zeros(points)
         self.eigen = np.zeros(points, dtype=complex) if eigenbasis else None
+        self.group_edges = tuple(group_edges)
+        self.groups = np.zeros((max(0, len(group_edges) - 1), points), dtype=complex)
+        self.chunks = 0
 
     def point(self, index: int, frame: PacketFrame, m: np.ndarray, z: np.ndarray) -> None:
         """Add the chunk's packets in state ``(m, z)`` (carrier frame) to point ``index``."""
@@ -188,18 +228,29 @@ class Accumulator:
             self.eigen[index] += kernels.dot(frame.weight, m)
 
     def add(self, other: Accumulator) -> None:
-        """Add the sums of ``other`` (another chunk's)."""
+        """Add the sums of ``other``, the next chunk's (chunks are added in chunk order).
+
+        The totals get the same additions in the same order with or without groups; with
+        groups, the chunk's signal is also added to the sum of the group it falls in.
+        """
         self.signal += other.signal
         self.mz += other.mz
         if self.eigen is not None:
             self.eigen += other.eigen
+        if len(self.groups):
+            group = bisect.bisect_right(self.group_edges, self.chunks) - 1
+            self.groups[min(group, len(self.groups) - 1)] += other.signal
+        self.chunks += 1
 
     def observables(self, times_s: np.ndarray, norm: float) -> Observables:
         """Return the sums normalised by ``norm`` (the ensemble's total weight)."""
+        groups = self.groups / norm if len(self.groups) else None
         if self.eigen is None:
-            return Observables(times_s, self.signal / norm, self.mz / norm)
+            return Observables(times_s, self.signal / norm, self.mz / norm, group_signals=groups)
         eigen = self.eigen / norm
-        return Observables(times_s, self.signal / norm, self.mz / norm, eigen.real, eigen.imag)
+        return Observables(
+            times_s, self.signal / norm, self.mz / norm, eigen.real, eigen.imag, groups
+        )
 
 
 def free_run(

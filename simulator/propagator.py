@@ -36,6 +36,7 @@ from spin_echo.simulator.detection import (
     Accumulator,
     DetectionRun,
     Observables,
+    chunk_groups,
     free_run,
     map_chunks,
     runs_by_segment,
@@ -235,14 +236,29 @@ def propagate_chunks(
     eigenbasis: bool = False,
     threads: int | None = None,
     backend: kernels.Backend | None = None,
+    groups: int = 0,
 ) -> Observables:
     """Rotating-frame propagation with given rates, in chunks of packets (see :func:`propagate`).
 
     ``ensemble`` may be :class:`SegmentChanges`: each chunk's packets then change at the start of
     the given segments (the state of every packet is carried unchanged in its eigenbasis).
+    With ``groups``, the signal of that many groups of whole chunks is returned too
+    (:attr:`Observables.group_signals`, groups of :func:`simulator.detection.chunk_groups`);
+    the other observables are the same bit for bit.
+
+    Raises
+    ------
+    ValueError
+        If ``groups`` is given and there are fewer chunks than groups.
     """
     runs = runs_by_segment(timeline)
     points = len(timeline.detect_times_s)
+    edges: tuple[int, ...] = ()
+    if groups:
+        found = chunk_groups(len(ensemble), chunk, groups)
+        if found is None:
+            raise ValueError(f"{len(ensemble)} packets make fewer than {groups} chunks of {chunk}")
+        edges = found
 
     def work(part: Ensemble | SegmentChanges) -> Accumulator:
         acc = Accumulator(points, eigenbasis=eigenbasis)
@@ -254,9 +270,18 @@ def propagate_chunks(
         _propagate_chunk(timeline, frame, relax, runs, acc, frames)
         return acc
 
-    total = Accumulator(points, eigenbasis=eigenbasis)
+    driven = np.asarray(timeline.rabi_hz) != 0.0
+    driven_points = sum(run.count for k, segment in runs.items() if driven[k] for run in segment)
+    steps = kernels.propagation_work(
+        len(ensemble),
+        maps=int(np.count_nonzero(driven)) + driven_points,
+        free_segments=int(np.count_nonzero(~driven)),
+        free_points=points - driven_points,
+        anisotropic=not relax.isotropic,
+    )
+    total = Accumulator(points, eigenbasis=eigenbasis, group_edges=edges)
     with (
-        kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points), backend),
+        kernels.backend_for(steps, backend),
         kernels.blas_single_thread(),
     ):
         for acc in map_chunks(work, ensemble, chunk, threads):

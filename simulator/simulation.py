@@ -35,13 +35,21 @@ here and only here:
 The same ``(timeline, sample, seed, packets, frame)`` gives the same result bit for bit.
 
 Monte-Carlo error (:meth:`Simulation.run_with_error`): the packets are split into
-:data:`REPLICAS` groups of consecutive packets (sizes differing by at most one); each group is
-propagated alone with the normaliser of the whole ensemble, so its sum :math:`G_r` times
-:math:`N/n_r` is an independent estimate of the ensemble signal (the packets are independent
-draws; stochastic environments get a noise stream per group). The standard error is
+:data:`REPLICAS` groups of consecutive packets; the sum :math:`G_r` of group r's :math:`n_r`
+packets, normalised by the whole ensemble, times :math:`N/n_r` is an independent estimate of
+the ensemble signal (the packets are independent draws). The standard error is
 :math:`\mathrm{std}_r(N G_r/n_r)/\sqrt{R}` per quadrature (``ddof = 1``). The signal itself is
 the one-group result (the same bits as :meth:`Simulation.run`); it equals
-:math:`\sum_r G_r` in exact arithmetic (to rounding with equal group sizes).
+:math:`\sum_r G_r` in exact arithmetic. The groups are formed in one of two ways:
+
+* one pass, in the rotating frame without spin diffusion when the ensemble makes at least
+  :data:`REPLICAS` propagator chunks (:data:`~simulator.detection.KERNEL_CHUNK` packets each,
+  so from 114,689 packets on): the groups are runs of whole chunks
+  (:func:`simulator.detection.chunk_groups`, sizes differing by at most one chunk), and the
+  propagation of the whole ensemble sums each chunk into its group as well as into the total
+  (the total's additions unchanged, so the signal keeps its bits) — no second propagation;
+* otherwise each group, packets ``[N r // R, N (r + 1) // R)`` (sizes differing by at most
+  one), is propagated again alone (stochastic environments get a noise stream per group).
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ from spin_echo.sequences.protocol import Protocol, combine_phase_cycle
 from spin_echo.sequences.timeline import DetectWindow, Timeline, Waveform
 from spin_echo.simulator.bath import redraw_channels
 from spin_echo.simulator.bloch import PacketFrame, Relaxation
-from spin_echo.simulator.detection import KERNEL_CHUNK, Observables
+from spin_echo.simulator.detection import KERNEL_CHUNK, Observables, chunk_groups
 from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
 from spin_echo.simulator.ensemble import Ensemble
 from spin_echo.simulator.environment import (
@@ -235,8 +243,11 @@ class Simulation:
         """
         if replicas < 2 or replicas > self.packets:
             raise ValueError(f"need 2 <= replicas <= packets ({self.packets}), got {replicas}")
-        observed = self.run(timeline)
-        estimates = self.replica_signals(timeline, replicas)
+        if self._replica_edges(replicas) is None:
+            observed = self.run(timeline)
+            estimates = self._separate_replicas(timeline, replicas)
+        else:
+            observed, estimates = self._one_pass_replicas(timeline, replicas)
         return SimulatedSignal(observed, _standard_error(estimates), estimates)
 
     def run_point(
@@ -270,9 +281,34 @@ class Simulation:
     def replica_signals(self, timeline: Timeline, replicas: int = REPLICAS) -> np.ndarray:
         """Return ``replicas`` independent estimates of the signal, shape ``(replicas, points)``.
 
-        Group r holds packets ``[N r // R, N (r + 1) // R)``; its estimate is its sum,
-        normalised by the whole ensemble, times ``N / n_r`` (module docstring).
+        Group r's estimate is its sum, normalised by the whole ensemble, times ``N / n_r``;
+        the groups are those of :meth:`run_with_error` (module docstring).
         """
+        if self._replica_edges(replicas) is None:
+            return self._separate_replicas(timeline, replicas)
+        return self._one_pass_replicas(timeline, replicas)[1]
+
+    def _replica_edges(self, replicas: int) -> tuple[int, ...] | None:
+        """Chunk edges of the one-pass replica groups, None where they cannot be used."""
+        if self.frame != "rotating" or self.diffusion is not None:
+            return None
+        return chunk_groups(self.packets, KERNEL_CHUNK, replicas)
+
+    def _one_pass_replicas(
+        self, timeline: Timeline, replicas: int
+    ) -> tuple[Observables, np.ndarray]:
+        """Propagate the whole ensemble once, with the signal of groups of whole chunks."""
+        edges = self._replica_edges(replicas)
+        assert edges is not None
+        observed = self._propagate(
+            timeline, self.ensemble, self.seed, 0, self.packets, groups=replicas
+        )
+        assert observed.group_signals is not None
+        starts = np.minimum(self.packets, KERNEL_CHUNK * np.asarray(edges))
+        return observed, observed.group_signals * (self.packets / np.diff(starts))[:, None]
+
+    def _separate_replicas(self, timeline: Timeline, replicas: int) -> np.ndarray:
+        """Group r, packets ``[N r // R, N (r + 1) // R)``, propagated alone (module docstring)."""
         edges = [self.packets * r // replicas for r in range(replicas + 1)]
         rows = []
         for r in range(replicas):
@@ -350,9 +386,18 @@ class Simulation:
         return out / self.ensemble.norm
 
     def _propagate(
-        self, timeline: Timeline, ensemble: Ensemble, noise_seed: int, start: int, stop: int
+        self,
+        timeline: Timeline,
+        ensemble: Ensemble,
+        noise_seed: int,
+        start: int,
+        stop: int,
+        groups: int = 0,
     ) -> Observables:
-        """Propagate packets ``start:stop`` of the ensemble (``ensemble`` is that chunk)."""
+        """Propagate packets ``start:stop`` of the ensemble (``ensemble`` is that chunk).
+
+        ``groups``: also the signal of groups of whole chunks (rotating frame, no diffusion).
+        """
         temperature_k = self.sample.temperature_k
         if self.frame == "lab":
             t1_s, t2_s = self.relaxation_times_s
@@ -368,10 +413,16 @@ class Simulation:
             changes = self._segment_changes(timeline)
             at = {k: e.chunk(start, stop) for k, e in changes.items()}
             return propagate_chunks(
-                timeline, SegmentChanges(ensemble, at), self.relaxation, temperature_k
+                timeline,
+                SegmentChanges(ensemble, at),
+                self.relaxation,
+                temperature_k,
+                groups=groups,
             )
         if self.diffusion is None:
-            return propagate_chunks(timeline, ensemble, self.relaxation, temperature_k)
+            return propagate_chunks(
+                timeline, ensemble, self.relaxation, temperature_k, groups=groups
+            )
         return propagate_diffusing(
             timeline, ensemble, self.relaxation, temperature_k, self.diffusion, seed=noise_seed
         )

@@ -15,7 +15,8 @@ the summed magnitudes for detection sums), one module each:
 The backend is a typed option, :data:`Backend`: the propagators take ``backend=`` and run their
 block with it (:func:`use_backend`). Without one, the default is ``"numba"`` when numba is
 importable, else ``"numpy"``, and numpy for jobs too small to repay numba's start-up
-(:func:`backend_for`); the environment variable ``SPIN_ECHO_KERNELS`` (``numpy`` or ``numba``)
+(:func:`backend_for`, with the work of a rotating-frame propagation counted by
+:func:`propagation_work`); the environment variable ``SPIN_ECHO_KERNELS`` (``numpy`` or ``numba``)
 only sets that default. A bad name, in the variable or in ``backend=``, is a
 :class:`KernelError` (an input error: the command line exits with status 2). The choice is one
 per process: not for threads choosing differently. Within a backend every kernel is
@@ -54,6 +55,7 @@ __all__ = [
     "BACKENDS",
     "NUFFT_MIN_COUNT",
     "NUMBA_MIN_WORK",
+    "STEP_WORK",
     "TAYLOR_DEGREE",
     "TAYLOR_NORM",
     "Backend",
@@ -70,6 +72,7 @@ __all__ = [
     "phasor",
     "power_sums",
     "powers",
+    "propagation_work",
     "rotate",
     "rotate_anisotropic",
     "sampled_run",
@@ -78,8 +81,19 @@ __all__ = [
 
 #: Fewest points of a power sum that the numba backend computes by a non-uniform FFT.
 NUFFT_MIN_COUNT = 16
-#: Packet-steps from which the default backend is numba (see :func:`backend_for`).
+#: Packet-steps from which the default backend is numba (see :func:`backend_for`): numba's
+#: fixed cost per process (about 0.5 s of CPU on the 2-core development machine: its import,
+#: the loading of the cached kernels, scipy) over what it saves per packet-step (about 25 ns of
+#: CPU for one rotation of one packet, :data:`STEP_WORK`).
 NUMBA_MIN_WORK = 20_000_000
+#: Packet-steps per packet of each kind of step of a rotating-frame propagation
+#: (:func:`propagation_work`): one unit saves numba about 25 ns of CPU over numpy. Measured on
+#: 16384-packet chunks, one thread (numpy / numba ns per packet): ``"rotation"`` (a map with
+#: T1 = T2, a driven segment or a detection point inside one; 116 / 4), ``"affine"`` (the
+#: same with T1 != T2; 756 / 32), ``"free"`` (a free segment, about 10 / 3) and
+#: ``"free_point"`` (a detection point of a free run, a power sum: 0.26 / 0.07 at 1024 points,
+#: 0.32 / 0.31 at 256).
+STEP_WORK = {"rotation": 4.5, "affine": 29.0, "free": 0.3, "free_point": 0.01}
 #: A kernel backend's name.
 Backend = Literal["numba", "numpy"]
 #: Every backend's name, in order of preference.
@@ -193,9 +207,10 @@ def backend_for(work: float, chosen: Backend | None = None) -> Iterator[None]:
 
     With ``chosen``, that backend (:func:`use_backend`). Otherwise, unless a backend was
     chosen around the block (``SPIN_ECHO_KERNELS`` or :func:`use_backend`), jobs below
-    :data:`NUMBA_MIN_WORK` packet-steps (packets x (segments + detection points), or packets
-    x samples) run with numpy: numba's import and the loading of its compiled kernels take
-    about a second per process, more than such a job.
+    :data:`NUMBA_MIN_WORK` packet-steps (:func:`propagation_work` for the rotating frame;
+    packets x (segments + detection points + steps), or packets x samples, for the lab frame)
+    run with numpy: numba's import and the loading of its compiled kernels take about 0.5 s of
+    CPU per process, more than such a job gains from them.
     """
     if chosen is not None:
         with use_backend(chosen):
@@ -210,6 +225,31 @@ def backend_for(work: float, chosen: Backend | None = None) -> Iterator[None]:
         yield
     finally:
         _pop()
+
+
+def propagation_work(
+    packets: int, *, maps: int, free_segments: int, free_points: int, anisotropic: bool
+) -> float:
+    """Return the work of a rotating-frame propagation, packet-steps (:data:`STEP_WORK`).
+
+    Parameters
+    ----------
+    packets
+        Number of packets.
+    maps
+        Driven segments plus the detection points inside them (one exact map each).
+    free_segments
+        Free segments.
+    free_points
+        Detection points inside free segments (power sums).
+    anisotropic
+        Whether the maps have T1 != T2 (:func:`rotate_anisotropic`).
+    """
+    per_map = STEP_WORK["affine" if anisotropic else "rotation"]
+    per_packet = (
+        maps * per_map + free_segments * STEP_WORK["free"] + free_points * STEP_WORK["free_point"]
+    )
+    return packets * per_packet
 
 
 @functools.cache
