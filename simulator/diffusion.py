@@ -45,6 +45,7 @@ given seed and chunk size.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,7 +61,13 @@ from spin_echo.simulator.detection import (
 from spin_echo.simulator.ensemble import Ensemble
 from spin_echo.simulator.propagator import driven_map
 
-__all__ = ["PULSE_TOLERANCE", "OrnsteinUhlenbeck", "propagate_diffusing"]
+__all__ = [
+    "PULSE_TOLERANCE",
+    "DrivenPiece",
+    "OrnsteinUhlenbeck",
+    "propagate_diffusing",
+    "rotating_piece",
+]
 
 #: Bound on the mean rotation error of a pulse from the bias moving within one step, as a
 #: fraction of the pulse's rotation angle (see the module docstring).
@@ -117,9 +124,40 @@ class OrnsteinUhlenbeck:
         return end, mean
 
 
+#: The map of a piece of a driven segment at constant packets, ``piece(frame, relax, timeline,
+#: k, since_s, span_s, m, z) -> (m, z)``: segment ``k`` from ``since_s`` after its start for
+#: ``span_s`` seconds, the state in the frame rotating at the carrier (phase reference t = 0).
+DrivenPiece = Callable[
+    [PacketFrame, Relaxation, Timeline, int, float, float, np.ndarray, np.ndarray],
+    tuple[np.ndarray, np.ndarray],
+]
+
+
+def rotating_piece(
+    frame: PacketFrame,
+    relax: Relaxation,
+    timeline: Timeline,
+    k: int,
+    since_s: float,
+    span_s: float,
+    m: np.ndarray,
+    z: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply the rotating frame's :data:`DrivenPiece`: one exact rotation in the segment's frame.
+
+    The segment's frame (carrier + offset) is aligned with the carrier frame at the segment
+    start: the state is shifted to it and back.
+    """
+    offset = float(timeline.offset_hz[k])
+    apply = driven_map(frame, relax, timeline, k)
+    shift = np.exp(1j * TWO_PI * offset * since_s) if offset != 0.0 else 1.0
+    m, z = apply(m / shift, z, span_s)
+    return m * shift, z
+
+
 @dataclass(frozen=True)
 class _Stepper:
-    """What every step of one chunk needs: packets, rates, drift, carrier, noise."""
+    """What every step of one chunk needs: packets, rates, drift, carrier, noise, pulse map."""
 
     part: Ensemble
     relax: Relaxation
@@ -127,6 +165,7 @@ class _Stepper:
     process: OrnsteinUhlenbeck
     timeline: Timeline
     rng: np.random.Generator
+    piece: DrivenPiece = rotating_piece
 
     def free(
         self, state: tuple[np.ndarray, np.ndarray, np.ndarray], span_s: float
@@ -156,22 +195,16 @@ class _Stepper:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Driven segment ``k`` from ``since_s`` after its start, for ``span_s`` seconds.
 
-        Steps of at most :meth:`OrnsteinUhlenbeck.driven_step_s`, each an exact rotation at
-        the step's mean bias in the segment's frame (carrier + offset, aligned with the
-        carrier frame at the segment start).
+        Steps of at most :meth:`OrnsteinUhlenbeck.driven_step_s`, each the frame's
+        :data:`DrivenPiece` at the step's mean bias.
         """
         m, z, xi = state
-        offset = float(self.timeline.offset_hz[k])
         steps = max(1, math.ceil(span_s / self.process.driven_step_s()))
         h = span_s / steps
         for j in range(steps):
             xi, mean = self.process.step(xi, h, self.rng)
             frame = PacketFrame.build(self.part, self.temperature_k, self.part.epsilon_hz + mean)
-            apply = driven_map(frame, self.relax, self.timeline, k)
-            # the map runs from the segment start: shift the carrier-frame phase to it and back
-            shift = np.exp(1j * TWO_PI * offset * (since_s + j * h)) if offset != 0.0 else 1.0
-            m, z = apply(m / shift, z, h)
-            m = m * shift
+            m, z = self.piece(frame, self.relax, self.timeline, k, since_s + j * h, h, m, z)
         return m, z, xi
 
 
@@ -184,8 +217,9 @@ def propagate_diffusing(
     *,
     seed: int,
     chunk: int = DEFAULT_CHUNK,
+    piece: DrivenPiece = rotating_piece,
 ) -> Observables:
-    """Rotating-frame propagation with a drifting bias (see the module docstring).
+    """Propagation with a drifting bias (see the module docstring), rotating frame by default.
 
     Parameters
     ----------
@@ -203,6 +237,10 @@ def propagate_diffusing(
         Seed of the drift noise.
     chunk
         Packets processed together.
+    piece
+        The map of a driven piece at constant bias: :func:`rotating_piece` (the rotating
+        frame), or the lab frame's (:func:`simulator.lab.drift.lab_piece`). The steps and the
+        noise do not depend on it, so two frames see the same bias paths.
 
     Returns
     -------
@@ -215,7 +253,7 @@ def propagate_diffusing(
     for number, start in enumerate(range(0, len(ensemble), chunk)):
         part = ensemble.chunk(start, start + chunk)
         rng = np.random.default_rng([seed, 1, number])
-        stepper = _Stepper(part, relax, temperature_k, process, timeline, rng)
+        stepper = _Stepper(part, relax, temperature_k, process, timeline, rng, piece)
         z0 = PacketFrame.build(part, temperature_k).z_eq.copy()
         state = (np.zeros(len(part), dtype=complex), z0, np.zeros(len(part)))
         for k in range(len(timeline.start_s)):

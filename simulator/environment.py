@@ -1,7 +1,7 @@
 r"""What a sample's environment does to a simulation, decided once for every caller.
 
 * :func:`environment_rates`: the extra relaxation rates of the electrons and the phonons;
-* :func:`check_frame`: which frames can carry the sample's environment (:data:`FRAMES`);
+* :func:`check_frame`: the frames (:data:`FRAMES`) and the environments they carry;
 * :func:`flip_segments` and :func:`pulse_runs`: where the pulses start, in a timeline and in a
   sampled waveform (the dynamic nuclear bath redraws its channels there);
 * :func:`ensemble_key`: the part of a sample that its packets are drawn from (two samples with
@@ -62,29 +62,25 @@ def environment_rates(sample: Sample) -> tuple[float, float]:
 
 
 def check_frame(sample: Sample, frame: str) -> None:
-    """Refuse a frame that is unknown or cannot carry the sample's environment.
+    """Refuse a frame that is unknown, or an environment that no frame can carry.
+
+    Both frames carry spin diffusion and the dynamic bath (:mod:`simulator.simulation`), but
+    not the two together.
 
     Raises
     ------
     InputError
-        For an unknown frame, or the lab frame with spin diffusion or a dynamic bath, or a
-        dynamic bath with spin diffusion.
+        For an unknown frame, or a dynamic bath with spin diffusion.
     """
     if frame not in FRAMES:
         raise InputError(f"must be one of {', '.join(FRAMES)}", key="frame", value=frame)
     dynamic = sample.nuclear is not None and sample.nuclear.dynamic
-    if dynamic and (frame == "lab" or sample.diffusion is not None):
+    if dynamic and sample.diffusion is not None:
         raise InputError(
-            "a dynamic nuclear bath is simulated in the rotating frame without spin diffusion",
+            "a dynamic nuclear bath is simulated without spin diffusion; remove "
+            "environment.spin_diffusion or set environment.nuclear.dynamic: false",
             key="environment.nuclear.dynamic",
             value="true",
-        )
-    if frame == "lab" and sample.diffusion is not None:
-        raise InputError(
-            "spin diffusion is simulated in the rotating frame only; use the rotating frame "
-            "or remove environment.spin_diffusion",
-            key="frame",
-            value=frame,
         )
 
 

@@ -29,8 +29,11 @@ here and only here:
   it was;
 * the frame: ``"rotating"`` (exact maps in the rotating-wave approximation, an error of order
   Rabi/carrier) or ``"lab"`` (the full lab-frame Hamiltonian with the carrier,
-  :func:`simulator.lab.frame.propagate_lab`). Spin diffusion and the dynamic bath are simulated in
-  the rotating frame only (an :class:`~sequences.errors.InputError` otherwise).
+  :func:`simulator.lab.frame.propagate_lab`). Both carry every environment, the same way: the
+  same bias paths of spin diffusion (same steps, same noise; the lab frame's driven pieces
+  :func:`simulator.lab.drive.lab_piece`) and the same channel redraws, so the two frames
+  differ by the rotating-wave error only. The dynamic bath is not simulated with spin
+  diffusion (an :class:`~sequences.errors.InputError`).
 
 The same ``(timeline, sample, seed, packets, frame)`` gives the same result bit for bit.
 
@@ -78,8 +81,9 @@ from spin_echo.simulator.environment import (
     flip_segments,
     pulse_runs,
 )
-from spin_echo.simulator.lab.frame import propagate_sampled, sampled_piece
-from spin_echo.simulator.propagator import SegmentChanges, propagate, propagate_chunks
+from spin_echo.simulator.lab.drive import lab_piece
+from spin_echo.simulator.lab.frame import propagate_lab, propagate_sampled, sampled_piece
+from spin_echo.simulator.propagator import SegmentChanges, propagate_chunks
 from spin_echo.simulator.sample import Sample
 
 __all__ = [
@@ -399,22 +403,25 @@ class Simulation:
         ``groups``: also the signal of groups of whole chunks (rotating frame, no diffusion).
         """
         temperature_k = self.sample.temperature_k
-        if self.frame == "lab":
+        packets: Ensemble | SegmentChanges = ensemble
+        if self.dynamic:  # the same redraws in both frames
+            at = {k: e.chunk(start, stop) for k, e in self._segment_changes(timeline).items()}
+            packets = SegmentChanges(ensemble, at)
+        if self.frame == "lab":  # the environments as below, each pulse the lab frame's
             t1_s, t2_s = self.relaxation_times_s
-            return propagate(
-                timeline,
-                ensemble,
-                t1_s=t1_s,
-                t2_s=t2_s,
-                temperature_k=temperature_k,
-                frame="lab",
+            if self.diffusion is not None:  # the same bias paths (steps, noise) as below
+                relax = Relaxation.from_times(t1_s, t2_s)
+                return propagate_diffusing(
+                    timeline, ensemble, relax, temperature_k, self.diffusion, seed=noise_seed,
+                    piece=lab_piece,
+                )  # fmt: skip
+            return propagate_lab(
+                timeline, packets, t1_s=t1_s, t2_s=t2_s, temperature_k=temperature_k
             )
         if self.dynamic:
-            changes = self._segment_changes(timeline)
-            at = {k: e.chunk(start, stop) for k, e in changes.items()}
             return propagate_chunks(
                 timeline,
-                SegmentChanges(ensemble, at),
+                packets,
                 self.relaxation,
                 temperature_k,
                 groups=groups,
@@ -468,7 +475,7 @@ def simulate(
         Number of packets; the sample's when None.
     frame
         ``"rotating"`` (rotating-wave approximation, fast) or ``"lab"`` (exact, with the
-        carrier; not with spin diffusion or a dynamic bath).
+        carrier).
 
     Returns
     -------

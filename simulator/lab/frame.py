@@ -12,7 +12,12 @@ longitudinal modulation of the splitting are kept.
   step applies the fourth-order commutator-free Magnus integrator
   :math:`e^{(a_1 A_1 + a_2 A_2)h} e^{(a_2 A_1 + a_1 A_2)h}` (Gauss points
   :math:`t_{1,2} = h/2 \mp \sqrt3 h/6`, :math:`a_{1,2} = 1/4 \pm \sqrt3/6`), each factor an
-  exact Bloch map. Local error :math:`O((2\pi f h)^5)`; free segments are exact.
+  exact Bloch map (:func:`simulator.lab.drive.drive_span`). Local error
+  :math:`O((2\pi f h)^5)`; free segments are exact. Packets that change at given segments
+  (the dynamic nuclear bath, :class:`simulator.propagator.SegmentChanges`) are carried
+  unchanged in their eigenbasis across the change, as in the rotating frame.
+* spin diffusion in the lab frame: :func:`simulator.diffusion.propagate_diffusing` with the
+  lab frame's piece map :func:`simulator.lab.drive.lab_piece`.
 * :func:`propagate_sampled`: a :class:`~sequences.timeline.Waveform` held sample by sample
   (zero-order hold, :math:`b = \text{sample} \times` ``full_scale_rabi_hz``), which *is*
   piecewise constant: every sample is one exact map, so the result is exact. Runs of at least
@@ -25,7 +30,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Protocol
 
 import numpy as np
 
@@ -42,6 +48,7 @@ from spin_echo.simulator.detection import (
     runs_by_segment,
 )
 from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.lab.drive import SegmentDrive, drive_span, lab_field
 from spin_echo.simulator.lab.maps import apply, product
 from spin_echo.simulator.lab.pulse import (
     PERIOD_STEPS,
@@ -56,6 +63,7 @@ __all__ = [
     "METHOD_ENV",
     "MIN_FREE_SAMPLES",
     "STEPS_PER_PERIOD",
+    "ChangingPackets",
     "propagate_lab",
     "propagate_sampled",
     "sampled_piece",
@@ -70,32 +78,31 @@ STEPS_PER_PERIOD = 64
 #: Shortest run of zero samples that :func:`propagate_sampled` evaluates as free evolution.
 MIN_FREE_SAMPLES = 16
 TWO_PI = 2.0 * math.pi
-_SQ3 = math.sqrt(3.0)
-_A1, _A2 = 0.25 + _SQ3 / 6.0, 0.25 - _SQ3 / 6.0
-_C1, _C2 = 0.5 - _SQ3 / 6.0, 0.5 + _SQ3 / 6.0
 
 
-def _lab_field(
-    frame: PacketFrame, drive: float | np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    cb = frame.coupling * drive
-    return -cb * frame.sin_eta, np.zeros_like(frame.energy_hz), frame.energy_hz + cb * frame.cos_eta
+class ChangingPackets(Protocol):
+    """Packets that change at the start of given segments.
 
+    :class:`simulator.propagator.SegmentChanges` (the dynamic nuclear bath).
+    """
 
-def _drive_step(
-    m: np.ndarray,
-    z: np.ndarray,
-    frame: PacketFrame,
-    relax: Relaxation,
-    drive: Callable[[float], float],
-    t0: float,
-    h: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    b1, b2 = drive(t0 + _C1 * h), drive(t0 + _C2 * h)
-    for first, second in ((_A1, _A2), (_A2, _A1)):
-        field = _lab_field(frame, 2.0 * (first * b1 + second * b2))
-        m, z = rotate_relax(m, z, field, relax, frame.z_eq, 0.5 * h)
-    return m, z
+    @property
+    def ensemble(self) -> Ensemble:
+        """The packets at time zero."""
+
+    @property
+    def at_segment(self) -> Mapping[int, Ensemble]:
+        """For each segment index, the packets from that segment on."""
+
+    @property
+    def norm(self) -> float:
+        """The normaliser of the ensemble."""
+
+    def __len__(self) -> int:
+        """Return the number of packets."""
+
+    def chunk(self, start: int, stop: int) -> ChangingPackets:
+        """Packets ``start:stop`` of every ensemble."""
 
 
 def _drive_segment(
@@ -112,23 +119,14 @@ def _drive_segment(
     """Step driven segment ``k`` sample by sample (CF4), recording its detection points."""
     fc = timeline.carrier_hz
     t_k, d_k = float(timeline.start_s[k]), float(timeline.duration_s[k])
-    rabi, phase = float(timeline.rabi_hz[k]), float(timeline.phase_rad[k])
-    freq = fc + float(timeline.offset_hz[k])
-
-    def drive(t: float) -> float:
-        return rabi * math.cos(TWO_PI * fc * t + phase + TWO_PI * (freq - fc) * (t - t_k))
-
+    drive = SegmentDrive.of(timeline, k)
     events = [
         (run.offset + j, run.first_s + j * run.spacing_s) for run in runs for j in range(run.count)
     ]
     events.append((-1, t_k + d_k))
     t = t_k
     for index, t_event in events:
-        span = t_event - t
-        steps = max(1, math.ceil(span * abs(freq) * steps_per_period))
-        h = span / steps
-        for s in range(steps):
-            m, z = _drive_step(m, z, frame, relax, drive, t + s * h, h)
+        m, z = drive_span(m, z, frame, relax, drive, t, t_event - t, steps_per_period)
         t = t_event
         if index >= 0:
             acc.point(index, frame, m * np.exp(-1j * TWO_PI * fc * t), z)
@@ -159,12 +157,14 @@ def _lab_chunk(
     frame: PacketFrame,
     relax: Relaxation,
     acc: Accumulator,
-    steps_per_period: int = STEPS_PER_PERIOD,
+    steps_per_period: int,
+    frames: Mapping[int, PacketFrame],
 ) -> None:
     runs = runs_by_segment(timeline)
     m = np.zeros(len(frame.energy_hz), dtype=complex)
     z = frame.z_eq.copy()
     for k in range(len(timeline.start_s)):
+        frame = frames.get(k, frame)
         if timeline.rabi_hz[k] == 0.0:
             m, z = _free_segment(m, z, frame, relax, timeline, k, runs.get(k, []), acc)
         else:
@@ -180,8 +180,12 @@ def _fast_chunk(
     acc: Accumulator,
     steps_per_period: int,
     cache: GridCache,
+    frames: Mapping[int, PacketFrame],
 ) -> None:
-    """Propagate a chunk with each driven segment as one map (:mod:`simulator.lab.pulse`)."""
+    """Propagate a chunk with each driven segment as one map (:mod:`simulator.lab.pulse`).
+
+    ``frames``: the packets from the given segments on (the state carried unchanged).
+    """
     runs = runs_by_segment(timeline)
     fc = timeline.carrier_hz
     m = np.zeros(len(frame.energy_hz), dtype=complex)
@@ -192,6 +196,7 @@ def _fast_chunk(
     length = freq * np.asarray(timeline.duration_s)
     k = 0
     while k < count:
+        frame = frames.get(k, frame)
         here = runs.get(k, [])
         if timeline.rabi_hz[k] == 0.0:
             m, z = _free_segment(m, z, frame, relax, timeline, k, here, acc)
@@ -214,6 +219,7 @@ def _fast_chunk(
                 and timeline.rabi_hz[stop] != 0.0
                 and not runs.get(stop)
                 and 0.0 < length[stop] < 1.0
+                and stop not in frames
             ):
                 stop += 1
             part = slice(k, stop)
@@ -231,7 +237,7 @@ def _fast_chunk(
 
 def propagate_lab(
     timeline: Timeline,
-    ensemble: Ensemble,
+    ensemble: Ensemble | ChangingPackets,
     *,
     t1_s: float | None = None,
     t2_s: float | None = None,
@@ -249,6 +255,8 @@ def propagate_lab(
     quadrature demodulation :math:`-\sum_p w_p\cos\theta_p\sin\eta_p\,\overline{m_p}
     e^{2\pi i f_c t}/W` of the lab-frame state (the :math:`2f_c` term dropped) and m_z its
     longitudinal part, so :math:`M_z(t) = m_z + \mathrm{Re}[s\,e^{-2\pi i f_c t}]` exactly.
+    ``ensemble`` may be packets that change at given segments (:class:`ChangingPackets`,
+    :class:`simulator.propagator.SegmentChanges`).
 
     Other Parameters
     ----------------
@@ -276,13 +284,17 @@ def propagate_lab(
         steps_per_period = PERIOD_STEPS if fast else STEPS_PER_PERIOD
     cache = SHARED_GRIDS if grid_cache is None else grid_cache
 
-    def work(part: Ensemble) -> Accumulator:
+    def work(part: Ensemble | ChangingPackets) -> Accumulator:
         acc = Accumulator(points, eigenbasis=eigenbasis)
+        frames: dict[int, PacketFrame] = {}
+        if not isinstance(part, Ensemble):
+            frames = {k: PacketFrame.build(e, temperature_k) for k, e in part.at_segment.items()}
+            part = part.ensemble
         frame = PacketFrame.build(part, temperature_k)
         if fast:
-            _fast_chunk(timeline, frame, relax, acc, steps_per_period, cache)
+            _fast_chunk(timeline, frame, relax, acc, steps_per_period, cache, frames)
         else:
-            _lab_chunk(timeline, frame, relax, acc, steps_per_period)
+            _lab_chunk(timeline, frame, relax, acc, steps_per_period, frames)
         return acc
 
     driven = timeline.rabi_hz != 0.0
@@ -429,5 +441,5 @@ def sampled_piece(
             continue
         for k, b in enumerate(drive, start=first):
             out[k] += kernels.dot(along, z - frame.z_eq) - kernels.dot(across, m.real)
-            m, z = rotate_relax(m, z, _lab_field(frame, b), relax, frame.z_eq, dt)
+            m, z = rotate_relax(m, z, lab_field(frame, b), relax, frame.z_eq, dt)
     return m, z

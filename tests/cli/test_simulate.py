@@ -212,11 +212,17 @@ def test_lab_frame_simulation_agrees_with_the_rotating_frame_to_order_rabi_over_
     assert 1e-3 < difference < 2 * 0.5 / 4
 
 
-def test_lab_frame_refuses_spin_diffusion_with_a_clear_message(capsys, tmp_path):
-    argv = ["simulate", "hahn-echo", "--sample", "ferritin", "--frame", "lab"]
-    assert main([*argv, "-o", str(tmp_path / "x.nc")]) == 2
-    err = capsys.readouterr().err
-    assert "frame = 'lab'" in err and "spin diffusion" in err
+def test_a_dynamic_bath_with_spin_diffusion_is_refused_with_a_clear_message(capsys, tmp_path):
+    # each frame carries each environment (tests/simulator/test_lab_environment.py), not these two
+    sample = tmp_path / "dynamic-ferritin.yaml"
+    text = load_sample("ferritin").to_yaml()
+    sample.write_text(text.replace("lambda_prime: 0}", "lambda_prime: 0, dynamic: true}"))
+    for frame in ("rotating", "lab"):
+        argv = ["simulate", "hahn-echo", "--sample", str(sample), "--frame", frame]
+        assert main([*argv, "-o", str(tmp_path / f"{frame}.nc")]) == 2
+        err = capsys.readouterr().err
+        assert "environment.nuclear.dynamic" in err and "spin diffusion" in err
+        assert len([line for line in err.splitlines() if "warning" not in line]) == 1
 
 
 def test_main_job_sample_decays_as_exp_minus_2tau_over_t2(tmp_path):
