@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -150,9 +151,11 @@ class RecordWriter:
 
     Notes
     -----
-    Writing (:mod:`spin_echo.echo.output`): the file is created as ``STEM.partial-PID.nc``
-    beside ``path``, at its full size with every point NaN (so a full disk is found before the
-    first point, and a point is written in place without growing the file), and flushed. A new
+    Writing (:mod:`spin_echo.echo.output`): the file is made under a hidden name
+    (``.STEM.partial-PID.nc.creating``) at its full size with every point NaN (so a full disk
+    is found before the first point, and a point is written in place without growing the
+    file), flushed, and only then renamed ``STEM.partial-PID.nc`` beside ``path``: a kill while
+    it is being made leaves no half-made record under either name. A new
     record is then linked in place at once, so that a crash leaves its finished points at
     ``path``. A record that replaces an existing file stays at the partial name until every point
     is written and the writer closes normally; only then does it replace ``path`` in one rename.
@@ -184,13 +187,15 @@ class RecordWriter:
             )
         self._output = OutputFile(self.path, overwrite=overwrite, option="record").open()
         self._file = self._output.partial
+        self._creating = self._file.with_name(f".{self._file.name}.creating")
         self._ds: netCDF4.Dataset | None = None
         try:
             self._create(axes, time_s, attrs, with_mz=with_mz, window=window, with_sem=with_sem)
         except BaseException as err:
             failure = None
             if isinstance(err, (OSError, RuntimeError)):
-                failure = write_error(self.path, err, probe=self._file)
+                probe = self._creating if self._creating.exists() else self._file
+                failure = write_error(self.path, err, probe=probe)
             self._drop(keep=False)
             if failure is not None:
                 raise failure from None
@@ -209,8 +214,11 @@ class RecordWriter:
         """Create the file at its full size, every point NaN; link it in place if it is new."""
         names = [name for name, _, _ in axes]
         series = 2 + int(with_mz) + 2 * int(with_sem)
-        reserve_space(self._file, 8 * series * int(np.prod(self.shape)) * len(time_s))
-        self._ds = netCDF4.Dataset(self._file, "w", format="NETCDF4")
+        # built under a hidden name and renamed once valid: a kill while the file is being
+        # made leaves no half-made record under the partial (or the final) name
+        self._creating.unlink(missing_ok=True)
+        reserve_space(self._creating, 8 * series * int(np.prod(self.shape)) * len(time_s))
+        self._ds = netCDF4.Dataset(self._creating, "w", format="NETCDF4")
         ds = self._ds
         for name, values, kind in axes:
             ds.createDimension(name, len(values))
@@ -255,6 +263,7 @@ class RecordWriter:
             for row in range(var.shape[0]) if len(var.shape) > 1 else (slice(None),):
                 var[row, ...] = np.full(var.shape[1:] if len(var.shape) > 1 else var.shape, np.nan)
         ds.sync()
+        os.replace(self._creating, self._file)
         if not self._output.replaces_existing:
             self._output.publish()
             self._file = self.path
@@ -350,6 +359,7 @@ class RecordWriter:
             # a second failure while closing: the first one is the one reported
             with contextlib.suppress(OSError, RuntimeError):
                 self._ds.close()
+        self._creating.unlink(missing_ok=True)
         if not self._output.published and self._file.exists():
             if keep and self._written.any():
                 _LOG.warning(

@@ -241,8 +241,6 @@ def simulate_protocol(
     if frame == "rotating":
         rwa = rwa_error(first)
         attrs["rwa_error_estimate"] = rwa.estimate
-        if rwa.warning():
-            warnings.warn(rwa.warning(), RotatingWaveWarning, stacklevel=2)
     attrs |= {
         "protocol": protocol_yaml,
         "sample": sample.to_yaml(),
@@ -262,6 +260,9 @@ def simulate_protocol(
         with_sem=bool(replicas),
         overwrite=overwrite,
     ) as record:
+        if frame == "rotating" and rwa.warning():
+            # said once the record is open: a run refused for its output does not warn
+            warnings.warn(rwa.warning(), RotatingWaveWarning, stacklevel=2)
         for done, result in enumerate(map_function(simulate_point, jobs), 1):
             check_detection_grid(result.detect, first.detect, point=result.index)
             record.write_point(result.index, result.signal, result.mz, sem=result.sem)
