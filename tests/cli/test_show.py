@@ -138,7 +138,11 @@ MALFORMED = [
         "sequence[0].delay = \"open('x')\": call of 'open' is not allowed",
     ),
     ("yaml-bomb", YAML_BOMB, "anchors and aliases are not allowed"),
-    ("huge-document", _doc(tail="description: '" + "x" * 1_100_000 + "'\n"), "larger than 1000000 bytes"),
+    (
+        "huge-document",
+        _doc(tail="description: '" + "x" * 1_100_000 + "'\n"),
+        "larger than 1000000 bytes",
+    ),
     (
         "negative-delay",
         _doc(seq="sequence:\n  - delay: tau - 10 us\n"),
