@@ -1,7 +1,7 @@
 r"""Decay fits: Hahn echo (exponential, stretched), stimulated echo, CPMG train, inversion recovery.
 
 Each function takes the swept times (s) and the integrated echo (any units, e.g. from
-:func:`spin_echo.echo.analysis.extraction.echo_curve`), finds its own starting point, and returns a
+:func:`spin_echo.echo.analysis.curves.echo_curve`), finds its own starting point, and returns a
 :class:`~spin_echo.echo.analysis.fitting.FitResult` with standard errors:
 
 - Hahn echo, phase memory time T_M and stretch exponent x:

@@ -31,10 +31,8 @@ from spin_echo.sequences.errors import InputError
 
 __all__ = [
     "AnalysisError",
-    "EchoCurve",
     "EchoWindow",
     "check_signal",
-    "echo_curve",
     "find_echo",
     "integrate_echo",
     "record_signal",
@@ -62,40 +60,6 @@ class EchoWindow:
     start_s: float
     stop_s: float
     center_s: float
-
-
-@dataclass(frozen=True)
-class EchoCurve:
-    """Integrated echo of a one-axis sweep, ready for a fit.
-
-    Attributes
-    ----------
-    name, units
-        Swept parameter and its SI unit (from the record's coordinate).
-    x
-        Swept values (SI), written points only.
-    y
-        Integrated echo per point (see :func:`integrate_echo`), units ``y_units``.
-    sigma
-        Standard deviation of one ``y`` value: the record's noise
-        (:func:`spin_echo.echo.analysis.noise.record_noise`: shot-to-shot standard error where
-        stored, else
-        band-limited fourth differences) times ``sqrt(sum_ij rho_ij) / n`` over the ``n``
-        samples of the window, ``rho`` the receiver's noise correlation (``1/sqrt(n)`` for
-        white noise).
-    y_units
-        Units of the signal.
-    window
-        Integration window.
-    """
-
-    name: str
-    units: str
-    x: np.ndarray
-    y: np.ndarray
-    sigma: float
-    y_units: str
-    window: EchoWindow
 
 
 def sweep_dims(dataset: xr.Dataset) -> tuple[str, ...]:
@@ -287,57 +251,3 @@ def integrate_echo(
     result.attrs["units"] = units
     result.name = "echo"
     return result
-
-
-def echo_curve(
-    dataset: xr.Dataset,
-    *,
-    mode: Literal["quadrature", "magnitude"] = "quadrature",
-    window: EchoWindow | None = None,
-    baseline: bool = False,
-) -> EchoCurve:
-    """Integrate the echo at every point of a record with one sweep axis.
-
-    Parameters
-    ----------
-    dataset
-        A record with exactly one sweep axis.
-    mode
-        ``"quadrature"`` (phase-corrected, signed) or ``"magnitude"``; see :func:`integrate_echo`.
-    window
-        Integration window; ``None`` finds it with :func:`find_echo`.
-    baseline
-        Remove the edge baseline first (:func:`remove_baseline`).
-
-    Returns
-    -------
-    EchoCurve
-        One value per written sweep point.
-    """
-    dims = sweep_dims(dataset)
-    if len(dims) != 1:
-        raise AnalysisError(
-            "an echo curve needs a record with exactly one sweep axis", key="sweep", value=dims
-        )
-    signal = record_signal(dataset)
-    if baseline:
-        signal = remove_baseline(signal)
-    window = find_echo(signal) if window is None else window
-    from spin_echo.echo.analysis.noise import (
-        record_noise,  # spin_echo.echo.analysis.noise builds on this module
-    )
-
-    echo = integrate_echo(signal, window=window, mode=mode)
-    inside = ((signal["time"] >= window.start_s) & (signal["time"] <= window.stop_s)).values
-    noise = record_noise(dataset)
-    written = np.isfinite(echo.values)
-    x = np.asarray(dataset[dims[0]].values, dtype=float)[written]
-    return EchoCurve(
-        name=dims[0],
-        units=str(dataset[dims[0]].attrs.get("units", "")),
-        x=x,
-        y=np.asarray(echo.values, dtype=float)[written],
-        sigma=noise.mean_sigma(np.asarray(signal["time"].values)[inside]),
-        y_units=str(signal.attrs["units"]),
-        window=window,
-    )

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from spin_echo.echo.analysis.curves import echo_curve
 from spin_echo.echo.analysis.decay_fits import (
     fit_cpmg,
     fit_echo_decay,
@@ -48,7 +49,6 @@ from spin_echo.echo.analysis.decay_fits import (
 )
 from spin_echo.echo.analysis.extraction import (
     AnalysisError,
-    echo_curve,
     find_echo,
     integrate_echo,
     record_signal,

@@ -233,8 +233,8 @@ def test_main_job_sample_decays_as_exp_minus_2tau_over_t2(tmp_path):
     on tau, so the integrated echo is A exp(-2 tau / T2). Tolerance 0.5 % (measured 0.06 % at
     4000 packets): dephasing during the finite pulses mixes in a small population path.
     """
+    from spin_echo.echo.analysis.curves import echo_curve
     from spin_echo.echo.analysis.decay_fits import fit_echo_decay
-    from spin_echo.echo.analysis.extraction import echo_curve
     from spin_echo.echo.record import read_record
 
     record = tmp_path / "main.nc"

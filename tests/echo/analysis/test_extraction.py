@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from spin_echo.echo.analysis.curves import echo_curve
 from spin_echo.echo.analysis.extraction import (
     AnalysisError,
     EchoWindow,
-    echo_curve,
     find_echo,
     integrate_echo,
     record_signal,

@@ -141,7 +141,7 @@ def test_bench_without_receiver_uses_half_the_carrier():
 
 def test_echo_curve_error_counts_the_correlated_samples_once():
     """A window mean of n correlated samples has the variance sigma^2 sum(rho) / n^2."""
-    from spin_echo.echo.analysis.extraction import echo_curve
+    from spin_echo.echo.analysis.curves import echo_curve
 
     sem = np.full((3, 64), 0.01 + 0.01j)
     data = record(sem, shots=4, receiver_bandwidth_hz=B)
