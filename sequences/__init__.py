@@ -20,9 +20,8 @@ if TYPE_CHECKING:
         Protocol,
         SweepAxis,
         combine_phase_cycle,
-        list_protocols,
-        load_protocol,
     )
+    from spin_echo.sequences.protocol_files import list_protocols, load_protocol
     from spin_echo.sequences.shapes import Chirp, Gaussian, Rect, Sech, Shape
     from spin_echo.sequences.timeline import AwgConstraints, DetectWindow, Timeline, Waveform
 
@@ -68,8 +67,8 @@ _EXPORTS = {
     "DetectWindow": "timeline",
     "Gaussian": "shapes",
     "InputError": "errors",
-    "list_protocols": "protocol",
-    "load_protocol": "protocol",
+    "list_protocols": "protocol_files",
+    "load_protocol": "protocol_files",
     "Parameter": "protocol",
     "PhaseStep": "protocol",
     "Protocol": "protocol",

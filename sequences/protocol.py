@@ -35,17 +35,15 @@ Limits: at most :data:`~sequences.parameters.MAX_SWEEP_POINTS` sweep points and
 Every point of the sweep (and the defaults) is bound and laid out when the protocol is loaded,
 so a protocol that loads compiles at every point.
 
-Built-in protocols live in ``sequences/library/NAME.yaml``: :func:`load_protocol` takes such a
-name or a path, :func:`list_protocols` lists the names with their one-line descriptions.
+Built-in protocols live in ``sequences/library/NAME.yaml``; loading one by name or path, and
+listing them, is :mod:`spin_echo.sequences.protocol_files`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -66,19 +64,16 @@ from spin_echo.sequences.parameters import (
     parse_sweep,
 )
 from spin_echo.sequences.quantity import Quantity, evaluate, parse_quantity
-from spin_echo.sequences.yamlio import MapNode, Node, load_yaml, read_document
+from spin_echo.sequences.yamlio import MapNode, Node, load_yaml
 
 __all__ = [
     "FULL_SCALE_KEY",
-    "LIBRARY_DIR",
     "MAX_RECORD_VALUES",
     "Parameter",
     "PhaseStep",
     "Protocol",
     "SweepAxis",
     "combine_phase_cycle",
-    "list_protocols",
-    "load_protocol",
     "parse_protocol",
 ]
 
@@ -135,7 +130,8 @@ def _relocated(err: InputError, message: str) -> ProtocolError:
 class Protocol:
     """A named, parameterised sequence with sweeps and a phase cycle (see the module doc).
 
-    Build one with :func:`sequences.library.load_protocol` or :func:`parse_protocol`.
+    Build one with :func:`~spin_echo.sequences.protocol_files.load_protocol` or
+    :func:`parse_protocol`.
     Two protocols are equal when their YAML texts (:meth:`to_yaml`) are equal.
 
     Attributes
@@ -463,58 +459,3 @@ def _check_record_size(
             f"{per_point * sweep_points} values; a record holds at most {MAX_RECORD_VALUES} "
             "(about 40 bytes each in memory): fewer sweep points or detection points"
         )
-
-
-#: Folder of the built-in protocols.
-LIBRARY_DIR = Path(__file__).resolve().parent / "library"
-
-
-def _builtin_names() -> list[str]:
-    return sorted(path.stem for path in LIBRARY_DIR.glob("*.yaml"))
-
-
-def load_protocol(name_or_path: str | Path) -> Protocol:
-    """Load a built-in protocol by name (``"hahn-echo"``) or a protocol file by path.
-
-    Parameters
-    ----------
-    name_or_path
-        A name from :func:`list_protocols`, or the path of a YAML protocol file.
-
-    Returns
-    -------
-    Protocol
-        The checked protocol (every sweep point binds and lays out).
-
-    Raises
-    ------
-    ProtocolError
-        If the name is neither built-in nor an existing file, or the file is malformed
-        (the message names the file, line, key and value).
-    """
-    text = str(name_or_path)
-    builtin = LIBRARY_DIR / f"{text}.yaml"
-    if isinstance(name_or_path, str) and text in _builtin_names():
-        root = load_yaml(
-            builtin.name, text=builtin.read_text(encoding="utf-8"), error_class=ProtocolError
-        )
-        return parse_protocol(root)
-    path = Path(name_or_path)
-    if not os.path.lexists(path):
-        raise ProtocolError(
-            "is neither a built-in protocol nor a file; built-in protocols are "
-            + ", ".join(_builtin_names()),
-            key="protocol",
-            value=text,
-        )
-    text = read_document(path, error_class=ProtocolError)
-    return parse_protocol(load_yaml(path, text=text, error_class=ProtocolError))
-
-
-def list_protocols() -> list[tuple[str, str]]:
-    """Return ``(name, one-line description)`` of every built-in protocol, sorted by name."""
-    result = []
-    for name in _builtin_names():
-        description = load_protocol(name).description.strip()
-        result.append((name, description.splitlines()[0] if description else ""))
-    return result

@@ -69,7 +69,7 @@ def load_protocol(source: Protocol | str | Path) -> Protocol:
     True
     """
     from spin_echo.sequences.protocol import Protocol
-    from spin_echo.sequences.protocol import load_protocol as load_file
+    from spin_echo.sequences.protocol_files import load_protocol as load_file
 
     if isinstance(source, Protocol):
         return source

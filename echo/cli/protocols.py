@@ -14,7 +14,7 @@ from pathlib import Path
 
 from spin_echo.sequences import list_protocols
 from spin_echo.sequences.errors import InputError
-from spin_echo.sequences.protocol import LIBRARY_DIR
+from spin_echo.sequences.protocol_files import LIBRARY_DIR
 from spin_echo.simulator import list_samples
 from spin_echo.simulator.sample import SAMPLES_DIR
 

@@ -13,7 +13,7 @@ from spin_echo.sequences import (
     list_protocols,
     load_protocol,
 )
-from spin_echo.sequences.protocol import LIBRARY_DIR
+from spin_echo.sequences.protocol_files import LIBRARY_DIR
 
 LIBRARY = (
     "fid",
