@@ -13,7 +13,8 @@ of a piece at constant bias when the bias drifts (:func:`lab_piece`, the lab fra
 :data:`simulator.diffusion.DrivenPiece`): the spin diffusion of a drifting bias changes the
 packets every few nanoseconds, so there is no period map to raise to a power, and applying the
 steps to the state costs far less than building their maps (27x less for a 12 ns piece of
-2000 ferritin packets, measured: the maps' scaling and squaring follows the fastest packet).
+2000 ferritin packets, measured with numpy: the maps' scaling and squaring follows the fastest
+packet).
 """
 
 from __future__ import annotations
