@@ -92,13 +92,22 @@ def add_overwrite_option(parser: argparse.ArgumentParser) -> None:
 
 
 def check_counts(args: argparse.Namespace) -> None:
-    """Check ``--seed`` and ``--packets`` (where the command has them) before anything runs.
+    """Check ``--seed``, ``--packets`` and the kernel settings before anything runs.
+
+    The environment variables that choose the propagator's kernels (``SPIN_ECHO_KERNELS``,
+    ``SPIN_ECHO_THREADS``) are read here too, so a bad one is refused before any file is
+    written.
 
     Raises
     ------
     InputError
-        ``--seed`` outside ``0 ... MAX_SEED`` or ``--packets`` outside ``1 ... MAX_PACKETS``.
+        ``--seed`` outside ``0 ... MAX_SEED``, ``--packets`` outside ``1 ... MAX_PACKETS``, or a
+        bad kernel setting (:class:`~spin_echo.simulator.kernels.KernelError`).
     """
+    from spin_echo.simulator import kernels
+
+    kernels.default_backend()
+    kernels.default_threads()
     seed = getattr(args, "seed", None)
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise InputError("must be a whole number from 0 to 2**63 - 1", key="--seed", value=seed)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from spin_echo.sequences.timeline import DetectWindow, Timeline
+from spin_echo.simulator import kernels
 
 Segment = tuple[float, float, float] | tuple[float, float, float, float]
 
@@ -62,3 +63,23 @@ def make_timeline() -> Callable[..., Timeline]:
 @pytest.fixture
 def make_hahn() -> Callable[..., Timeline]:
     return hahn_timeline
+
+
+def _backend_or_skip(name: str) -> str:
+    """``name`` if that kernel backend can run here; else the test is reported as skipped."""
+    if name not in kernels.available_backends():
+        pytest.skip(f"the {name} kernel backend is not installed (pip install -e '.[fast]')")
+    return name
+
+
+@pytest.fixture(params=kernels.BACKENDS)
+def backend(request) -> str:
+    """Every kernel backend by name; one that is not installed is a reported skip, not a gap."""
+    return _backend_or_skip(request.param)
+
+
+@pytest.fixture(params=kernels.BACKENDS)
+def kernel_backend(request):
+    """Run the test with each kernel backend in force (numba reported as skipped if absent)."""
+    with kernels.use_backend(_backend_or_skip(request.param)):
+        yield request.param

@@ -11,18 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spin_echo.simulator import kernels
 from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
 from spin_echo.simulator.ensemble import Ensemble
 
 N = 2000
-
-
-@pytest.fixture(params=kernels.available_backends())
-def kernel_backend(request):
-    """Run the test with each available kernel backend (numba when installed, numpy)."""
-    with kernels.use_backend(request.param):
-        yield request.param
 
 
 def _random_states(rng, pure):

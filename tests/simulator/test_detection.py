@@ -37,11 +37,6 @@ def test_chunk_groups_refuse_a_non_positive_size():
         chunk_groups(100, 0, 8)
 
 
-@pytest.fixture(params=kernels.available_backends())
-def backend(request):
-    return request.param
-
-
 @pytest.mark.parametrize("threads", [1, 2], ids=["one-thread", "two-threads"])
 def test_groups_leave_the_totals_unchanged_and_sum_their_chunks(backend, threads, make_hahn):
     ensemble = load_sample("bare-t2").ensemble(packets=1003, seed=4)

@@ -18,12 +18,6 @@ from threadpoolctl import threadpool_info
 from spin_echo.simulator import kernels
 
 
-@pytest.fixture(params=kernels.available_backends())
-def kernel_backend(request):
-    with kernels.use_backend(request.param):
-        yield request.param
-
-
 def test_dot_products(kernel_backend):
     rng = np.random.default_rng(9)
     a, b = rng.normal(size=1003), rng.normal(size=1003) + 1j * rng.normal(size=1003)

@@ -13,7 +13,7 @@ import qutip
 
 from spin_echo.sequences.quantity import HZ_PER_K
 from spin_echo.sequences.timeline import Waveform
-from spin_echo.simulator import Ensemble, kernels, propagate, propagate_sampled
+from spin_echo.simulator import Ensemble, propagate, propagate_sampled
 
 TWO_PI = 2 * np.pi
 OPTIONS = {"atol": 1e-13, "rtol": 1e-12, "nsteps": 10_000_000, "max_step": 2e-9}
@@ -44,13 +44,6 @@ def _packet_ops(delta, eps, t1_s=None, t2_s=None, temperature_k=0.0):
         c_ops.append(np.sqrt((g2 - g1 / 2) / 2) * (e * e.dag() - g * g.dag()))
     rho = 0.5 * (qutip.qeye(2) + z_eq * (e * e.dag() - g * g.dag()))
     return h0, tz, c_ops, rho
-
-
-@pytest.fixture(params=kernels.available_backends())
-def kernel_backend(request):
-    """Run the test with each available kernel backend (numba when installed, numpy)."""
-    with kernels.use_backend(request.param):
-        yield request.param
 
 
 RELAX = {"none": {}, "relaxing": {"t1_s": 0.4e-6, "t2_s": 0.3e-6, "temperature_k": 1e-4}}

@@ -10,13 +10,6 @@ from spin_echo.simulator import Ensemble, kernels, propagate
 pytestmark = pytest.mark.usefixtures("kernel_backend")
 
 
-@pytest.fixture(params=kernels.available_backends())
-def kernel_backend(request):
-    """Run the test with each available kernel backend (numba when installed, numpy)."""
-    with kernels.use_backend(request.param):
-        yield request.param
-
-
 def _single(delta_hz, epsilon_hz, cos_theta=1.0):
     return Ensemble(np.array([delta_hz]), np.array([epsilon_hz]), np.array([cos_theta]), np.ones(1))
 
