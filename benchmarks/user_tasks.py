@@ -5,9 +5,12 @@ r"""End-to-end user tasks of issue 14, each timed against its reference in the s
 every reference in the same sitting, so that the printed ratios hold on a machine whose load
 changes between runs:
 
-1. ``simulate`` of a one-point Hahn echo (``bare``, 10^6 packets; 10^5 with ``--quick``)
-   against a plain numpy script of the same physics (closed-form rotating-frame rotations and
-   free precession, detection as a direct sum over packets), run the same way;
+1. ``simulate`` of a one-point Hahn echo (the library's ``hahn-echo`` without its sweep, 1024
+   detection points, both phase steps; sample ``bare-t2``, 10^6 packets, 10^5 with
+   ``--quick``) against a plain numpy script of the same physics (closed-form rotating-frame
+   rotations, free precession with T2, detection as a direct sum over packets, both phase
+   steps combined; T2 is left out during the pulses, which have no closed form with it), run
+   the same way;
 2. ``spin-echo --help`` and ``spin-echo protocols`` (target < 0.3 s, no reference);
 3. ``simulate hahn-echo --frame lab`` at 1000 packets (12 tau x 2 phase steps), samples
    ``bare`` and ``bare-t2``, against the same command in the rotating frame;
@@ -18,8 +21,9 @@ changes between runs:
 
 Row 3 also runs the former lab-frame path, for the before/after comparison.
 
-Peak memory is the largest resident set of the task's child processes
-(``resource.getrusage(RUSAGE_CHILDREN)``, read in a fresh helper process per task).
+Peak memory is the largest resident set of the task's child processes, and CPU time their
+user + system time (``resource.getrusage(RUSAGE_CHILDREN)``, read in a fresh helper process per
+task): on a shared machine the CPU time moves less with the load than the wall time.
 """
 
 from __future__ import annotations
@@ -43,27 +47,30 @@ EXACT = {"SPIN_ECHO_LAB_METHOD": "exact"}
 
 _HAHN_ONE = """\
 name: hahn-one
-description: One-point Hahn echo (benchmarks/user_tasks.py).
+description: The library's hahn-echo without its sweep, 1024 points (benchmarks/user_tasks.py).
 parameters: {carrier: 4 MHz, t_pi2: 500 ns, tau: 5 us, window: 4 us}
 sequence:
   - pulse: {angle: pi/2, duration: t_pi2, phase: 0 deg}
   - delay: tau
   - pulse: {angle: pi, duration: 2*t_pi2, phase: 90 deg}
   - delay: tau - window/2
-  - detect: {duration: window, points: 256}
+  - detect: {duration: window, points: 1024}
+phase_cycle:
+  - {pulses: [0 deg, 0 deg], receiver: +1}
+  - {pulses: [180 deg, 0 deg], receiver: -1}
 full_scale_rabi: 1 MHz
 """
 
-_NUMPY_ECHO = '''\
+_NUMPY_ECHO = """\
 import sys
 import numpy as np
-n = int(sys.argv[1])
+n, points = int(sys.argv[1]), int(sys.argv[2])
 rng = np.random.default_rng(1)
 delta = 1e6 * np.exp(0.05 * rng.standard_normal(n))
 eps = 0.3e6 * rng.standard_normal(n)
 E = np.hypot(eps, 2 * delta)
 kappa = 2 * delta / E
-fc, rabi, tp, tau, window, points = 4e6, 0.5e6, 500e-9, 5e-6, 4e-6, 256
+fc, rabi, tp, tau, window, t2 = 4e6, 0.5e6, 500e-9, 5e-6, 4e-6, 20e-6
 
 def rotate(m, z, phase, duration):
     ox = kappa * rabi * np.cos(phase)
@@ -79,18 +86,19 @@ def rotate(m, z, phase, duration):
     y1 = y * c + (nz * x - nx * z) * s + ny * d
     return x1 + 1j * y1, z * c + (nx * y - ny * x) * s + nz * d
 
-m, z = np.zeros(n, complex), -np.ones(n)
-m, z = rotate(m, z, 0.0, tp)
-m = m * np.exp(2j * np.pi * (2 * E - fc) * tau)
-m, z = rotate(m, z, np.pi / 2, 2 * tp)
 t = tau - window / 2 + np.arange(points) * window / points
 signal = np.zeros(points, complex)
-for lo in range(0, n, 8192):
-    sl = slice(lo, lo + 8192)
-    phases = np.exp(2j * np.pi * np.outer(t, 2 * E[sl] - fc))
-    signal -= np.conj(phases @ (kappa[sl] * m[sl])) / n
+for first, receiver in ((0.0, 1.0), (np.pi, -1.0)):
+    m, z = np.zeros(n, complex), -np.ones(n)
+    m, z = rotate(m, z, first, tp)
+    m = m * np.exp((2j * np.pi * (2 * E - fc) - 1 / t2) * tau)
+    m, z = rotate(m, z, np.pi / 2, 2 * tp)
+    for lo in range(0, n, 8192):
+        sl = slice(lo, lo + 8192)
+        phases = np.exp(np.outer(t, 2j * np.pi * (2 * E[sl] - fc)) - t[:, None] / t2)
+        signal -= receiver * np.conj(phases @ (kappa[sl] * m[sl])) / (2 * n)
 print(abs(signal).max())
-'''
+"""
 
 _RUNNER = """\
 import json, resource, subprocess, sys, time
@@ -98,14 +106,14 @@ command, env = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 start = time.perf_counter()
 done = subprocess.run(command, env=env, capture_output=True, text=True)
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": done.returncode, "wall_s": wall, "peak_mb": peak / 1024,
-                  "err": done.stderr[-400:]}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": done.returncode, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
+                  "peak_mb": usage.ru_maxrss / 1024, "err": done.stderr[-400:]}))
 """
 
 
 def run_task(command: list[str], *, env: dict[str, str] | None = None) -> dict:
-    """Run ``command`` in a fresh helper process; return its wall time and peak memory.
+    """Run ``command`` in a fresh helper process; return its wall and CPU time and peak memory.
 
     Raises
     ------
@@ -128,9 +136,10 @@ def run_task(command: list[str], *, env: dict[str, str] | None = None) -> dict:
 def _row(task: str, got: dict, reference: dict | None, ref_name: str, target: str) -> None:
     ratio = f"{got['wall_s'] / reference['wall_s']:7.2f}x" if reference else "      -"
     ref_s = f"{reference['wall_s']:8.2f}" if reference else "       -"
+    ref_cpu = f"{reference['cpu_s']:7.2f}" if reference else "      -"
     print(
-        f"{task:<44} {got['wall_s']:8.2f} {ref_s} {ratio}  {got['peak_mb']:7.0f}  "
-        f"{ref_name:<26} {target}"
+        f"{task:<44} {got['wall_s']:8.2f} {got['cpu_s']:7.2f} {ref_s} {ref_cpu} {ratio}  "
+        f"{got['peak_mb']:7.0f}  {ref_name:<26} {target}"
     )
 
 
@@ -143,13 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     packets = 100_000 if args.quick else 1_000_000
     (work / "hahn-one.yaml").write_text(_HAHN_ONE)
     (work / "echo.py").write_text(_NUMPY_ECHO)
-    print(f"{'task':<44} {'time s':>8} {'ref s':>8} {'ratio':>8}  {'peak MB':>7}  "
-          f"{'reference':<26} target")  # fmt: skip
+    print(f"{'task':<44} {'time s':>8} {'cpu s':>7} {'ref s':>8} {'ref cpu':>7} {'ratio':>8}  "
+          f"{'peak MB':>7}  {'reference':<26} target")  # fmt: skip
     names = (str(work / f"out{k}.nc") for k in range(1000))
-    one = run_task([*CLI, "simulate", str(work / "hahn-one.yaml"), "--sample", "bare",
+    one = run_task([*CLI, "simulate", str(work / "hahn-one.yaml"), "--sample", "bare-t2",
                     "--packets", str(packets), "-o", next(names)])  # fmt: skip
-    script = run_task([PYTHON, str(work / "echo.py"), str(packets)])
-    _row(f"1 simulate one Hahn echo, {packets} packets", one, script, "plain numpy script",
+    script = run_task([PYTHON, str(work / "echo.py"), str(packets), "1024"])
+    _row(f"1 simulate one Hahn echo, {packets} pk x 1024", one, script, "plain numpy script",
          "<= 0.5 s")  # fmt: skip
     for command in (["--help"], ["protocols"]):
         _row(f"2 spin-echo {' '.join(command)}", run_task([*CLI, *command]), None, "-", "< 0.3 s")
@@ -165,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = run_task([*CLI, "run", "hahn-echo", "--bench", "virtual", "--sample", "bare",
                       "-o", str(work / "measured-bare.nc")])  # fmt: skip
     _row("4 run --bench virtual, bare", bench, rotating, "rotating simulate", "<= 3x")
-    grains = (work / "grains.yaml")
+    grains = work / "grains.yaml"
     grains.write_text(textwrap.dedent("""\
         name: grains
         description: Bare grains with a phenomenological T2.
