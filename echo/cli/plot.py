@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         except AnalysisError as err:
             if args.analysis != "auto":
                 raise
-            print(f"spin-echo: note: no fit drawn: {err}", file=sys.stderr)
+            family = classify_record(dataset).name or "the"
+            print(f"spin-echo: note: no {family} fit drawn: {err}", file=sys.stderr)
         else:
             family = classify_record(dataset)
             if analysis is None and args.analysis == "auto" and not family.name:

@@ -12,10 +12,15 @@ Monte-Carlo standard error (``signal_sem_re``/``_im``, positive) for simulations
 shot-to-shot error for runs. A cell the physics cannot do must say so in one line with exit 2
 (``InputError``), listed in :data:`REFUSED` with its reason; there is none (ferritin's spin
 diffusion in the lab frame, refused until the lab frame carried it, now exits 0).
-Not covered here: plots and analyses of these records (issue 12.2, tested elsewhere).
+Each record is then drawn by ``spin-echo plot``, which must exit 0, draw a figure and name the
+analysis that the protocol's structure calls for (:data:`ANALYSIS`; with two sweep points most
+fits are marked UNRELIABLE or not drawn, and say so: the fits themselves are tested in
+``tests/echo/analysis``).
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -25,6 +30,7 @@ from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import read_record, record_time_axis
 from spin_echo.sequences import compile_timeline, list_protocols, load_protocol
 from spin_echo.simulator import list_samples, load_sample
+from tests.images import assert_plot_image
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -34,10 +40,21 @@ MODES = ("rotating", "lab", "bench")
 PACKETS = 48
 #: Cells refused on purpose, with the reason the command prints (exit 2).
 REFUSED: dict[tuple[str, str], str] = {}
+#: What ``spin-echo plot`` names for each built-in protocol (its analysis, chosen by structure).
+ANALYSIS = {
+    "fid": "FID spectrum",
+    "nutation": "nutation",
+    "hahn-echo": "echo decay|no hahn-echo fit",
+    "cpmg": "CPMG train|no cpmg fit",
+    "stimulated-echo": "stimulated-echo decay|no stimulated-echo fit",
+    "inversion-recovery": "inversion recovery|no inversion-recovery fit",
+    "hole-burning": "hole",
+}
 
 
 def test_the_matrix_covers_every_builtin():
     assert len(PROTOCOLS) >= 7 and {"stimulated-echo", "inversion-recovery"} <= set(PROTOCOLS)
+    assert set(ANALYSIS) == set(PROTOCOLS)
     assert {"bare", "bare-t2", "tb-grain", "ferritin"} <= set(SAMPLES)
 
 
@@ -100,3 +117,8 @@ def test_every_protocol_runs_on_every_sample(protocol, sample, mode, small_sampl
         assert np.all(np.abs(ds["mz"].values) <= 1.0 + 1e-12)
         assert ds.attrs["frame"] == mode
         assert np.any(ds["signal_sem_re"].values > 0)
+    image = tmp_path / "rec.png"
+    assert main(["plot", str(record), "-o", str(image)]) == 0
+    said = capsys.readouterr()
+    assert re.search(ANALYSIS[protocol], said.out + said.err), said.out + said.err
+    assert_plot_image(image)

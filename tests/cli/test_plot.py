@@ -112,7 +112,7 @@ def test_auto_falls_back_when_the_fit_fails(tmp_path, capsys):
     flat = write(tmp_path / "rec.nc", *swept("hole-burning"), np.exp(-((OFFSET / 1e6) ** 2)))
     assert main(["plot", str(flat)]) == 0
     captured = capsys.readouterr()
-    assert "no fit drawn" in captured.err and "no hole is resolved" in captured.err
+    assert "no hole-burning fit drawn" in captured.err and "no hole is resolved" in captured.err
     assert mpimg.imread(tmp_path / "rec.png").shape[0] > 100
 
 
