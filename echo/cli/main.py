@@ -8,6 +8,7 @@ Nothing but an unexpected bug prints a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 import warnings
@@ -90,11 +91,21 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    Run as the process's own command (``argv`` None), it freezes the garbage collector's objects
+    before returning: the process ends next, and the interpreter's collections at exit would
+    otherwise walk every object of numba and scipy (0.25 s measured after a 10^6-packet
+    ``simulate``).
+    """
+    own = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
-        return _run(argv)
+        status = _run(argv)
+    if own:
+        gc.freeze()
+    return status
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
