@@ -278,9 +278,9 @@ def rotate_anisotropic(
         for k in range(TAYLOR_DEGREE, 0, -1):
             inv = 1.0 / k
             for i in range(nb):
-                ai = (a[0, i], a[1, i], a[2, i], a[3, i], a[4, i], a[5, i], a[6, i], a[7, i])
                 prod, pv = _compose(
-                    (*ai, a[8, i]),
+                    (a[0, i], a[1, i], a[2, i], a[3, i], a[4, i], a[5, i],
+                     a[6, i], a[7, i], a[8, i]),
                     (0.0, 0.0, bz[i]),
                     (mat[0, i], mat[1, i], mat[2, i], mat[3, i], mat[4, i], mat[5, i],
                      mat[6, i], mat[7, i], mat[8, i]),
