@@ -204,9 +204,10 @@ def test_lab_frame_fit_of_a_lab_frame_record(truth, tmp_path):
 def test_the_model_is_the_one_sweep_point_path_whatever_map_runs_it(truth):
     # every evaluation simulates each point through simulate_steps; the result is that of
     # simulate() on each phase step, combined, bit for bit, and does not depend on the map
-    from concurrent.futures import ThreadPoolExecutor
-
+    # (the executors fit --workers uses: in-process and a process pool; threads would share
+    # the process-wide one-BLAS-thread limit, which is not a supported way to run points)
     from spin_echo.echo.analysis.fit_sample import RecordModel
+    from spin_echo.echo.runs.executor import make_executor
     from spin_echo.sequences import combine_phase_cycle
     from spin_echo.simulator import simulate
 
@@ -221,8 +222,8 @@ def test_the_model_is_the_one_sweep_point_path_whatever_map_runs_it(truth):
     )
     np.testing.assert_array_equal(model(sample.with_overrides({})), model(sample))
     np.testing.assert_array_equal(model(trial), want)
-    with ThreadPoolExecutor(2) as pool:
-        threaded = RecordModel(
+    with make_executor(workers=2, scheduler=None) as pool:
+        pooled = RecordModel(
             record, seed=sample.seed, packets=None, frame="rotating", map_function=pool.map
         )
-        np.testing.assert_array_equal(threaded(trial), want)
+        np.testing.assert_array_equal(pooled(trial), want)
