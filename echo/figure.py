@@ -62,14 +62,16 @@ def coordinate(dataset: xr.Dataset | xr.DataArray, dim: str) -> tuple[np.ndarray
 
 
 def spacing(values: np.ndarray) -> str:
-    """Return ``"log"`` for positive values in geometric (not arithmetic) progression."""
+    """Return ``"log"`` for positive values in (near-)geometric, not arithmetic, progression.
+
+    Near-geometric: the steps of ``log(values)`` within 25 % of their mean over a range of at
+    least a factor 4 (a log sweep rounded onto a time grid, like the built-in Hahn echo's).
+    """
     values = np.sort(np.asarray(values, dtype=float))
-    if values.size > 2 and np.all(values > 0):
-        ratios = values[1:] / values[:-1]
-        if np.allclose(ratios, ratios[0], rtol=1e-6) and not np.isclose(ratios[0], 1.0):
-            spacing = np.diff(values)
-            if not np.allclose(spacing, spacing[0], rtol=1e-6):
-                return "log"
+    if values.size > 2 and np.all(values > 0) and values[-1] >= 4 * values[0]:
+        steps = np.diff(np.log(values))
+        if np.all(steps > 0) and np.all(np.abs(steps - steps.mean()) <= 0.25 * steps.mean()):
+            return "log"
     return "linear"
 
 

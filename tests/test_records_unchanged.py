@@ -40,6 +40,8 @@ def _split(case: str) -> tuple[str, str, str]:
 @pytest.mark.parametrize("case", CASES)
 def test_seeded_record_is_unchanged(case, tmp_path, capsys):
     protocol, sample, frame = _split(case)
+    if protocol == "hahn-echo":  # its tau sweep moved onto the carrier grid since (issue 12)
+        protocol = str(Path(__file__).parent / "data" / "hahn-echo-before-grid.yaml")
     path = tmp_path / "rec.nc"
     argv = ["simulate", protocol, "--sample", sample, "--frame", frame, "--packets", "300"]
     assert main([*argv, "-o", str(path)]) == 0

@@ -28,7 +28,8 @@ PROTOCOL = (
     (ROOT / "sequences" / "library" / "hahn-echo.yaml")
     .read_text()
     .replace(
-        "tau: {start: 2 us, stop: 40 us, points: 12, scale: log}",
+        "tau: {values: [2 us, 2.75 us, 3.5 us, 4.5 us, 6 us, 7.75 us, 10.25 us, 13.5 us, "
+        "17.75 us, 23.25 us, 30.5 us, 40 us]}",
         "tau: {values: [2 us, 5 us, 11 us, 17 us, 23 us, 40 us]}",
     )
 )
@@ -38,7 +39,7 @@ NOISE_V, SAMPLE_RATE_HZ, BANDWIDTH_HZ, SHOTS, STEPS = 0.15, 250e6, 2e6, 16, 2
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
     folder = tmp_path_factory.mktemp("run-vs-simulate")
-    assert "points: 12" not in PROTOCOL
+    assert "10.25 us" not in PROTOCOL
     protocol = folder / "hahn-6.yaml"
     protocol.write_text(PROTOCOL)
     sample = folder / "bare-500.yaml"

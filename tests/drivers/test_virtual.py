@@ -177,7 +177,7 @@ def test_the_bench_measures_what_simulate_computes_on_every_builtin_sample(name,
     """
     sample = load_sample(name).with_overrides({"packets": 400})
     doc = yaml.safe_load(load_protocol("hahn-echo").to_yaml())
-    doc["sweep"]["tau"]["points"] = 2
+    doc["sweep"]["tau"]["values"] = doc["sweep"]["tau"]["values"][:2]
     (tmp_path / "hahn.yaml").write_text(yaml.safe_dump(doc))
     protocol = load_protocol(tmp_path / "hahn.yaml")
     with open_bench(load_bench("virtual"), sample=sample) as bench:

@@ -68,8 +68,13 @@ def test_hahn_echo_defaults_match_the_ferritin_sample():
     assert first.nominal_angle_rad(seq.full_scale_rabi_hz) == pytest.approx(math.pi / 2, rel=1e-14)
     assert second.nominal_angle_rad(seq.full_scale_rabi_hz) == pytest.approx(math.pi, rel=1e-14)
     (axis,) = protocol.sweep_axes
-    assert axis.name == "tau" and axis.scale == "log" and len(axis.values) == 12
+    assert axis.name == "tau" and len(axis.values) == 12
     assert axis.values[0] == pytest.approx(2e-6) and axis.values[-1] == pytest.approx(40e-6)
+    # on the carrier's period grid (every pi pulse at the same carrier phase), near log-spaced
+    periods = np.asarray(axis.values) * seq.carrier_hz
+    np.testing.assert_allclose(periods, np.rint(periods), rtol=0, atol=1e-9)
+    steps = np.diff(np.log(axis.values))
+    assert np.all(np.abs(steps / steps.mean() - 1) < 0.25)
     (window,) = compile_timeline(seq).detect
     # the window is centred on the echo, tau after the end of the pi pulse
     pi_end = 500e-9 + 5e-6 + 1e-6
