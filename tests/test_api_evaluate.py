@@ -47,8 +47,9 @@ def test_analyse_gives_the_fit_of_spin_echo_plot(echo_record, tmp_path):
 
 
 def test_an_unreliable_fit_says_why():
-    """No relaxation: the echo does not decay over the sweep, T_M is not resolved."""
-    record = se.simulate("hahn-echo", "bare", packets=300)
+    """T2 = 2 ms: the echo hardly decays over the 40 us sweep, T_M is not resolved."""
+    sample = se.load_sample("bare-t2").with_values(**{"relaxation.T2": "2 ms"})
+    record = se.simulate("hahn-echo", sample, packets=300)
     result = se.analyse(record)
     assert not result.reliable
     assert result.reasons == analyse_record(record).fit.health.reasons != ()
