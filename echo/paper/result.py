@@ -76,9 +76,9 @@ def verdict(
         Number of replicas behind the standard errors (Student t with ``replicas - 1``
         degrees of freedom, the fewer of the two when a reference is given).
     claim
-        ``"present"``: reproduced when the lower bound :math:`ar x - t\,s` is above zero,
+        ``"present"``: reproduced when the lower bound :math:`\bar x - t\,s` is above zero,
         NOT reproduced when the upper bound is below ``fraction`` x the reference (or below
-        zero without one). ``"absent"``: with :math:`d = ar x - f\,ar r` and
+        zero without one). ``"absent"``: with :math:`d = \bar x - f\,\bar r` and
         :math:`s_d = (s_x^2 + f^2 s_r^2)^{1/2}`, reproduced when :math:`d + t\,s_d < 0` (the
         value is bounded below f times the reference), NOT reproduced when :math:`d - t\,s_d >
         0`.
