@@ -150,8 +150,35 @@ def fit_echo_decay(
     )
 
 
-def _train(t: np.ndarray, amplitude: float, t2: float) -> np.ndarray:
-    return amplitude * np.exp(-t / t2)
+def _decay(t: np.ndarray, amplitude: float, time_constant: float) -> np.ndarray:
+    return amplitude * np.exp(-t / time_constant)
+
+
+def _fit_decay(
+    t: np.ndarray,
+    y: np.ndarray,
+    sigma: float | np.ndarray | None,
+    *,
+    model: str,
+    formula: str,
+    name: str,
+) -> FitResult:
+    """Fit ``A exp(-t/T)`` (the time constant called ``name``), started from a log-linear fit."""
+    amplitude, constant = _log_linear_decay(t, y)
+    return least_squares_fit(
+        _decay,
+        t,
+        y,
+        [amplitude, constant],
+        model=model,
+        formula=formula,
+        names=("A", name),
+        units=("", "s"),
+        lower=[-np.inf, _TINY_S],
+        sigma=sigma,
+        magnitudes=(True, True),
+        resolved={name: decay_resolution(t)},
+    )
 
 
 def _alternating_train(times_s: np.ndarray, parity: np.ndarray) -> Model:
@@ -210,23 +237,12 @@ def fit_cpmg(
     _check_times(echo_times_s, echo, what="echo_times", parameters=2 if echo_index is None else 3)
     t = np.asarray(echo_times_s, dtype=float)
     y = np.asarray(echo, dtype=float)
+    if echo_index is None:
+        return _fit_decay(
+            t, y, sigma, model="CPMG train decay", formula="A exp(-t/T_2)", name="T_2"
+        )
     amplitude, constant = _log_linear_decay(t, y)
     resolved = {"T_2": decay_resolution(t)}
-    if echo_index is None:
-        return least_squares_fit(
-            _train,
-            t,
-            y,
-            [amplitude, constant],
-            model="CPMG train decay",
-            formula="A exp(-t/T_2)",
-            names=("A", "T_2"),
-            units=("", "s"),
-            lower=[-np.inf, _TINY_S],
-            sigma=sigma,
-            magnitudes=(True, True),
-            resolved=resolved,
-        )
     index = np.asarray(echo_index)
     if index.shape != t.shape or np.unique(index % 2).size < 2:
         raise AnalysisError(
@@ -317,10 +333,6 @@ def fit_inversion_recovery(
     )
 
 
-def _population_decay(t: np.ndarray, amplitude: float, t_stim: float) -> np.ndarray:
-    return amplitude * np.exp(-t / t_stim)
-
-
 def fit_stimulated_decay(
     mixing_s: np.ndarray, echo: np.ndarray, *, sigma: float | np.ndarray | None = None
 ) -> FitResult:
@@ -351,18 +363,6 @@ def fit_stimulated_decay(
     _check_times(mixing_s, echo, what="mixing", parameters=2)
     t = np.asarray(mixing_s, dtype=float)
     y = np.asarray(echo, dtype=float)
-    amplitude, constant = _log_linear_decay(t, y)
-    return least_squares_fit(
-        _population_decay,
-        t,
-        y,
-        [amplitude, constant],
-        model="stimulated-echo decay",
-        formula="A exp(-T/T_stim)",
-        names=("A", "T_stim"),
-        units=("", "s"),
-        lower=[-np.inf, _TINY_S],
-        sigma=sigma,
-        magnitudes=(True, True),
-        resolved={"T_stim": decay_resolution(t)},
+    return _fit_decay(
+        t, y, sigma, model="stimulated-echo decay", formula="A exp(-T/T_stim)", name="T_stim"
     )
