@@ -18,6 +18,7 @@ from spin_echo.echo.plots import (
     plot_hole_spectrum,
     plot_record,
 )
+from tests.images import assert_plot_image
 
 PROTOCOL = "name: hahn-echo\nsequence:\n  - pulse: {angle: pi/2}\n  - detect: {points: 64}\n"
 
@@ -124,12 +125,6 @@ def test_not_a_record(tmp_path):
         plot_record(xr.Dataset({"x": ("time", np.ones(3))}), tmp_path / "r.png")
 
 
-def assert_image(path):
-    image = mpimg.imread(path)
-    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
-    assert image[..., :3].std() > 0.05
-
-
 @pytest.mark.parametrize(
     "axes",
     [RECORDS["transient"][0], RECORDS["tau-sweep-log"][0], RECORDS["two-axes"][0]],
@@ -139,7 +134,7 @@ def test_plot_compare(tmp_path, axes):
     measured = make_record(axes, seed=1)
     simulated = make_record(axes, seed=2)
     figure = plot_compare(compare_records(measured, simulated), tmp_path / "c.png")
-    assert_image(tmp_path / "c.png")
+    assert_plot_image(tmp_path / "c.png")
     assert len(figure.axes) == 2
     top, bottom = figure.axes
     assert "scale |c|" in top.get_title()
@@ -176,7 +171,7 @@ def test_plot_decay_fit(tmp_path, fit, name, units):
     figure = plot_decay_fit(fit, tmp_path / "f.pdf", x_name=name, x_units=units, y_units="V")
     figure = plot_decay_fit(fit, tmp_path / "f.png", x_name=name, x_units=units, y_units="V")
     assert (tmp_path / "f.pdf").stat().st_size > 1000
-    assert_image(tmp_path / "f.png")
+    assert_plot_image(tmp_path / "f.png")
     assert len(figure.axes) == 2
     assert figure.axes[1].get_xlabel().startswith(name + " (")
     assert figure.axes[0].get_ylabel() == "integrated echo (V)"
@@ -188,7 +183,7 @@ def test_plot_hole_spectrum(tmp_path):
     offset = np.linspace(-5e6, 5e6, 61)
     y = 1 - 0.5 / (1 + (2 * (offset - 0.5e6) / 1e6) ** 2) + 0.01 * RNG.standard_normal(61)
     figure = plot_hole_spectrum(fit_hole(offset, y), tmp_path / "h.png", y_units="V")
-    assert_image(tmp_path / "h.png")
+    assert_plot_image(tmp_path / "h.png")
     assert len(figure.axes) == 2
     assert figure.axes[1].get_xlabel() == "probe offset (MHz)"
     assert any("depth" in text.get_text() for text in figure.axes[0].texts)
