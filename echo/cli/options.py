@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+import contextlib
+import datetime as _dt
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from spin_echo.echo.output import OutputFile, image_formats
+from spin_echo.echo.output import OutputFile, check_output, image_formats
 from spin_echo.sequences.errors import InputError
 from spin_echo.simulator.limits import MAX_PACKETS as SAMPLE_MAX_PACKETS
 
@@ -17,9 +19,9 @@ __all__ = [
     "add_overwrite_option",
     "add_set_option",
     "check_counts",
-    "draw_record",
     "image_output",
     "parse_sets",
+    "record_outputs",
 ]
 
 #: Largest ``--packets``: the bound of a sample file's ``packets`` (one constant).
@@ -138,17 +140,42 @@ def image_output(
     )
 
 
-def draw_record(path: Path, plot: OutputFile) -> None:
-    """Draw the record at ``path`` into ``plot`` (matplotlib is imported only now).
+@contextlib.contextmanager
+def record_outputs(
+    args: argparse.Namespace, *, stem: str, inputs: Iterable[str | Path | None]
+) -> Iterator[Path]:
+    """Check a run's record (``-o``) and image (``--plot``) paths; draw the image after the run.
+
+    Both paths are checked before the run starts (:func:`~spin_echo.echo.output.check_output`,
+    :func:`image_output`); the body writes the record at the yielded path. When it returns,
+    the record's path is printed and, with ``--plot``, the record is drawn (matplotlib is
+    imported only then) and the image put in place.
 
     Parameters
     ----------
-    path
-        The record just written.
-    plot
-        The checked image output (:func:`image_output`); the figure goes to its partial file.
+    args
+        The command's arguments: ``output`` (None: ``STEM-<time>.nc``), ``plot``, ``overwrite``.
+    stem
+        Start of the default record name (``PROTOCOL-SAMPLE`` or ``PROTOCOL-BENCH``).
+    inputs
+        The command's input files, which no output may be.
     """
-    from spin_echo.echo.plots import plot_record
-    from spin_echo.echo.record import read_record
+    output = args.output
+    if output is None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        output = Path(f"{stem}-{stamp}.nc")
+    inputs = tuple(inputs)
+    check_output(output, overwrite=args.overwrite, inputs=inputs)
+    plot = image_output(args.plot, overwrite=args.overwrite, inputs=(*inputs, output))
+    with contextlib.ExitStack() as stack:
+        if plot is not None:
+            stack.enter_context(plot)
+        yield output
+        print(f"record: {output}")
+        if plot is not None:
+            from spin_echo.echo.plots import plot_record
+            from spin_echo.echo.record import read_record
 
-    plot_record(read_record(path), plot.partial)
+            plot_record(read_record(output), plot.partial)
+    if plot is not None:
+        print(f"plot: {plot.path}")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as _dt
 from pathlib import Path
 
 from spin_echo.drivers import load_bench, open_bench
@@ -13,11 +11,9 @@ from spin_echo.echo.cli.options import (
     add_overwrite_option,
     add_set_option,
     check_counts,
-    draw_record,
-    image_output,
     parse_sets,
+    record_outputs,
 )
-from spin_echo.echo.output import check_output
 from spin_echo.echo.runs.lab_run import run_protocol
 from spin_echo.echo.runs.progress import Progress
 from spin_echo.sequences import load_protocol
@@ -70,28 +66,17 @@ def run(args: argparse.Namespace) -> int:
         with open_bench(spec, sample=sample, dry_run=print) as bench:
             run_protocol(protocol, bench, None, dry_run=True)
         return 0
-    output = args.output
-    if output is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        output = Path(f"{protocol.name}-{spec.name}-{stamp}.nc")
     inputs = (args.protocol, args.bench, args.sample)
-    check_output(output, overwrite=args.overwrite, inputs=inputs)
-    plot = image_output(args.plot, overwrite=args.overwrite, inputs=(*inputs, output))
-    with contextlib.ExitStack() as stack:
-        if plot is not None:
-            stack.enter_context(plot)
-        with open_bench(spec, sample=sample, seed=args.seed) as bench:
-            path = run_protocol(
-                protocol,
-                bench,
-                output,
-                sample=sample,
-                overwrite=args.overwrite,
-                progress=Progress(0, f"run {protocol.name} on {bench.spec.name}"),
-            )
-        print(f"record: {path}")
-        if plot is not None:
-            draw_record(path, plot)
-    if plot is not None:
-        print(f"plot: {plot.path}")
+    with (
+        record_outputs(args, stem=f"{protocol.name}-{spec.name}", inputs=inputs) as output,
+        open_bench(spec, sample=sample, seed=args.seed) as bench,
+    ):
+        run_protocol(
+            protocol,
+            bench,
+            output,
+            sample=sample,
+            overwrite=args.overwrite,
+            progress=Progress(0, f"run {protocol.name} on {bench.spec.name}"),
+        )
     return 0

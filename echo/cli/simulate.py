@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as _dt
 from pathlib import Path
 
 from spin_echo.echo.cli.options import (
@@ -12,11 +10,9 @@ from spin_echo.echo.cli.options import (
     add_overwrite_option,
     add_set_option,
     check_counts,
-    draw_record,
-    image_output,
     parse_sets,
+    record_outputs,
 )
-from spin_echo.echo.output import check_output
 from spin_echo.echo.runs.executor import make_executor
 from spin_echo.echo.runs.progress import Progress
 from spin_echo.echo.runs.simulation import simulate_protocol
@@ -65,31 +61,20 @@ def run(args: argparse.Namespace) -> int:
     check_counts(args)
     protocol = load_protocol(args.protocol).with_overrides(parse_sets(args.sets))
     sample = load_sample(args.sample)
-    output = args.output
-    if output is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        output = Path(f"{protocol.name}-{sample.name}-{stamp}.nc")
-    inputs = (args.protocol, args.sample)
-    check_output(output, overwrite=args.overwrite, inputs=inputs)
-    plot = image_output(args.plot, overwrite=args.overwrite, inputs=(*inputs, output))
-    with contextlib.ExitStack() as stack:
-        if plot is not None:
-            stack.enter_context(plot)
-        with make_executor(workers=args.workers, scheduler=args.scheduler) as executor:
-            path = simulate_protocol(
-                protocol,
-                sample,
-                output,
-                seed=args.seed,
-                packets=args.packets,
-                frame=args.frame,
-                map_function=executor.map,
-                overwrite=args.overwrite,
-                progress=Progress(0, f"simulate {protocol.name}"),
-            )
-        print(f"record: {path}")
-        if plot is not None:
-            draw_record(path, plot)
-    if plot is not None:
-        print(f"plot: {plot.path}")
+    stem = f"{protocol.name}-{sample.name}"
+    with (
+        record_outputs(args, stem=stem, inputs=(args.protocol, args.sample)) as output,
+        make_executor(workers=args.workers, scheduler=args.scheduler) as executor,
+    ):
+        simulate_protocol(
+            protocol,
+            sample,
+            output,
+            seed=args.seed,
+            packets=args.packets,
+            frame=args.frame,
+            map_function=executor.map,
+            overwrite=args.overwrite,
+            progress=Progress(0, f"simulate {protocol.name}"),
+        )
     return 0
