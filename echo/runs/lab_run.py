@@ -242,7 +242,6 @@ def run_protocol(
     if sample is not None:
         attrs["sample"] = sample.to_yaml()
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
-    report = progress if progress is not None else _no_progress
     realtime = bench.realtime and not dry_run
 
     def measure(
@@ -271,7 +270,8 @@ def run_protocol(
     if dry_run:
         for done, (index, values) in enumerate(points, 1):
             measure(index, values)
-            report(done, len(points))
+            if progress is not None:
+                progress(done, len(points))
         return None
     with_sem = protocol.shots > 1
     with RecordWriter(
@@ -286,9 +286,7 @@ def run_protocol(
         for done, (index, values) in enumerate(points, 1):
             signal, sem = measure(index, values)
             record.write_point(index, signal, sem=sem)
-            report(done, len(points))
+            if progress is not None:
+                progress(done, len(points))
     return Path(path)
 
-
-def _no_progress(done: int, total: int) -> None:
-    """Report nothing (a run without a progress callback)."""
