@@ -1,0 +1,1 @@
+"""Experiment design: predicted signal, noise, signal-to-noise, verdict and optimisation."""
