@@ -261,12 +261,15 @@ def load_bench(name_or_path: str | Path, *, text: str | None = None) -> BenchSpe
             field_per_volt_t=None if fpv is None else _positive(fpv, "field_per_volt"),
             pickup_v=None if pickup is None else _positive(pickup, "voltage"),
         )
-    bandwidth = None
+    bandwidth = noise = None
     receiver = root.get("receiver")
     if receiver is not None:
         block = receiver.as_map()
-        block.check_keys(("bandwidth",), required=("bandwidth",))
-        bandwidth = _positive(block["bandwidth"], "frequency")
+        block.check_keys(("bandwidth", "noise"), required=())
+        if "bandwidth" in block:
+            bandwidth = _positive(block["bandwidth"], "frequency")
+        if "noise" in block:
+            noise = _positive(block["noise"], "voltage")
     return BenchSpec(
         source=str(name_or_path),
         name=root["name"].as_str(),
@@ -276,6 +279,7 @@ def load_bench(name_or_path: str | Path, *, text: str | None = None) -> BenchSpe
         lockin=lockin,
         coil=coil,
         receiver_bandwidth_hz=bandwidth,
+        receiver_noise_v=noise,
     )
 
 

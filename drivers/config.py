@@ -118,6 +118,10 @@ class BenchSpec:
         Drive and pickup calibration.
     receiver_bandwidth_hz
         Low-pass bandwidth of the I/Q demodulation; None: half the carrier frequency.
+    receiver_noise_v
+        Declared rms noise per quadrature of one demodulated shot at the receiver's output,
+        volts at the detector (``receiver.noise``; what ``spin-echo design`` predicts with on a
+        lab bench); None: not declared.
     source
         The bench file's path or built-in name, for messages.
     """
@@ -129,6 +133,7 @@ class BenchSpec:
     lockin: InstrumentConfig | None = None
     coil: Coil = Coil()
     receiver_bandwidth_hz: float | None = None
+    receiver_noise_v: float | None = None
     source: str = ""
 
     @property
