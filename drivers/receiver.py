@@ -25,7 +25,14 @@ from scipy import signal
 
 from spin_echo.drivers.interface import Trace
 
-__all__ = ["FILTER_ORDER", "default_bandwidth_hz", "demodulate", "guard_s"]
+__all__ = [
+    "FILTER_ORDER",
+    "default_bandwidth_hz",
+    "demodulate",
+    "filters",
+    "guard_s",
+    "quadrature_noise_gain",
+]
 
 #: Order of the Butterworth low-pass (applied twice: zero phase, twice the roll-off).
 FILTER_ORDER = 4
@@ -41,6 +48,65 @@ def default_bandwidth_hz(carrier_hz: float) -> float:
 def guard_s(bandwidth_hz: float) -> float:
     """Return the time the filter needs on each side of a detection window, seconds."""
     return GUARD_PERIODS / bandwidth_hz
+
+
+def filters(
+    carrier_hz: float, bandwidth_hz: float, sample_rate_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the receiver's two Butterworth low-passes as second-order sections.
+
+    Parameters
+    ----------
+    carrier_hz, bandwidth_hz, sample_rate_hz
+        Carrier, receiver bandwidth and the trace's sample rate, Hz.
+
+    Returns
+    -------
+    low_pass, baseline
+        The demodulation low-pass at ``bandwidth_hz`` and the baseline low-pass at
+        :math:`(f_c - B)/2`, each applied forwards and backwards by :func:`demodulate`.
+    """
+    low_pass = signal.butter(FILTER_ORDER, bandwidth_hz, fs=sample_rate_hz, output="sos")
+    baseline = signal.butter(
+        FILTER_ORDER, (carrier_hz - bandwidth_hz) / 2.0, fs=sample_rate_hz, output="sos"
+    )
+    return low_pass, baseline
+
+
+def quadrature_noise_gain(carrier_hz: float, bandwidth_hz: float, sample_rate_hz: float) -> float:
+    r"""Return the rms per quadrature of :func:`demodulate`'s output for unit white input noise.
+
+    White noise of variance :math:`\sigma^2` per sample has the two-sided density
+    :math:`\sigma^2/f_s`. The baseline removal multiplies it by :math:`(1 - G_0(f))^2`, the
+    mixing shifts it by :math:`f_c`, the low-pass (forwards and backwards) multiplies it by
+    :math:`G(f)^2` and the factor 2 by 4, with :math:`G = |H|^2` and :math:`G_0 = |H_0|^2`
+    the power responses of the digital filters of :func:`filters`. Each quadrature carries
+    half of the complex output's variance:
+
+    .. math:: \sigma_q^2 = \frac{2\sigma^2}{f_s} \int_{-f_s/2}^{f_s/2}
+              \big(1 - G_0(f - f_c)\big)^2\, G(f)^2\, df,
+
+    about :math:`4\sigma^2 B I/f_s` with :math:`I = \int_0^\infty (1 + x^8)^{-2} dx
+    = 0.8979` for :math:`B \ll f_s`. Evaluated by the trapezoid rule over 20 001 frequencies
+    of :math:`|f| \le \min(f_s/2, 8B)` (:math:`G^2 < 10^{-14}` beyond :math:`8B`).
+
+    Parameters
+    ----------
+    carrier_hz, bandwidth_hz, sample_rate_hz
+        Carrier, receiver bandwidth and the trace's sample rate, Hz (as :func:`demodulate`).
+
+    Returns
+    -------
+    float
+        :math:`\sigma_q/\sigma`, dimensionless.
+    """
+    low_pass, baseline = filters(carrier_hz, bandwidth_hz, sample_rate_hz)
+    reach = min(sample_rate_hz / 2.0, 8.0 * bandwidth_hz)
+    f = np.linspace(-reach, reach, 20001)
+    _, h = signal.sosfreqz(low_pass, worN=f, fs=sample_rate_hz)
+    _, h0 = signal.sosfreqz(baseline, worN=f - carrier_hz, fs=sample_rate_hz)
+    density = (1.0 - np.abs(h0) ** 2) ** 2 * np.abs(h) ** 4
+    return float(np.sqrt(2.0 / sample_rate_hz * np.trapezoid(density, f)))
 
 
 def demodulate(
@@ -88,8 +154,7 @@ def demodulate(
             f"detection times {wanted.min():g}..{wanted.max():g} s lie outside the trace "
             f"{t[0]:g}..{t[-1]:g} s"
         )
-    sos = signal.butter(FILTER_ORDER, bandwidth_hz, fs=fs, output="sos")
-    slow = signal.butter(FILTER_ORDER, (carrier_hz - bandwidth_hz) / 2.0, fs=fs, output="sos")
+    sos, slow = filters(carrier_hz, bandwidth_hz, fs)
     values = np.asarray(trace.values, dtype=float)
     passband = values - signal.sosfiltfilt(slow, values)
     mixed = passband * np.exp(2j * np.pi * np.mod(carrier_hz * t, 1.0))
