@@ -14,6 +14,12 @@ A :class:`Bench` holds the connected instruments of one bench file, virtual or V
 beside the roles so that both the VISA opener (:mod:`drivers.bench`) and the virtual bench
 (:mod:`drivers.virtual`) build it without importing each other.
 
+Every instrument also says what it is and how it is set (:meth:`Instrument.identity`,
+:meth:`Instrument.read_back`, together :meth:`Instrument.snapshot`): the parsed ``*IDN?``
+reply and the settings read back from the instrument after configuring, beside the values that
+were sent. ``spin-echo run`` stores them in every record (the equivalent of a QCoDeS station
+snapshot).
+
 Errors: :class:`BenchError` for a bad bench file (an :class:`~sequences.errors.InputError`,
 exit status 2), :class:`InstrumentError` for everything an instrument refuses, reports or
 fails to answer (exit status 1); it names the instrument, the command and the instrument's
@@ -38,10 +44,13 @@ __all__ = [
     "BenchError",
     "ConfiguredAwg",
     "Detector",
+    "Identity",
     "Instrument",
     "InstrumentError",
+    "InstrumentSnapshot",
     "LockIn",
     "LockInReading",
+    "SettingReadBack",
     "Trace",
 ]
 
@@ -115,19 +124,166 @@ class LockInReading:
     theta_rad: float
 
 
-class Instrument:
-    """What every instrument of a bench has: a name for messages and a way to let go.
+@dataclass(frozen=True)
+class Identity:
+    """What an instrument says it is: the four fields of its IEEE 488.2 ``*IDN?`` reply.
+
+    Attributes
+    ----------
+    manufacturer, model, serial, firmware
+        The fields in order (``""`` where the reply has fewer than four).
+    """
+
+    manufacturer: str
+    model: str
+    serial: str
+    firmware: str
+
+    @classmethod
+    def from_idn(cls, reply: str) -> Identity:
+        """Parse ``<manufacturer>,<model>,<serial>,<firmware>`` (more fields join the last).
+
+        Parameters
+        ----------
+        reply
+            The ``*IDN?`` reply, e.g. ``"Keysight Technologies,33622A,MY123,A.02.02"``.
+        """
+        fields = [part.strip() for part in reply.strip().split(",", 3)]
+        fields += [""] * (4 - len(fields))
+        return cls(*fields)
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the fields by name (for a record's ``instruments`` attribute)."""
+        return {
+            "manufacturer": self.manufacturer,
+            "model": self.model,
+            "serial": self.serial,
+            "firmware": self.firmware,
+        }
+
+
+@dataclass(frozen=True)
+class SettingReadBack:
+    """One setting as sent to an instrument and as the instrument reports it afterwards.
+
+    Attributes
+    ----------
+    name
+        Setting name (a :class:`~drivers.settings.Setting` name, e.g. ``"amplitude_vpp"``).
+    unit
+        Unit of ``sent`` and ``read`` (``""`` for keywords).
+    sent
+        The value the driver wrote.
+    read
+        The value the instrument reported for it (its query form, e.g. ``VOLT?``), in the
+        same unit and scale as ``sent`` (keywords in the driver's spelling).
+    query
+        The query that read it (``""`` for a virtual instrument, which reads its own state).
+    rtol
+        Relative tolerance of a numeric comparison: the instrument's documented resolution
+        (``1e-9`` unless the driver declares a coarser one).
+    """
+
+    name: str
+    unit: str
+    sent: float | int | str
+    read: float | int | str
+    query: str = ""
+    rtol: float = 1e-9
+
+    @property
+    def agrees(self) -> bool:
+        """True when ``read`` equals ``sent`` (keywords: case-insensitive; numbers: ``rtol``)."""
+        if isinstance(self.sent, str) or isinstance(self.read, str):
+            return str(self.sent).upper() == str(self.read).upper()
+        return bool(np.isclose(float(self.read), float(self.sent), rtol=self.rtol, atol=0.0))
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the fields by name, with ``agrees`` (for a record's attribute)."""
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "sent": self.sent,
+            "read": self.read,
+            "query": self.query,
+            "agrees": self.agrees,
+        }
+
+
+@dataclass(frozen=True)
+class InstrumentSnapshot:
+    """Who an instrument of a bench is and how it was set: one entry of a record's provenance.
+
+    Attributes
+    ----------
+    role, driver, resource
+        From the bench file (``resource`` None for a virtual instrument).
+    identity
+        The parsed ``*IDN?`` reply (the virtual instruments give their own).
+    settings
+        The settings read back after configuring, in the order they were first sent.
+    """
+
+    role: str
+    driver: str
+    resource: str | None
+    identity: Identity
+    settings: tuple[SettingReadBack, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """Return a plain mapping (JSON- and YAML-ready) of the snapshot."""
+        return {
+            "role": self.role,
+            "driver": self.driver,
+            "resource": self.resource,
+            "identity": self.identity.as_dict(),
+            "settings": [setting.as_dict() for setting in self.settings],
+        }
+
+
+class Instrument(ABC):
+    """What every instrument of a bench has: a name, an identity, its settings, a way to let go.
 
     Attributes
     ----------
     label
         ``"<role> (<driver> at <resource>)"``, used in every error message.
+    config
+        Its entry of the bench file.
     """
 
     label: str
+    config: InstrumentConfig
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an instrument without a session has nothing to do
         """Release the instrument (close its VISA session); idempotent."""
+
+    @abstractmethod
+    def identity(self) -> Identity:
+        """Return what the instrument said it is when connected (``*IDN?``), parsed."""
+
+    @abstractmethod
+    def read_back(self) -> tuple[SettingReadBack, ...]:
+        """Read back every setting written so far, beside the value written.
+
+        Called after the instrument has been configured (the first sweep point of a run).
+
+        Raises
+        ------
+        InstrumentError
+            If a query fails, or a value read back disagrees with the one sent beyond what the
+            instrument's documented resolution explains.
+        """
+
+    def snapshot(self) -> InstrumentSnapshot:
+        """Return :meth:`identity` and :meth:`read_back` with the bench-file entry."""
+        return InstrumentSnapshot(
+            role=self.config.role,
+            driver=self.config.driver,
+            resource=self.config.resource,
+            identity=self.identity(),
+            settings=self.read_back(),
+        )
 
 
 class Awg(Instrument, ABC):
@@ -225,6 +381,14 @@ class Bench:
     awg: Awg
     detector: Detector
     lockin: LockIn | None = None
+
+    def snapshot(self) -> tuple[InstrumentSnapshot, ...]:
+        """Return the :meth:`Instrument.snapshot` of every instrument (awg, detector, lockin)."""
+        return tuple(
+            instrument.snapshot()
+            for instrument in (self.awg, self.detector, self.lockin)
+            if instrument is not None
+        )
 
     @property
     def realtime(self) -> bool:

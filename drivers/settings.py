@@ -123,6 +123,20 @@ class Setting:
     written_scale
         Factor applied to the (validated) value when it is written, for instruments that take
         a per-division value: ``0.1`` writes a full-scale range as volts per division.
+    query
+        Query template reading the setting back (:meth:`query_command`); ``""`` (default)
+        means the SCPI query form of :attr:`command` (its header and ``?``: ``SOUR1:VOLT?``),
+        None that the setting cannot be read back.
+    replies
+        ``(reply, value)`` pairs for replies that do not spell the value as written:
+        ``("1", "ON")`` for an instrument answering ``OUTP?`` with 0/1, ``("CHAN1", 1)``.
+        Numbers compare as numbers (``+5.0E+01`` is ``50``).
+    read_rtol
+        Relative resolution of the value read back (a numeric setting agrees within it).
+    must_agree
+        A value read back outside ``read_rtol`` is an instrument error (the data would not be
+        what the record says: sample rate, amplitude); otherwise it is only recorded (a
+        coerced time base, whose true value the acquisition reports anyway).
     """
 
     name: str
@@ -131,6 +145,55 @@ class Setting:
     validator: Range | OneOf
     symmetric: bool = False
     written_scale: float = 1.0
+    query: str | None = ""
+    replies: tuple[tuple[str, float | int | str], ...] = ()
+    read_rtol: float = 1e-9
+    must_agree: bool = False
+
+    def query_command(self, **fields: object) -> str | None:
+        """Return the query reading this setting back, or None when it cannot be read.
+
+        Parameters
+        ----------
+        **fields
+            The driver's template fields (``channel``, ...).
+        """
+        if self.query is None:
+            return None
+        if self.query:
+            return self.query.format(**fields)
+        header = self.command.split(" ")[0]
+        if not header or "{value}" in header or " " not in self.command:
+            return None
+        return header.format(**fields) + "?"
+
+    def parse_reply(self, reply: str) -> float | int | str:
+        """Return the value a query reply means, in the unit and scale of the written value.
+
+        Parameters
+        ----------
+        reply
+            The instrument's reply to :meth:`query_command`.
+
+        Raises
+        ------
+        ValueError
+            If a numeric setting's reply is not a number.
+        """
+        text = reply.strip().strip('"').strip()
+        for word, value in self.replies:
+            if _same_word(word, text):
+                return value
+        choices = self.validator.choices if isinstance(self.validator, OneOf) else ()
+        if choices and all(isinstance(c, str) for c in choices):
+            for choice in sorted(choices, key=len, reverse=True):
+                if _same_word(str(choice), text) or text.upper().startswith(str(choice).upper()):
+                    return choice
+            return text
+        number = float(text) / self.written_scale
+        if choices and all(isinstance(c, int) for c in choices) and number.is_integer():
+            return int(number)
+        return number
 
     def allowed(self, limits: Mapping[str, float]) -> Range | OneOf:
         """Return the validator tightened by the bench ``limits`` (tighter of the two wins)."""
@@ -169,6 +232,16 @@ class Setting:
         else:
             text = scpi_number(value)
         return self.command.format(value=text, **fields)
+
+
+def _same_word(word: str, text: str) -> bool:
+    """Whether a reply ``text`` is ``word``: the same keyword, or the same number."""
+    if word.upper() == text.upper():
+        return True
+    try:
+        return float(word) == float(text)
+    except ValueError:
+        return False
 
 
 def declare(*settings: Setting) -> dict[str, Setting]:

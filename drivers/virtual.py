@@ -25,11 +25,15 @@ spin diffusion and the dynamic nuclear bath included
 
 :class:`SampleResponse` (the propagation, cached) and :class:`FrontEnd` (bandwidth, noise) are
 shared with the emulated lab of ``spin-echo serve-virtual-lab``.
+
+Both instruments identify as ``spin-echo,<driver>,virtual,<spin-echo version>`` and read back
+the bench-file settings they hold (:func:`virtual_identity`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any, ClassVar
 
 import numpy as np
@@ -42,16 +46,45 @@ from spin_echo.drivers.interface import (
     BenchError,
     ConfiguredAwg,
     Detector,
+    Identity,
     InstrumentError,
+    SettingReadBack,
     Trace,
 )
 from spin_echo.drivers.settings import Range, Setting, declare
 from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
-__all__ = ["FrontEnd", "SampleResponse", "VirtualAwg", "VirtualDetector", "open_virtual"]
+__all__ = [
+    "FrontEnd",
+    "SampleResponse",
+    "VirtualAwg",
+    "VirtualDetector",
+    "open_virtual",
+    "virtual_identity",
+]
 
 #: Bohr magneton over Planck's constant, Hz per tesla.
 BOHR_HZ_PER_T = constants.physical_constants["Bohr magneton in Hz/T"][0]
+
+
+def virtual_identity(driver: str) -> Identity:
+    """Return what a virtual instrument says it is: spin-echo, its driver, its version.
+
+    Parameters
+    ----------
+    driver
+        The driver name (``"virtual-awg"``).
+    """
+    return Identity("spin-echo", driver, "virtual", metadata.version("spin-echo"))
+
+
+def _read_back(
+    settings: dict[str, Setting], values: dict[str, float]
+) -> tuple[SettingReadBack, ...]:
+    """Return the held values as read back (a virtual instrument holds what it was given)."""
+    return tuple(
+        SettingReadBack(name, settings[name].unit, value, value) for name, value in values.items()
+    )
 
 
 class SampleResponse:
@@ -178,6 +211,15 @@ class VirtualAwg(ConfiguredAwg):
         self.armed = False
         self.played: Waveform | None = None
 
+    def identity(self) -> Identity:
+        """Return :func:`virtual_identity`."""
+        return virtual_identity(self.DRIVER)
+
+    def read_back(self) -> tuple[SettingReadBack, ...]:
+        """Return the sample rate and full-scale amplitude it plays with."""
+        held = {"sample_rate_hz": self.sample_rate_hz, "amplitude_vpp": self.amplitude_vpp}
+        return _read_back(self.SETTINGS, held)
+
     def constraints(self) -> AwgConstraints:
         """Return the virtual model's capabilities with the bench's sample-rate limit."""
         return self.MODEL.constraints(self.config.limits.get("sample_rate_hz"))
@@ -242,6 +284,16 @@ class VirtualDetector(Detector):
     def seed(self) -> int:
         """Noise seed of this detector (stored in records)."""
         return self.front_end.seed
+
+    def identity(self) -> Identity:
+        """Return :func:`virtual_identity`."""
+        return virtual_identity(self.DRIVER)
+
+    def read_back(self) -> tuple[SettingReadBack, ...]:
+        """Return the front end's bandwidth, noise and seed (the seed ``--seed`` chose)."""
+        end = self.front_end
+        held = {"bandwidth_hz": end.bandwidth_hz, "noise_v": end.noise_v, "seed": end.seed}
+        return _read_back(self.SETTINGS, held)
 
     def arm(self, start_s: float, duration_s: float) -> None:
         """Record ``[start_s, start_s + duration_s]`` at the next trigger."""
