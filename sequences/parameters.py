@@ -233,7 +233,9 @@ def parse_sweep(node: Node | None, parameters: Mapping[str, Parameter]) -> tuple
             values = np.array([_axis_value(item, parameter) for item in items])
             axes.append(SweepAxis(name, values, parameter.kind, "list"))
             continue
-        spec.check_keys(("start", "stop", "points", "scale"), required=("start", "stop", "points"))
+        spec.check_keys(
+            ("start", "stop", "points", "scale", "step"), required=("start", "stop", "points")
+        )
         start = _axis_value(spec["start"], parameter)
         stop = _axis_value(spec["stop"], parameter)
         points = spec["points"].integer(minimum=1, maximum=MAX_SWEEP_POINTS)
@@ -249,8 +251,33 @@ def parse_sweep(node: Node | None, parameters: Mapping[str, Parameter]) -> tuple
         values[0] = start
         if points > 1:
             values[-1] = stop
+        if "step" in spec:
+            values = _on_grid(values, spec["step"], parameter)
         axes.append(SweepAxis(name, values, parameter.kind, scale))
     return tuple(axes)
+
+
+def _on_grid(values: np.ndarray, node: Node, parameter: Parameter) -> np.ndarray:
+    """Round a range sweep's ``values`` to the nearest whole multiples of ``step:``.
+
+    Each value becomes k x step with k a whole number, written to 12 significant digits (so
+    ``step: 250 ns`` gives 2.75e-06, not 2.7500000000000004e-06); values that meet on the
+    grid, or a grid point of 0 on a log sweep, are errors naming the step.
+    """
+    step = _axis_value(node, parameter)
+    if not step > 0:
+        raise node.error(f"must be a positive {KINDS[parameter.kind].expected}")
+    multiples = np.rint(values / step)
+    snapped = np.array([float(f"{k * step:.12g}") for k in multiples])
+    if snapped.size > 1 and np.any(np.diff(snapped) == 0):
+        raise node.error(
+            f"puts two sweep points on the same multiple of the step "
+            f"({np.count_nonzero(np.diff(snapped) == 0)} collisions): "
+            "fewer points, a wider range or a finer step"
+        )
+    if np.any(multiples == 0) and np.all(values > 0):
+        raise node.error("rounds the first sweep point to 0: a start of at least half the step")
+    return snapped
 
 
 def _receiver(node: Node | None) -> complex:

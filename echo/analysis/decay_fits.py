@@ -209,7 +209,7 @@ def fit_cpmg(
 ) -> FitResult:
     r"""Fit the decay of a CPMG echo train, with its odd/even alternation when indices are given.
 
-    .. math:: E(t_n) = A\, e^{-t_n / T_2}\, [1 + a (-1)^n], \quad t_n pprox 2 n 	au
+    .. math:: E(t_n) = A\, e^{-t_n / T_2}\, [1 + a (-1)^n], \quad t_n \approx 2 n \tau
 
     Flip-angle errors of the :math:`\pi` pulses (the packets' drive strengths and detunings
     spread around the nominal ones) are refocused on every second echo of a CPMG train: the even

@@ -172,6 +172,14 @@ class EchoTrain:
     index: np.ndarray
     echo: np.ndarray
     sigma: float
+    #: Largest fraction, over the written sweep points, of the time from the first pulse's
+    #: centre to the last echo that the refocusing pulses fill.
+    pulse_fraction: float = 0.0
+
+
+#: Pulse fraction of a CPMG train above which the fit's note says T_2 is not the sample's T2
+#: (bare-t2: 1 us pi pulses fill up to 20 % of the library train: T_2 = 21.2 us for T2 = 20 us).
+_PULSE_FRACTION_NOTE = 0.05
 
 
 def protocol_name(dataset: xr.Dataset) -> str:
@@ -205,7 +213,7 @@ def cpmg_train(dataset: xr.Dataset) -> EchoTrain:
     signal = record_signal(dataset)
     values = signal.values.reshape(-1, signal.sizes["time"])
     time_s = np.asarray(dataset["time"].values, dtype=float)
-    times, index, means, sigmas = [], [], [], []
+    times, index, means, sigmas, fractions = [], [], [], [], []
     noise = record_noise(dataset)
     for (_, point), trace in zip(protocol.iter_points(), values, strict=True):
         if not np.all(np.isfinite(trace)):
@@ -222,6 +230,10 @@ def cpmg_train(dataset: xr.Dataset) -> EchoTrain:
                 f"record {trace.size} points; a CPMG record needs one window per echo",
                 key="time",
             )
+        last = timeline.detect[-1]
+        refocusing = (timeline.pulse_index > 0) & (timeline.start_s < last.start_s)
+        span = last.start_s + last.duration_s / 2 - pulse_centre
+        fractions.append(float(timeline.duration_s[refocusing].sum()) / span)
         bounds = np.cumsum(sizes)[:-1]
         for n, (window, chunk, local) in enumerate(
             zip(timeline.detect, np.split(trace, bounds), np.split(time_s, bounds), strict=True)
@@ -239,6 +251,7 @@ def cpmg_train(dataset: xr.Dataset) -> EchoTrain:
         np.array(index),
         np.real(means_array * np.exp(-1j * phase)),
         float(max(sigmas)),
+        max(fractions),
     )
 
 
@@ -378,6 +391,11 @@ def analyse_record(dataset: xr.Dataset, kind: str = "auto") -> RecordAnalysis | 
         if alternating:
             notes += ("a: odd/even echo alternation, (1 + a)/(1 - a) = even/odd (flip-angle "
                       "errors of the pi pulses cancel on every second echo)",)  # fmt: skip
+        if train.pulse_fraction > _PULSE_FRACTION_NOTE:
+            notes += (f"the pi pulses fill up to {100 * train.pulse_fraction:.0f} % of the "
+                      "train; during a pulse the off-resonant packets turn through z, out of reach "
+                      "of T2, so the train's T_2 is longer than the sample's T2 (README, "
+                      "'Analysis': shorter pulses measure T2)",)  # fmt: skip
         return RecordAnalysis(kind, fit.flagged(*labels), "echo time", "s", units, family,
                               notes=notes)  # fmt: skip
     if kind == "hole":

@@ -93,6 +93,34 @@ def test_sweeps_linear_log_and_lists():
     assert linear[0].scale == "linear"
 
 
+def test_a_range_sweep_snaps_to_its_step_grid():
+    params = parse_parameters(_node("p: {carrier: 4 MHz, tau: 1 us}")["p"], {})
+    text = "s: {tau: {start: 2 us, stop: 20 us, points: 8, scale: log, step: 250 ns}}"
+    (tau,) = parse_sweep(_node(text)["s"], params)
+    exact = np.geomspace(2e-6, 20e-6, 8)
+    multiples = np.rint(exact / 250e-9)
+    np.testing.assert_array_equal(tau.values, [float(f"{k * 250e-9:.12g}") for k in multiples])
+    assert np.all(np.abs(tau.values - exact) <= 125e-9)  # the nearest grid point
+    assert tau.values[1] == 2.75e-6  # written to 12 digits, not 2.7500000000000004e-06
+    assert tau.scale == "log"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("{start: 1 us, stop: 2 us, points: 9, step: 250 ns}", "same multiple of the step"),
+        ("{start: 100 ns, stop: 2 us, points: 3, step: 250 ns}", "rounds the first sweep point"),
+        ("{start: 1 us, stop: 2 us, points: 3, step: 0 ns}", "must be a positive"),
+        ("{start: 1 us, stop: 2 us, points: 3, step: 1 MHz}", "like parameter tau"),
+    ],
+)
+def test_bad_sweep_steps_are_located(spec, message):
+    params = parse_parameters(_node("p: {carrier: 4 MHz, tau: 1 us}")["p"], {})
+    with pytest.raises(ProtocolError, match=message) as info:
+        parse_sweep(_node(f"s:\n  tau: {spec}")["s"], params)
+    assert info.value.line == 2 and "step" in str(info.value)
+
+
 def test_phase_cycle_receivers():
     steps = parse_phase_cycle(
         _node(

@@ -110,6 +110,25 @@ def test_cpmg_echo_times_and_amplitudes_follow_the_closed_form():
         train.echo / train.echo[0], np.exp(-(train.times_s - train.times_s[0]) / 20e-6), rtol=1e-12
     )
     assert train.sigma < 1e-4
+    # every pi pulse (2 t_pi2 each) precedes the last window, whose centre is the span's end
+    pulses_s = N_ECHOES * 2 * T_PI2
+    assert train.pulse_fraction == pytest.approx(pulses_s / echo_times()[-1], rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:rotating-wave error")  # the library's pulses: ~6 %
+def test_cpmg_on_long_pulses_says_its_t2_is_not_the_samples():
+    """bare-t2 (T2 = 20 us): the library's 1 us pi pulses lengthen the train's decay (the
+    off-resonant packets turn through z during them); 100 ns pulses give T2 to 0.5 %."""
+    import spin_echo as se
+
+    sample = se.load_sample("bare-t2")
+    library = analyse_record(se.simulate("cpmg", sample, packets=2000))
+    assert library.fit.value("T_2") > 20.5e-6
+    assert any("pi pulses fill up to 20 %" in note for note in library.notes)
+    short = se.load_protocol("cpmg").with_values(full_scale_rabi="10 MHz", t_pi2="50 ns")
+    fast = analyse_record(se.simulate(short, sample, packets=2000))
+    assert fast.fit.value("T_2") == pytest.approx(20e-6, rel=5e-3)
+    assert not any("pi pulses fill" in note for note in fast.notes)
 
 
 def test_cpmg_fit_recovers_t2_and_the_alternation():
