@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "spin_echo.echo.cli.run",
         "run a protocol on a bench (virtual or VISA instruments) and write a record",
     ),
+    "watch": (
+        "spin_echo.echo.cli.lab.watch",
+        "redraw a record's figure and fit as a run writes it (window or local web page)",
+    ),
     "serve-virtual-lab": (
         "spin_echo.echo.cli.serve_virtual_lab",
         "serve an emulated AWG and scope on 127.0.0.1 around a simulated sample",

@@ -7,15 +7,22 @@ import json
 import sys
 from pathlib import Path
 
+import xarray as xr
+
 from spin_echo.echo.analysis.extraction import AnalysisError
 from spin_echo.echo.analysis.noise import signal_below_error
-from spin_echo.echo.analysis.record_analysis import ANALYSES, analyse_record, classify_record
+from spin_echo.echo.analysis.record_analysis import (
+    ANALYSES,
+    RecordAnalysis,
+    analyse_record,
+    classify_record,
+)
 from spin_echo.echo.cli.options import add_overwrite_option
 from spin_echo.echo.output import OutputFile, image_formats, write_error
 from spin_echo.echo.plots import plot_decay_fit, plot_hole_spectrum, plot_record, plot_spectrum
 from spin_echo.echo.record import read_record
 
-__all__ = ["register", "run"]
+__all__ = ["analyse", "draw", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,40 +70,16 @@ def run(args: argparse.Namespace) -> int:
         inputs = (args.record, output.path)
         report = OutputFile(args.json, overwrite=args.overwrite, option="--json", inputs=inputs)
     dataset = read_record(args.record)
-    analysis = None
-    if args.analysis != "none":
-        try:
-            analysis = analyse_record(dataset, args.analysis)
-        except AnalysisError as err:
-            if args.analysis != "auto":
-                raise
-            family = classify_record(dataset).name or "the"
-            print(f"spin-echo: note: no {family} fit drawn: {err}", file=sys.stderr)
-        else:
-            family = classify_record(dataset)
-            if analysis is None and args.analysis == "auto" and not family.name:
-                print(f"spin-echo: note: no analysis: {family.reason}", file=sys.stderr)
+    analysis, notes = analyse(dataset, args.analysis)
+    for note in notes:
+        print(f"spin-echo: note: {note}", file=sys.stderr)
     label = signal_below_error(dataset)
     if label:
         print(f"note: {label}")
     with output:
-        image = output.partial
-        if analysis is None or analysis.fit is None:
-            if analysis is not None and analysis.kind == "spectrum":
-                print("FID spectrum drawn, no fit")
-                plot_spectrum(dataset, image)
-            else:
-                plot_record(dataset, image)
-        else:
-            print(analysis.report())
-            derived = [d.line() for d in analysis.derived]
-            if analysis.kind == "hole":
-                plot_hole_spectrum(analysis.fit, image, y_units=analysis.y_units,
-                                   x_name=analysis.x_name, notes=analysis.notes)  # fmt: skip
-            else:
-                plot_decay_fit(analysis.fit, image, x_name=analysis.x_name,
-                               x_units=analysis.x_units, y_units=analysis.y_units,
-                               notes=analysis.notes, derived=derived)  # fmt: skip
+        text = draw(dataset, analysis, output.partial)
+        if text:
+            print(text)
     if report is not None and analysis is not None:
         with report:
             try:
@@ -105,3 +88,74 @@ def run(args: argparse.Namespace) -> int:
                 raise write_error(report.path, err) from None
     print(f"plot: {output.path}")
     return 0
+
+
+def analyse(dataset: xr.Dataset, kind: str = "auto") -> tuple[RecordAnalysis | None, list[str]]:
+    """Run the analysis ``plot`` draws for ``dataset``: the one its protocol calls for, or ``kind``.
+
+    Parameters
+    ----------
+    dataset
+        A record (:func:`~spin_echo.echo.record.read_record`), complete or not.
+    kind
+        ``"auto"``, ``"none"`` or one of :data:`~spin_echo.echo.analysis.record_analysis.ANALYSES`.
+
+    Returns
+    -------
+    analysis : RecordAnalysis or None
+        None when no analysis applies (or ``kind="none"``).
+    notes : list of str
+        Why no fit is drawn, when ``kind="auto"`` finds none (``plot`` prints them as notes).
+
+    Raises
+    ------
+    AnalysisError
+        The analysis named by ``kind`` does not fit the record.
+    """
+    if kind == "none":
+        return None, []
+    try:
+        analysis = analyse_record(dataset, kind)
+    except AnalysisError as err:
+        if kind != "auto":
+            raise
+        family = classify_record(dataset).name or "the"
+        return None, [f"no {family} fit drawn: {err}"]
+    family = classify_record(dataset)
+    if analysis is None and kind == "auto" and not family.name:
+        return None, [f"no analysis: {family.reason}"]
+    return analysis, []
+
+
+def draw(dataset: xr.Dataset, analysis: RecordAnalysis | None, path: Path) -> str:
+    """Draw the figure of ``plot`` for ``dataset`` and its ``analysis`` into ``path``.
+
+    Parameters
+    ----------
+    dataset
+        The record.
+    analysis
+        What :func:`analyse` returned for it.
+    path
+        The image file to write (format from the suffix).
+
+    Returns
+    -------
+    str
+        What ``plot`` prints about it: the fit report, ``FID spectrum drawn, no fit``, or ``""``.
+    """
+    if analysis is None or analysis.fit is None:
+        if analysis is not None and analysis.kind == "spectrum":
+            plot_spectrum(dataset, path)
+            return "FID spectrum drawn, no fit"
+        plot_record(dataset, path)
+        return ""
+    derived = [d.line() for d in analysis.derived]
+    if analysis.kind == "hole":
+        plot_hole_spectrum(analysis.fit, path, y_units=analysis.y_units,
+                           x_name=analysis.x_name, notes=analysis.notes)  # fmt: skip
+    else:
+        plot_decay_fit(analysis.fit, path, x_name=analysis.x_name,
+                       x_units=analysis.x_units, y_units=analysis.y_units,
+                       notes=analysis.notes, derived=derived)  # fmt: skip
+    return analysis.report()
