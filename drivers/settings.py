@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "BENCH_LIMITS",
+    "BOOLEAN_REPLIES",
+    "DRIVE_RTOL",
     "OneOf",
     "Range",
     "Setting",
@@ -32,6 +34,15 @@ BENCH_LIMITS: dict[str, str] = {
     "offset_v": "voltage",
     "sample_rate_hz": "frequency",
 }
+
+
+#: How an instrument answers the query of an ON/OFF setting (SCPI booleans read back as 0/1).
+BOOLEAN_REPLIES: tuple[tuple[str, str], ...] = (("1", "ON"), ("0", "OFF"))
+
+#: Resolution to which the drive settings (sample rate, amplitude, offset) must read back: the
+#: record's pulse areas and time axis scale with them, so a larger disagreement is an error.
+#: Numbers are written with ten significant digits (:func:`scpi_number`).
+DRIVE_RTOL = 1e-6
 
 
 def scpi_number(value: float | int) -> str:

@@ -39,6 +39,7 @@ class EmulatedLockIn(EmulatedInstrument):
 
     COMMANDS = (
         ("OUTX", "_outx"),
+        ("OUTX?", "_outx_q"),
         ("PHAS", "_phase"),
         ("PHAS?", "_phase_q"),
         ("SNAP?", "_snap"),
@@ -69,6 +70,9 @@ class EmulatedLockIn(EmulatedInstrument):
 
     def _outx(self, value: str) -> None:
         self.gpib_selected = int(parse_number(value)) == 1
+
+    def _outx_q(self) -> str:
+        return "1" if self.gpib_selected else "0"
 
     def _phase(self, value: str) -> None:
         degrees = parse_number(value)

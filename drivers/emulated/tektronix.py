@@ -45,6 +45,7 @@ class EmulatedTekAwg(EmulatedInstrument):
 
     COMMANDS = (
         ("OUTPut#[:STATe]", "_output"),
+        ("OUTPut#[:STATe]?", "_output_q"),
         ("AWGControl:STOP[:IMMediate]", "_stop"),
         ("AWGControl:RUN[:IMMediate]", "_run"),
         ("AWGControl:RSTate?", "_run_state"),
@@ -58,9 +59,13 @@ class EmulatedTekAwg(EmulatedInstrument):
         ("WLISt:WAVeform:GRANularity?", "_gran"),
         ("SOURce#:CASSet:WAVeform", "_assign"),
         ("CLOCk:SRATe", "_sample_rate"),
+        ("CLOCk:SRATe?", "_sample_rate_q"),
         ("SOURce#:VOLTage:AMPLitude", "_amplitude"),
+        ("SOURce#:VOLTage:AMPLitude?", "_amplitude_q"),
         ("SOURce#:RMODe", "_run_mode"),
+        ("SOURce#:RMODe?", "_run_mode_q"),
         ("SOURce#:TINPut", "_trigger_input"),
+        ("SOURce#:TINPut?", "_trigger_input_q"),
         ("TRIGger[:IMMediate]", "_trigger"),
     )
 
@@ -89,6 +94,21 @@ class EmulatedTekAwg(EmulatedInstrument):
 
     def _output(self, channel: int, value: str) -> None:
         self.output_on = parse_bool(value)
+
+    def _output_q(self, channel: int) -> str:
+        return "1" if self.output_on else "0"
+
+    def _sample_rate_q(self) -> str:
+        return f"{self.sample_rate:.9E}"
+
+    def _amplitude_q(self, channel: int) -> str:
+        return f"{self.amplitude:.9E}"
+
+    def _run_mode_q(self, channel: int) -> str:
+        return self.run_mode
+
+    def _trigger_input_q(self, channel: int) -> str:
+        return self.trigger_input
 
     def _stop(self) -> None:
         self.running = False
@@ -212,21 +232,37 @@ class EmulatedTekScope(EmulatedScope):
     IDN = "TEKTRONIX,MSO54,C010001,CF:91.1CT FV:1.38.2"
     COMMANDS = (
         ("HEADer", "_header"),
+        ("HEADer?", "_header_q"),
         ("DATa:SOUrce", "_source"),
+        ("DATa:SOUrce?", "_source_q"),
         ("DATa:ENCdg", "_encoding"),
+        ("DATa:ENCdg?", "_encoding_q"),
         ("WFMOutpre:BYT_Nr", "_bytes"),
+        ("WFMOutpre:BYT_Nr?", "_bytes_q"),
         ("DATa:STARt", "_start"),
+        ("DATa:STARt?", "_start_q"),
         ("DATa:STOP", "_stop"),
+        ("DATa:STOP?", "_stop_q"),
         ("HORizontal:MODE", "_mode"),
+        ("HORizontal:MODE?", "_mode_q"),
         ("HORizontal:RECOrdlength", "_record"),
+        ("HORizontal:RECOrdlength?", "_record_q"),
         ("CH#:SCAle", "_scale"),
+        ("CH#:SCAle?", "_scale_q"),
         ("TRIGger:A:EDGE:SOUrce", "_trigger_source"),
+        ("TRIGger:A:EDGE:SOUrce?", "_trigger_source_q"),
         ("TRIGger:A:LEVel:AUXin", "_trigger_level"),
+        ("TRIGger:A:LEVel:AUXin?", "_trigger_level_q"),
         ("ACQuire:STOPAfter", "_stop_after"),
+        ("ACQuire:STOPAfter?", "_stop_after_q"),
         ("HORizontal:DELay:MODe", "_delay_mode"),
+        ("HORizontal:DELay:MODe?", "_delay_mode_q"),
         ("HORizontal:POSition", "_position"),
+        ("HORizontal:POSition?", "_position_q"),
         ("HORizontal:DELay:TIMe", "_delay"),
+        ("HORizontal:DELay:TIMe?", "_delay_q"),
         ("HORizontal:SCAle", "_time_scale"),
+        ("HORizontal:SCAle?", "_time_scale_q"),
         ("ACQuire:STATE", "_acquire"),
         ("ACQuire:STATE?", "_acquire_q"),
         ("TRIGger:STATE?", "_trigger_state"),
@@ -330,6 +366,57 @@ class EmulatedTekScope(EmulatedScope):
         self.triggered = False
         if self.armed:
             self.record = None
+
+    # Queries answer with headers off as the programmer manual shows: the long keyword
+    # (RIBINARY, MANUAL, SEQUENCE), 0/1 for booleans, NR1 counts, NR3 values.
+
+    def _header_q(self) -> str:
+        return "1" if self.header else "0"
+
+    def _source_q(self) -> str:
+        return f"CH{self.source}"
+
+    def _encoding_q(self) -> str:
+        return {"SRI": "SRIBINARY", "RIB": "RIBINARY", "ASCI": "ASCII"}[self.encoding]
+
+    def _bytes_q(self) -> str:
+        return str(self.width)
+
+    def _start_q(self) -> str:
+        return str(self.start)
+
+    def _stop_q(self) -> str:
+        return str(self.stop)
+
+    def _mode_q(self) -> str:
+        return {"AUTO": "AUTO", "MAN": "MANUAL", "CONST": "CONSTANT"}[self.mode]
+
+    def _record_q(self) -> str:
+        return str(self.record_length)
+
+    def _scale_q(self, channel: int) -> str:
+        return f"{self.channel_scale[channel]:.9E}"
+
+    def _trigger_source_q(self) -> str:
+        return self.trigger_source
+
+    def _trigger_level_q(self) -> str:
+        return f"{self.trigger_level:.9E}"
+
+    def _stop_after_q(self) -> str:
+        return {"SEQ": "SEQUENCE", "RUNST": "RUNSTOP"}[self.stop_after]
+
+    def _delay_mode_q(self) -> str:
+        return "1" if self.delay_on else "0"
+
+    def _position_q(self) -> str:
+        return f"{self.position:.9E}"
+
+    def _delay_q(self) -> str:
+        return f"{self.delay:.9E}"
+
+    def _time_scale_q(self) -> str:
+        return f"{self.time_scale:.9E}"
 
     def _acquire_q(self) -> str:
         return "1" if self.armed else "0"

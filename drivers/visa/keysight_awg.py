@@ -24,7 +24,14 @@ import numpy as np
 from spin_echo.drivers.awg_model import AwgModel, check_waveform
 from spin_echo.drivers.config import InstrumentConfig, Option
 from spin_echo.drivers.interface import ConfiguredAwg, InstrumentError
-from spin_echo.drivers.settings import OneOf, Range, Setting, declare
+from spin_echo.drivers.settings import (
+    BOOLEAN_REPLIES,
+    DRIVE_RTOL,
+    OneOf,
+    Range,
+    Setting,
+    declare,
+)
 from spin_echo.drivers.visa.scpi import ScpiDriver, Transport
 from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
@@ -57,20 +64,50 @@ def _settings(model: AwgModel) -> dict[str, Setting]:
             "SOUR{channel}:FUNC:ARB:SRAT {value}",
             "Sa/s",
             Range(model.sample_rate_min_hz, model.sample_rate_max_hz),
+            read_rtol=DRIVE_RTOL,
+            must_agree=True,
         ),
         Setting("amplitude_unit", "SOUR{channel}:VOLT:UNIT {value}", "", OneOf(("VPP",))),
-        Setting("load", "OUTP{channel}:LOAD {value}", "ohm", OneOf(("50", "INF"))),
-        Setting("amplitude_vpp", "SOUR{channel}:VOLT {value}", "Vpp", Range(1e-3, 10.0)),
         Setting(
-            "offset_v", "SOUR{channel}:VOLT:OFFS {value}", "V", Range(-4.995, 4.995), symmetric=True
+            "load",
+            "OUTP{channel}:LOAD {value}",
+            "ohm",
+            OneOf(("50", "INF")),
+            replies=(("9.9E+37", "INF"), ("50", "50")),
+            must_agree=True,
+        ),
+        Setting(
+            "amplitude_vpp",
+            "SOUR{channel}:VOLT {value}",
+            "Vpp",
+            Range(1e-3, 10.0),
+            read_rtol=DRIVE_RTOL,
+            must_agree=True,
+        ),
+        Setting(
+            "offset_v",
+            "SOUR{channel}:VOLT:OFFS {value}",
+            "V",
+            Range(-4.995, 4.995),
+            symmetric=True,
+            read_rtol=DRIVE_RTOL,
+            must_agree=True,
         ),
         Setting("function", "SOUR{channel}:FUNC {value}", "", OneOf(("ARB",))),
         Setting("burst_mode", "SOUR{channel}:BURS:MODE {value}", "", OneOf(("TRIG",))),
         Setting("burst_cycles", "SOUR{channel}:BURS:NCYC {value}", "", OneOf((1,))),
         Setting("trigger_source", "TRIG{channel}:SOUR {value}", "", OneOf(("BUS", "EXT"))),
-        Setting("burst_state", "SOUR{channel}:BURS:STAT {value}", "", OneOf(("ON", "OFF"))),
-        Setting("sync", "OUTP:SYNC {value}", "", OneOf(("ON", "OFF"))),
-        Setting("output", "OUTP{channel} {value}", "", OneOf(("ON", "OFF"))),
+        Setting(
+            "burst_state",
+            "SOUR{channel}:BURS:STAT {value}",
+            "",
+            OneOf(("ON", "OFF")),
+            replies=BOOLEAN_REPLIES,
+        ),
+        Setting("sync", "OUTP:SYNC {value}", "", OneOf(("ON", "OFF")), replies=BOOLEAN_REPLIES),
+        Setting(
+            "output", "OUTP{channel} {value}", "", OneOf(("ON", "OFF")), replies=BOOLEAN_REPLIES
+        ),
     )
 
 

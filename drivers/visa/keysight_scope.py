@@ -37,7 +37,13 @@ class KeysightInfiniiVision(Oscilloscope):
     ERROR_QUERY = ":SYST:ERR?"
     OPTIONS = SCOPE_OPTIONS
     SETTINGS = declare(
-        Setting("channel", ":WAV:SOUR CHAN{value}", "", OneOf((1, 2, 3, 4))),
+        Setting(
+            "channel",
+            ":WAV:SOUR CHAN{value}",
+            "",
+            OneOf((1, 2, 3, 4)),
+            replies=tuple((f"CHAN{n}", n) for n in (1, 2, 3, 4)),
+        ),
         Setting("format", ":WAV:FORM {value}", "", OneOf(("WORD",))),
         Setting("byte_order", ":WAV:BYT {value}", "", OneOf(("LSBF", "MSBF"))),
         Setting("unsigned", ":WAV:UNS {value}", "", OneOf((0,))),

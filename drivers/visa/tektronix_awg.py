@@ -22,7 +22,7 @@ import numpy as np
 from spin_echo.drivers.awg_model import AwgModel, check_waveform
 from spin_echo.drivers.config import InstrumentConfig, Option
 from spin_echo.drivers.interface import ConfiguredAwg, InstrumentError
-from spin_echo.drivers.settings import OneOf, Range, Setting, declare
+from spin_echo.drivers.settings import BOOLEAN_REPLIES, DRIVE_RTOL, OneOf, Range, Setting, declare
 from spin_echo.drivers.visa.scpi import ScpiDriver, Transport
 from spin_echo.sequences.timeline import AwgConstraints, Waveform
 
@@ -35,14 +35,25 @@ WAVEFORM_NAME = '"SPINECHO"'
 def _settings(model: AwgModel, channels: int, amplitude: tuple[float, float]) -> dict:
     return declare(
         Setting("channel", "{value}", "", OneOf(tuple(range(1, channels + 1)))),
-        Setting("output", "OUTP{channel} {value}", "", OneOf(("ON", "OFF"))),
+        Setting(
+            "output", "OUTP{channel} {value}", "", OneOf(("ON", "OFF")), replies=BOOLEAN_REPLIES
+        ),
         Setting(
             "sample_rate_hz",
             "CLOC:SRAT {value}",
             "Sa/s",
             Range(model.sample_rate_min_hz, model.sample_rate_max_hz),
+            read_rtol=DRIVE_RTOL,
+            must_agree=True,
         ),
-        Setting("amplitude_vpp", "SOUR{channel}:VOLT:AMPL {value}", "Vpp", Range(*amplitude)),
+        Setting(
+            "amplitude_vpp",
+            "SOUR{channel}:VOLT:AMPL {value}",
+            "Vpp",
+            Range(*amplitude),
+            read_rtol=DRIVE_RTOL,
+            must_agree=True,
+        ),
         Setting("run_mode", "SOUR{channel}:RMOD {value}", "", OneOf(("TRIG",))),
         Setting("trigger_input", "SOUR{channel}:TINP {value}", "", OneOf(("ATR", "BTR"))),
     )

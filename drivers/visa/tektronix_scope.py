@@ -18,7 +18,7 @@ XINCR.
 from __future__ import annotations
 
 from spin_echo.drivers.interface import Trace
-from spin_echo.drivers.settings import OneOf, Range, Setting, declare
+from spin_echo.drivers.settings import BOOLEAN_REPLIES, OneOf, Range, Setting, declare
 from spin_echo.drivers.visa.scope import SCOPE_OPTIONS, Oscilloscope, linear_trace
 
 __all__ = ["TektronixScope"]
@@ -43,8 +43,14 @@ class TektronixScope(Oscilloscope):
     ERROR_QUERY = None
     OPTIONS = SCOPE_OPTIONS
     SETTINGS = declare(
-        Setting("header", "HEAD {value}", "", OneOf(("OFF",))),
-        Setting("channel", "DAT:SOU CH{value}", "", OneOf((1, 2, 3, 4))),
+        Setting("header", "HEAD {value}", "", OneOf(("OFF",)), replies=BOOLEAN_REPLIES),
+        Setting(
+            "channel",
+            "DAT:SOU CH{value}",
+            "",
+            OneOf((1, 2, 3, 4)),
+            replies=tuple((f"CH{n}", n) for n in (1, 2, 3, 4)),
+        ),
         Setting("encoding", "DAT:ENC {value}", "", OneOf(("SRI", "RIB"))),
         Setting("bytes_per_point", "WFMO:BYT_N {value}", "", OneOf((2,))),
         Setting("start", "DAT:STAR {value}", "", OneOf((1,))),
@@ -55,7 +61,7 @@ class TektronixScope(Oscilloscope):
         Setting("trigger_source", "TRIG:A:EDGE:SOU {value}", "", OneOf(("AUX",))),
         Setting("trigger_level_v", "TRIG:A:LEV:AUX {value}", "V", Range(-5.0, 5.0)),
         Setting("stop_after", "ACQ:STOPA {value}", "", OneOf(("SEQ",))),
-        Setting("delay_mode", "HOR:DEL:MOD {value}", "", OneOf(("ON",))),
+        Setting("delay_mode", "HOR:DEL:MOD {value}", "", OneOf(("ON",)), replies=BOOLEAN_REPLIES),
         Setting("position_percent", "HOR:POS {value}", "%", OneOf((0,))),
         Setting("delay_s", "HOR:DEL:TIM {value}", "s", Range(-5000.0, 5000.0)),
         Setting("time_range_s", "HOR:SCA {value}", "s", Range(2e-9, 1e4), written_scale=0.1),
