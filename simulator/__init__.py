@@ -16,7 +16,7 @@ from spin_echo.sequences.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from spin_echo.simulator.ensemble import Ensemble
-    from spin_echo.simulator.lab.frame import propagate_sampled
+    from spin_echo.simulator.lab.sampled import propagate_sampled
     from spin_echo.simulator.propagator import Observables, propagate
     from spin_echo.simulator.sample import Sample, SampleError, list_samples, load_sample
     from spin_echo.simulator.simulation import Simulation, simulate
@@ -46,7 +46,7 @@ _EXPORTS = {
     "load_sample": "sample",
     "Observables": "propagator",
     "propagate": "propagator",
-    "propagate_sampled": "lab.frame",
+    "propagate_sampled": "lab.sampled",
     "Sample": "sample",
     "SampleError": "sample",
     "simulate": "simulation",

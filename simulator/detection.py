@@ -26,12 +26,15 @@ sums into an :class:`Accumulator` in chunk order, and normalise once
 consecutive whole chunks (:func:`chunk_groups`), for the Monte-Carlo error of
 :meth:`simulator.simulation.Simulation.run_with_error` in the same pass: each chunk's sums are
 added to the total exactly as without groups (the same additions in the same order, so the
-same bits) and, separately, to its group's sum.
+same bits) and, separately, to its group's sum. Or it keeps the signal of groups of consecutive
+packets at any edges (``packet_edges``; the lab frame's Monte-Carlo error in one pass): each
+detection sum is then also taken over each group's packets, beside the unchanged total.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +56,7 @@ __all__ = [
     "Observables",
     "chunk_groups",
     "free_run",
+    "map_chunk_ranges",
     "map_chunks",
     "runs_by_segment",
 ]
@@ -77,13 +81,24 @@ def map_chunks(
     ``threads`` chunks run at once (:func:`simulator.kernels.default_threads` when None); the
     order of the results, and so of any sum over them, does not depend on it.
     """
-    parts = (ensemble.chunk(start, start + chunk) for start in range(0, len(ensemble), chunk))
+    return map_chunk_ranges(lambda part, _start: work(part), ensemble, chunk, threads)
+
+
+def map_chunk_ranges(
+    work: Callable[[Ensemble, int], _T],
+    ensemble: Ensemble,
+    chunk: int,
+    threads: int | None = None,
+) -> Iterator[_T]:
+    """Yield ``work(part, start)`` for the chunks of :func:`map_chunks` (first packet ``start``)."""
+    starts = range(0, len(ensemble), chunk)
+    parts = (ensemble.chunk(start, start + chunk) for start in starts)
     count = kernels.default_threads() if threads is None else threads
     if count <= 1 or len(ensemble) <= chunk:
-        yield from map(work, parts)
+        yield from map(work, parts, starts)
         return
     with ThreadPoolExecutor(count) as pool:
-        yield from pool.map(work, parts)
+        yield from pool.map(work, parts, starts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,37 +222,63 @@ class Accumulator:
     group_edges
         Chunk edges of signal groups (:func:`chunk_groups`): :meth:`add` also sums each
         chunk's signal into its group's (:attr:`Observables.group_signals`).
+    packet_edges
+        Packet edges of signal groups instead, relative to this accumulator's first packet
+        (a chunk's: clipped to ``[0, chunk size]``; the total's: the whole ensemble's): every
+        detection sum is also taken over each group's packets, and :meth:`add` adds the
+        groups of ``other`` to these.
     """
 
     def __init__(
-        self, points: int, *, eigenbasis: bool = False, group_edges: tuple[int, ...] = ()
+        self,
+        points: int,
+        *,
+        eigenbasis: bool = False,
+        group_edges: tuple[int, ...] = (),
+        packet_edges: tuple[int, ...] = (),
     ) -> None:
+        if group_edges and packet_edges:
+            raise ValueError("give chunk group edges or packet group edges, not both")
         self.signal = np.zeros(points, dtype=complex)
         self.mz = np.zeros(points)
         self.eigen = np.zeros(points, dtype=complex) if eigenbasis else None
         self.group_edges = tuple(group_edges)
-        self.groups = np.zeros((max(0, len(group_edges) - 1), points), dtype=complex)
+        self.packet_edges = tuple(int(e) for e in packet_edges)
+        edges = self.group_edges or self.packet_edges
+        self.groups = np.zeros((max(0, len(edges) - 1), points), dtype=complex)
         self.chunks = 0
+
+    def packet_groups(self) -> Iterator[tuple[int, slice]]:
+        """Yield ``(group, packets)`` for every non-empty packet group (``packet_edges``)."""
+        for group, (lo, hi) in enumerate(itertools.pairwise(self.packet_edges)):
+            if hi > lo:
+                yield group, slice(lo, hi)
 
     def point(self, index: int, frame: PacketFrame, m: np.ndarray, z: np.ndarray) -> None:
         """Add the chunk's packets in state ``(m, z)`` (carrier frame) to point ``index``."""
         a = frame.weight * frame.coupling
-        self.signal[index] -= kernels.dot(a * frame.sin_eta, np.conj(m))
+        across = a * frame.sin_eta
+        self.signal[index] -= kernels.dot(across, np.conj(m))
         self.mz[index] += kernels.dot(a * frame.cos_eta, z - frame.z_eq) + frame.mz_eq
         if self.eigen is not None:
             self.eigen[index] += kernels.dot(frame.weight, m)
+        for group, sl in self.packet_groups():
+            self.groups[group, index] -= kernels.dot(across[sl], np.conj(m[sl]))
 
     def add(self, other: Accumulator) -> None:
         """Add the sums of ``other``, the next chunk's (chunks are added in chunk order).
 
         The totals get the same additions in the same order with or without groups; with
-        groups, the chunk's signal is also added to the sum of the group it falls in.
+        chunk groups, the chunk's signal is also added to the sum of the group it falls in,
+        with packet groups the chunk's group sums to these.
         """
         self.signal += other.signal
         self.mz += other.mz
         if self.eigen is not None:
             self.eigen += other.eigen
-        if len(self.groups):
+        if self.packet_edges:
+            self.groups += other.groups
+        elif len(self.groups):
             group = bisect.bisect_right(self.group_edges, self.chunks) - 1
             self.groups[min(group, len(self.groups) - 1)] += other.signal
         self.chunks += 1
@@ -286,5 +327,10 @@ def free_run(
         acc.eigen[sl] += sums[1] * decay
         sums = sums[0]
     acc.signal[sl] -= np.conj(sums) * decay
+    for group, part in acc.packet_groups():
+        group_sums = kernels.power_sums(
+            a[part] * frame.sin_eta[part] * m0[part], omega[part] * run.spacing_s, run.count
+        )
+        acc.groups[group, sl] -= np.conj(group_sums) * decay
     b = a * frame.cos_eta
     acc.mz[sl] += frame.mz_eq + kernels.dot(b, z0 - frame.z_eq) * np.exp(-relax.gamma1 * j)

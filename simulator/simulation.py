@@ -51,14 +51,16 @@ the one-group result (the same bits as :meth:`Simulation.run`); it equals
   (:func:`simulator.detection.chunk_groups`, sizes differing by at most one chunk), and the
   propagation of the whole ensemble sums each chunk into its group as well as into the total
   (the total's additions unchanged, so the signal keeps its bits) — no second propagation;
-* otherwise each group, packets ``[N r // R, N (r + 1) // R)`` (sizes differing by at most
-  one), is propagated again alone (stochastic environments get a noise stream per group).
+* in the lab frame without spin diffusion, the groups are packets ``[N r // R, N (r + 1) // R)``
+  (sizes differing by at most one): the detection sums are also taken over each group's
+  packets in the one propagation (:func:`simulator.lab.frame.propagate_lab` ``groups``);
+* otherwise each of those groups is propagated again alone (stochastic environments get a
+  noise stream per group).
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +71,7 @@ from spin_echo.sequences.compile import compile_timeline
 from spin_echo.sequences.protocol import Protocol, combine_phase_cycle
 from spin_echo.sequences.timeline import DetectWindow, Timeline, Waveform
 from spin_echo.simulator.bath import redraw_channels
-from spin_echo.simulator.bloch import PacketFrame, Relaxation
+from spin_echo.simulator.bloch import Relaxation
 from spin_echo.simulator.detection import KERNEL_CHUNK, Observables, chunk_groups
 from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
 from spin_echo.simulator.ensemble import Ensemble
@@ -82,7 +84,12 @@ from spin_echo.simulator.environment import (
     pulse_runs,
 )
 from spin_echo.simulator.lab.drive import lab_piece
-from spin_echo.simulator.lab.frame import propagate_lab, propagate_sampled, sampled_piece
+from spin_echo.simulator.lab.frame import propagate_lab
+from spin_echo.simulator.lab.sampled import (
+    diffusion_pieces,
+    propagate_sampled,
+    propagate_sampled_pieces,
+)
 from spin_echo.simulator.propagator import SegmentChanges, propagate_chunks
 from spin_echo.simulator.sample import Sample
 
@@ -247,11 +254,11 @@ class Simulation:
         """
         if replicas < 2 or replicas > self.packets:
             raise ValueError(f"need 2 <= replicas <= packets ({self.packets}), got {replicas}")
-        if self._replica_edges(replicas) is None:
+        if self._replica_edges(replicas) is not None or self._lab_groups():
+            observed, estimates = self._one_pass_replicas(timeline, replicas)
+        else:
             observed = self.run(timeline)
             estimates = self._separate_replicas(timeline, replicas)
-        else:
-            observed, estimates = self._one_pass_replicas(timeline, replicas)
         return SimulatedSignal(observed, _standard_error(estimates), estimates)
 
     def run_point(
@@ -288,7 +295,7 @@ class Simulation:
         Group r's estimate is its sum, normalised by the whole ensemble, times ``N / n_r``;
         the groups are those of :meth:`run_with_error` (module docstring).
         """
-        if self._replica_edges(replicas) is None:
+        if self._replica_edges(replicas) is None and not self._lab_groups():
             return self._separate_replicas(timeline, replicas)
         return self._one_pass_replicas(timeline, replicas)[1]
 
@@ -298,17 +305,26 @@ class Simulation:
             return None
         return chunk_groups(self.packets, KERNEL_CHUNK, replicas)
 
+    def _lab_groups(self) -> bool:
+        """Whether the replica groups come from one propagation in the lab frame."""
+        return self.frame == "lab" and self.diffusion is None
+
     def _one_pass_replicas(
         self, timeline: Timeline, replicas: int
     ) -> tuple[Observables, np.ndarray]:
-        """Propagate the whole ensemble once, with the signal of groups of whole chunks."""
-        edges = self._replica_edges(replicas)
-        assert edges is not None
+        """Propagate the whole ensemble once, with the signal of each replica group."""
+        if self._lab_groups():
+            starts = np.array([self.packets * r // replicas for r in range(replicas + 1)])
+            groups = tuple(int(e) for e in starts)
+        else:
+            edges = self._replica_edges(replicas)
+            assert edges is not None
+            starts = np.minimum(self.packets, KERNEL_CHUNK * np.asarray(edges))
+            groups = ()
         observed = self._propagate(
-            timeline, self.ensemble, self.seed, 0, self.packets, groups=replicas
+            timeline, self.ensemble, self.seed, 0, self.packets, groups=replicas, edges=groups
         )
         assert observed.group_signals is not None
-        starts = np.minimum(self.packets, KERNEL_CHUNK * np.asarray(edges))
         return observed, observed.group_signals * (self.packets / np.diff(starts))[:, None]
 
     def _separate_replicas(self, timeline: Timeline, replicas: int) -> np.ndarray:
@@ -323,22 +339,18 @@ class Simulation:
             rows.append(signal * (self.packets / (stop - start)))
         return np.array(rows)
 
-    def run_waveform(self, waveform: Waveform) -> np.ndarray:
+    def run_waveform(self, waveform: Waveform, first_sample: int = 0) -> np.ndarray:
         r"""Lab-frame :math:`M_z` at every sample time of a played waveform (the virtual bench).
 
-        The sampled drive is propagated exactly (:func:`simulator.propagate_sampled`,
-        :func:`simulator.lab.frame.sampled_piece`) with the lab frame's rates, through every
-        environment of the sample:
-
-        * spin diffusion: the waveform is cut into pieces of at most
-          :attr:`~simulator.diffusion.OrnsteinUhlenbeck.max_step_s` in free runs and
-          :meth:`~simulator.diffusion.OrnsteinUhlenbeck.driven_step_s` in pulses (whole
-          samples, at least one); over each piece every packet has the bias
-          :math:`\epsilon + \bar\xi` (the exact joint draw of :mod:`simulator.diffusion`), its
-          state carried in the eigenbasis. Noise streams ``(seed, 5, chunk)``;
-        * the dynamic bath: the channels are redrawn (the draws of :meth:`run`) at the first
-          sample of every pulse after the first, a pulse being a run of non-zero samples whose
-          zero gaps are at most :data:`simulator.lab.frame.MIN_FREE_SAMPLES` long.
+        The sampled drive is propagated exactly (:func:`simulator.propagate_sampled`) with
+        the lab frame's rates, through every environment of the sample: spin diffusion
+        (pieces of :func:`simulator.lab.sampled.diffusion_pieces`) and the dynamic bath (the
+        channels redrawn, the draws of :meth:`run`, at the first sample of every pulse after
+        the first, a pulse as :func:`simulator.environment.pulse_runs` finds it), by
+        :func:`simulator.lab.sampled.propagate_sampled_pieces` (noise streams
+        ``(seed, 5, chunk)``). ``first_sample``: without those environments :math:`M_z` is
+        computed from that sample on only (earlier entries are zero; pulses before it are
+        whole-pulse maps, :func:`simulator.propagate_sampled`).
 
         Returns
         -------
@@ -353,12 +365,10 @@ class Simulation:
                 t1_s=t1_s,
                 t2_s=t2_s,
                 temperature_k=self.sample.temperature_k,
+                first_sample=first_sample,
             )
         samples = np.asarray(waveform.samples, dtype=float)
-        relax = Relaxation.from_times(t1_s, t2_s)
         runs = pulse_runs(samples)
-        temperature_k = self.sample.temperature_k
-        out = np.zeros(len(samples))
         changes: dict[int, Ensemble] = {}
         if self.dynamic:
             flips = [a for a, _, driven in runs if driven][1:]
@@ -366,28 +376,17 @@ class Simulation:
             pieces = list(itertools.pairwise(sorted({0, *flips, len(samples)})))
         else:
             assert self.diffusion is not None
-            rate = waveform.sample_rate_hz
-            pieces = []
-            for a, b, driven in runs:
-                step_s = self.diffusion.driven_step_s() if driven else self.diffusion.max_step_s
-                count = math.ceil((b - a) / max(1, math.floor(step_s * rate)))
-                edges = [a + (b - a) * j // count for j in range(count + 1)]
-                pieces += list(itertools.pairwise(edges))
-        for number, start in enumerate(range(0, self.packets, KERNEL_CHUNK)):
-            stop = min(start + KERNEL_CHUNK, self.packets)
-            part = self.ensemble.chunk(start, stop)
-            frame = PacketFrame.build(part, temperature_k)
-            state = (np.zeros(len(part), dtype=complex), frame.z_eq.copy())
-            rng = np.random.default_rng([self.seed, 5, number])
-            xi = np.zeros(len(part))
-            for a, b in pieces:
-                if a in changes:
-                    frame = PacketFrame.build(changes[a].chunk(start, stop), temperature_k)
-                elif self.diffusion is not None:
-                    xi, mean = self.diffusion.step(xi, (b - a) / waveform.sample_rate_hz, rng)
-                    frame = PacketFrame.build(part, temperature_k, part.epsilon_hz + mean)
-                state = sampled_piece(frame, relax, samples[a:b], None, waveform, state, out[a:b])
-        return out / self.ensemble.norm
+            pieces = diffusion_pieces(runs, self.diffusion, waveform.sample_rate_hz)
+        return propagate_sampled_pieces(
+            waveform,
+            self.ensemble,
+            Relaxation.from_times(t1_s, t2_s),
+            self.sample.temperature_k,
+            pieces,
+            changes=changes,
+            diffusion=self.diffusion,
+            seed=self.seed,
+        )
 
     def _propagate(
         self,
@@ -397,10 +396,12 @@ class Simulation:
         start: int,
         stop: int,
         groups: int = 0,
+        edges: tuple[int, ...] = (),
     ) -> Observables:
         """Propagate packets ``start:stop`` of the ensemble (``ensemble`` is that chunk).
 
-        ``groups``: also the signal of groups of whole chunks (rotating frame, no diffusion).
+        ``groups``: also the signal of groups of whole chunks (rotating frame, no diffusion);
+        ``edges``: of groups of packets at these edges (lab frame, no diffusion).
         """
         temperature_k = self.sample.temperature_k
         packets: Ensemble | SegmentChanges = ensemble
@@ -416,7 +417,7 @@ class Simulation:
                     piece=lab_piece,
                 )  # fmt: skip
             return propagate_lab(
-                timeline, packets, t1_s=t1_s, t2_s=t2_s, temperature_k=temperature_k
+                timeline, packets, t1_s=t1_s, t2_s=t2_s, temperature_k=temperature_k, groups=edges
             )
         if self.dynamic:
             return propagate_chunks(

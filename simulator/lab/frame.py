@@ -18,38 +18,36 @@ longitudinal modulation of the splitting are kept.
   unchanged in their eigenbasis across the change, as in the rotating frame.
 * spin diffusion in the lab frame: :func:`simulator.diffusion.propagate_diffusing` with the
   lab frame's piece map :func:`simulator.lab.drive.lab_piece`.
-* :func:`propagate_sampled`: a :class:`~sequences.timeline.Waveform` held sample by sample
-  (zero-order hold, :math:`b = \text{sample} \times` ``full_scale_rabi_hz``), which *is*
-  piecewise constant: every sample is one exact map, so the result is exact. Runs of at least
-  :data:`MIN_FREE_SAMPLES` zero samples are free evolution, evaluated at every sample time by
-  power sums; driven runs go through :func:`simulator.kernels.sampled_run`.
+* :func:`simulator.lab.sampled.propagate_sampled`: a sampled AWG waveform, exactly
+  (:mod:`simulator.lab.sampled`); :data:`MIN_FREE_SAMPLES` is its shortest free run.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 from collections.abc import Mapping
+from functools import partial
 from typing import Protocol
 
 import numpy as np
 
-from spin_echo.sequences.timeline import Timeline, Waveform
+from spin_echo.sequences.timeline import Timeline
 from spin_echo.simulator import kernels
-from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve, rotate_relax
+from spin_echo.simulator.bloch import PacketFrame, Relaxation, free_evolve
 from spin_echo.simulator.detection import (
     KERNEL_CHUNK,
     Accumulator,
     DetectionRun,
     Observables,
     free_run,
-    map_chunks,
+    map_chunk_ranges,
     runs_by_segment,
 )
 from spin_echo.simulator.ensemble import Ensemble
-from spin_echo.simulator.lab.drive import SegmentDrive, drive_span, lab_field
+from spin_echo.simulator.lab.drive import SegmentDrive, drive_span
 from spin_echo.simulator.lab.maps import apply, product
+from spin_echo.simulator.lab.memo import SHARED_MAPS, MapMemo
 from spin_echo.simulator.lab.pulse import (
     PERIOD_STEPS,
     SHARED_GRIDS,
@@ -65,8 +63,6 @@ __all__ = [
     "STEPS_PER_PERIOD",
     "ChangingPackets",
     "propagate_lab",
-    "propagate_sampled",
-    "sampled_piece",
 ]
 
 #: Lab-frame propagation methods: the fast maps and the step-by-step reference.
@@ -75,7 +71,8 @@ METHODS = ("fast", "exact")
 METHOD_ENV = "SPIN_ECHO_LAB_METHOD"
 #: Integrator steps per drive period in lab-frame driven segments.
 STEPS_PER_PERIOD = 64
-#: Shortest run of zero samples that :func:`propagate_sampled` evaluates as free evolution.
+#: Shortest run of zero samples that :func:`simulator.lab.sampled.propagate_sampled` evaluates
+#: as free evolution.
 MIN_FREE_SAMPLES = 16
 TWO_PI = 2.0 * math.pi
 
@@ -173,6 +170,12 @@ def _lab_chunk(
             )
 
 
+def _pieces_map(
+    frame: PacketFrame, relax: Relaxation, pieces: tuple[np.ndarray, ...], steps: int
+) -> np.ndarray:
+    return product(cf4_pieces(frame, relax, *pieces, steps))
+
+
 def _fast_chunk(
     timeline: Timeline,
     frame: PacketFrame,
@@ -181,10 +184,12 @@ def _fast_chunk(
     steps_per_period: int,
     cache: GridCache,
     frames: Mapping[int, PacketFrame],
+    memo: MapMemo,
 ) -> None:
     """Propagate a chunk with each driven segment as one map (:mod:`simulator.lab.pulse`).
 
-    ``frames``: the packets from the given segments on (the state carried unchanged).
+    ``frames``: the packets from the given segments on (the state carried unchanged); the
+    maps are kept in ``memo`` (:mod:`simulator.lab.memo`).
     """
     runs = runs_by_segment(timeline)
     fc = timeline.carrier_hz
@@ -207,10 +212,12 @@ def _fast_chunk(
             k += 1
             continue
         if length[k] >= 1.0:
-            a = segment_map(
-                frame, relax, float(timeline.rabi_hz[k]), float(freq[k]), float(cycles[k]),
-                float(length[k]), steps_per_period=steps_per_period, cache=cache,
-            )  # fmt: skip
+            drive = (float(timeline.rabi_hz[k]), float(freq[k]), float(cycles[k]) % 1.0)
+            drive += (float(length[k]),)
+            build = partial(
+                segment_map, frame, relax, *drive, steps_per_period=steps_per_period, cache=cache
+            )
+            a = memo.get(("segment", *drive, steps_per_period), frame, relax, build)
             k += 1
         else:
             stop = k + 1
@@ -224,12 +231,9 @@ def _fast_chunk(
                 stop += 1
             part = slice(k, stop)
             steps = max(1, math.ceil(float(np.max(length[part])) * steps_per_period))
-            a = product(
-                cf4_pieces(
-                    frame, relax, timeline.rabi_hz[part], freq[part], cycles[part],
-                    length[part], steps,
-                )
-            )  # fmt: skip
+            pieces = (timeline.rabi_hz[part], freq[part], cycles[part], length[part])
+            key = ("pieces", *(np.asarray(v, dtype=float).tobytes() for v in pieces), steps)
+            a = memo.get(key, frame, relax, partial(_pieces_map, frame, relax, pieces, steps))
             k = stop
         x, y, z = apply(a, m.real, m.imag, z)
         m = x + 1j * y
@@ -248,6 +252,8 @@ def propagate_lab(
     method: str | None = None,
     steps_per_period: int | None = None,
     grid_cache: GridCache | None = None,
+    map_memo: MapMemo | None = None,
+    groups: tuple[int, ...] = (),
 ) -> Observables:
     r"""Propagate in the lab frame with the full cosine drive (see the module docstring).
 
@@ -272,6 +278,15 @@ def propagate_lab(
         :data:`STEPS_PER_PERIOD` (exact) when None.
     grid_cache
         Where period grids are kept between calls (a shared one when None).
+    map_memo
+        Where whole segment maps are kept between calls (a shared one when None,
+        :data:`simulator.lab.memo.SHARED_MAPS`): a pulse met again, in another phase step or
+        sweep point, is not integrated again.
+    groups
+        Packet edges ``0 = e_0 < ... < e_R = N`` of signal groups: the result's
+        :attr:`~simulator.detection.Observables.group_signals` holds the signal of packets
+        ``[e_r, e_{r+1})`` of each, normalised by the whole ensemble, from the same
+        propagation (the Monte-Carlo error of :meth:`simulator.Simulation.run_with_error`).
     """
     if method is None:
         method = os.environ.get(METHOD_ENV, "").strip().lower() or "fast"
@@ -283,16 +298,21 @@ def propagate_lab(
     if steps_per_period is None:
         steps_per_period = PERIOD_STEPS if fast else STEPS_PER_PERIOD
     cache = SHARED_GRIDS if grid_cache is None else grid_cache
+    memo = SHARED_MAPS if map_memo is None else map_memo
 
-    def work(part: Ensemble | ChangingPackets) -> Accumulator:
-        acc = Accumulator(points, eigenbasis=eigenbasis)
+    if groups and (groups[0] != 0 or groups[-1] != len(ensemble) or np.any(np.diff(groups) < 1)):
+        raise ValueError(f"group edges must rise from 0 to {len(ensemble)}, got {groups!r}")
+
+    def work(part: Ensemble | ChangingPackets, start: int) -> Accumulator:
+        local = tuple(int(np.clip(e - start, 0, len(part))) for e in groups)
+        acc = Accumulator(points, eigenbasis=eigenbasis, packet_edges=local)
         frames: dict[int, PacketFrame] = {}
         if not isinstance(part, Ensemble):
             frames = {k: PacketFrame.build(e, temperature_k) for k, e in part.at_segment.items()}
             part = part.ensemble
         frame = PacketFrame.build(part, temperature_k)
         if fast:
-            _fast_chunk(timeline, frame, relax, acc, steps_per_period, cache, frames)
+            _fast_chunk(timeline, frame, relax, acc, steps_per_period, cache, frames, memo)
         else:
             _lab_chunk(timeline, frame, relax, acc, steps_per_period, frames)
         return acc
@@ -301,145 +321,11 @@ def propagate_lab(
     frequency = np.abs(timeline.carrier_hz + timeline.offset_hz[driven])
     steps = 0.0 if fast else float(np.sum(timeline.duration_s[driven] * frequency))
     steps *= steps_per_period
-    total = Accumulator(points, eigenbasis=eigenbasis)
+    total = Accumulator(points, eigenbasis=eigenbasis, packet_edges=groups)
     with (
         kernels.backend_for(len(ensemble) * (len(timeline.start_s) + points + steps)),
         kernels.blas_single_thread(),
     ):
-        for acc in map_chunks(work, ensemble, chunk, threads):
+        for acc in map_chunk_ranges(work, ensemble, chunk, threads):
             total.add(acc)
     return total.observables(timeline.detect_times_s, ensemble.norm)
-
-
-def _zero_runs(samples: np.ndarray) -> list[tuple[int, int, bool]]:
-    """Split sample indices into runs ``(start, stop, is_zero)``.
-
-    Zero runs shorter than :data:`MIN_FREE_SAMPLES` stay in the driven runs around them (a
-    zero sample is an exact map like any other; a separate power sum would cost more).
-    """
-    zero = samples == 0.0
-    edges = np.flatnonzero(np.diff(zero.astype(np.int8))) + 1
-    bounds = np.concatenate([[0], edges, [len(samples)]])
-    runs: list[tuple[int, int, bool]] = []
-    for a, b in itertools.pairwise(bounds):
-        free = bool(zero[a]) and b - a >= MIN_FREE_SAMPLES
-        if runs and not free and not runs[-1][2]:
-            runs[-1] = (runs[-1][0], int(b), False)
-        else:
-            runs.append((int(a), int(b), free))
-    return runs
-
-
-def propagate_sampled(
-    waveform: Waveform,
-    ensemble: Ensemble,
-    *,
-    t1_s: float | None = None,
-    t2_s: float | None = None,
-    temperature_k: float = 0.0,
-    chunk: int = KERNEL_CHUNK,
-    threads: int | None = None,
-) -> np.ndarray:
-    r"""Lab-frame ensemble :math:`M_z` at every sample time of an AWG waveform, exactly.
-
-    Sample k holds :math:`b = ` ``samples[k] * full_scale_rabi_hz`` on
-    :math:`[k, k+1)/f_s`; each sample is one exact Bloch map (rotation and relaxation in the
-    packet's eigenbasis), zero runs are free evolution.
-
-    Parameters
-    ----------
-    waveform
-        The sampled drive.
-    ensemble
-        Packets.
-    t1_s, t2_s, temperature_k
-        Relaxation and temperature, as in :func:`simulator.propagator.propagate`.
-    chunk
-        Packets processed together.
-    threads
-        Chunks propagated at once (:func:`simulator.kernels.default_threads` when None); the
-        result is the same bit for bit whatever the number.
-
-    Returns
-    -------
-    numpy.ndarray
-        :math:`M_z(t_k) = \sum_p w_p\cos\theta_p\langle\tau_z\rangle_p/W` at
-        :math:`t_k = k/f_s` (before sample k acts), one value per sample.
-    """
-    relax = Relaxation.from_times(t1_s, t2_s)
-    samples = np.asarray(waveform.samples, dtype=float)
-    runs = _zero_runs(samples)
-
-    def work(part: Ensemble) -> np.ndarray:
-        frame = PacketFrame.build(part, temperature_k)
-        return _sampled_chunk(frame, relax, samples, runs, waveform)
-
-    out = np.zeros(len(samples))
-    with kernels.backend_for(len(ensemble) * len(samples)), kernels.blas_single_thread():
-        for partial in map_chunks(work, ensemble, chunk, threads):
-            out += partial
-    return out / ensemble.norm
-
-
-def _sampled_chunk(
-    frame: PacketFrame,
-    relax: Relaxation,
-    samples: np.ndarray,
-    runs: list[tuple[int, int, bool]],
-    waveform: Waveform,
-) -> np.ndarray:
-    """Return the unnormalised M_z sums of one chunk at every sample time."""
-    out = np.zeros(len(samples))
-    m = np.zeros(len(frame.energy_hz), dtype=complex)
-    z = frame.z_eq.copy()
-    sampled_piece(frame, relax, samples, runs, waveform, (m, z), out)
-    return out
-
-
-def sampled_piece(
-    frame: PacketFrame,
-    relax: Relaxation,
-    samples: np.ndarray,
-    runs: list[tuple[int, int, bool]] | None,
-    waveform: Waveform,
-    state: tuple[np.ndarray, np.ndarray],
-    out: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Propagate one chunk's lab-frame state ``(m, z)`` through ``samples``, exactly.
-
-    The map of :func:`propagate_sampled` for a piece of a waveform (its sample rate and
-    full-scale Rabi frequency): adds the chunk's unnormalised :math:`M_z` sums at every sample
-    time into ``out`` (one entry per sample) and returns the state after the last sample.
-    ``runs`` are the piece's zero/driven runs (computed when None). A caller whose packets
-    change between pieces (a stochastic environment, :mod:`simulator.simulation`) carries
-    the state from piece to piece.
-    """
-    dt = 1.0 / waveform.sample_rate_hz
-    scale = waveform.full_scale_rabi_hz
-    runs = _zero_runs(samples) if runs is None else runs
-    transverse, longitudinal = frame.coupling * frame.sin_eta, frame.coupling * frame.cos_eta
-    along, across = frame.weight * longitudinal, frame.weight * transverse
-    m, z = state
-    for first, stop, is_zero in runs:
-        count = stop - first
-        if is_zero:
-            omega = TWO_PI * 2.0 * frame.energy_hz * dt
-            sums = kernels.power_sums(across * m, omega, count)
-            j = np.arange(count) * dt
-            decay1 = np.exp(-relax.gamma1 * j)
-            out[first:stop] += frame.mz_eq + kernels.dot(along, z - frame.z_eq) * decay1
-            out[first:stop] -= (sums * np.exp(-relax.gamma2 * j)).real
-            m, z = free_evolve(m, z, frame, relax, count * dt, 0.0)
-            continue
-        out[first:stop] += frame.mz_eq
-        drive = samples[first:stop] * scale
-        if relax.isotropic:
-            packet = (frame.energy_hz, transverse, longitudinal, frame.z_eq)
-            m, z = kernels.sampled_run(
-                m, z, packet, (along, across), drive, dt, relax.gamma1, out[first:stop]
-            )
-            continue
-        for k, b in enumerate(drive, start=first):
-            out[k] += kernels.dot(along, z - frame.z_eq) - kernels.dot(across, m.real)
-            m, z = rotate_relax(m, z, lab_field(frame, b), relax, frame.z_eq, dt)
-    return m, z

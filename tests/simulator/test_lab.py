@@ -14,6 +14,7 @@ import qutip
 from spin_echo.sequences.quantity import HZ_PER_K
 from spin_echo.sequences.timeline import Waveform
 from spin_echo.simulator import Ensemble, propagate, propagate_sampled
+from spin_echo.simulator.lab.memo import MapMemo
 
 TWO_PI = 2 * np.pi
 OPTIONS = {"atol": 1e-13, "rtol": 1e-12, "nsteps": 10_000_000, "max_step": 2e-9}
@@ -150,3 +151,24 @@ def test_rotating_frame_agrees_with_lab_frame_where_rwa_holds(make_timeline):
         assert error <= 2 * ratio
         errors.append(error)
     assert errors[1] < errors[0] / 2
+
+
+@pytest.mark.parametrize("relax", RELAX.values(), ids=RELAX.keys())
+def test_sampled_from_a_first_sample_agrees_with_every_sample(kernel_backend, relax):
+    """Pulses before the first wanted sample as whole-run maps (memo) vs sample by sample."""
+    rate, fc = 100e6, 4e6
+    t = np.arange(600) / rate
+    pulses = (t < 1e-6) | ((t > 2e-6) & (t < 3e-6)) | ((t > 4.5e-6) & (t < 4.8e-6))
+    samples = np.where(pulses, 0.5 * np.cos(TWO_PI * fc * t + 0.2), 0.0)
+    waveform = Waveform(rate, samples, 16, np.zeros((2, len(samples)), bool), fc, 5e6, ())
+    ens = _ensemble()
+    every = propagate_sampled(waveform, ens, **relax)
+    scale = np.abs(every).max()
+    memo = MapMemo()
+    for first in (0, 150, 250, 470, 599):  # in a gap, inside a pulse, in the last pulse
+        part = propagate_sampled(waveform, ens, first_sample=first, map_memo=memo, **relax)
+        assert not part[:first].any()
+        np.testing.assert_allclose(part[first:], every[first:], rtol=0, atol=1e-13 * scale)
+        again = propagate_sampled(waveform, ens, first_sample=first, map_memo=memo, **relax)
+        assert np.array_equal(part, again)
+    assert memo.hits > 0
