@@ -20,8 +20,10 @@ if TYPE_CHECKING:
         InstrumentError,
         LockIn,
         LockInReading,
+        Magnetometer,
         Trace,
     )
+    from spin_echo.drivers.magnetometer import MagnetometerChain
 
 __all__ = [
     "DRIVERS",
@@ -35,6 +37,8 @@ __all__ = [
     "InstrumentError",
     "LockIn",
     "LockInReading",
+    "Magnetometer",
+    "MagnetometerChain",
     "Trace",
     "list_benches",
     "load_bench",
@@ -56,6 +60,8 @@ _EXPORTS = {
     "load_bench": "bench",
     "LockIn": "interface",
     "LockInReading": "interface",
+    "Magnetometer": "interface",
+    "MagnetometerChain": "magnetometer",
     "open_bench": "bench",
     "Trace": "interface",
 }

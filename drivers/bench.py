@@ -38,10 +38,12 @@ import pyvisa.rname
 from spin_echo.drivers.config import BenchSpec, Coil, InstrumentConfig
 from spin_echo.drivers.dry_run import DryRunTransport
 from spin_echo.drivers.interface import Bench, BenchError
+from spin_echo.drivers.magnetometer import MagnetometerChain, check_chain, parse_magnetometer
 from spin_echo.drivers.settings import BENCH_LIMITS
 from spin_echo.drivers.virtual import VirtualAwg, VirtualDetector, open_virtual
 from spin_echo.drivers.visa.keysight_awg import Keysight33500B, Keysight33600A
 from spin_echo.drivers.visa.keysight_scope import KeysightInfiniiVision
+from spin_echo.drivers.visa.lakeshore_teslameter import LakeShoreF41, LakeShoreF71
 from spin_echo.drivers.visa.scpi import DEFAULT_BACKEND, open_transport
 from spin_echo.drivers.visa.srs_lockin import SR830, SR860
 from spin_echo.drivers.visa.tektronix_awg import TektronixAWG5200, TektronixAWG70000
@@ -73,6 +75,8 @@ DRIVERS: dict[str, Any] = {
         TektronixScope,
         SR830,
         SR860,
+        LakeShoreF41,
+        LakeShoreF71,
         VirtualAwg,
         VirtualDetector,
     )
@@ -242,7 +246,7 @@ def load_bench(name_or_path: str | Path, *, text: str | None = None) -> BenchSpe
     source = _source(name_or_path) if text is None else Path(str(name_or_path))
     root = load_yaml(source, text=text, error_class=BenchError)
     root.check_keys(
-        ("name", "description", "visa_backend", *_ROLES, "coil", "receiver"),
+        ("name", "description", "visa_backend", *_ROLES, "coil", "receiver", "magnetometer"),
         required=("name", "awg", "detector"),
     )
     backend = _backend(root, source)
@@ -271,6 +275,7 @@ def load_bench(name_or_path: str | Path, *, text: str | None = None) -> BenchSpe
         if "noise" in block:
             noise = _positive(block["noise"], "voltage")
     return BenchSpec(
+        magnetometer=_magnetometer(root, detector, coil),
         source=str(name_or_path),
         name=root["name"].as_str(),
         text=source.read_text(encoding="utf-8") if text is None else text,
@@ -281,6 +286,29 @@ def load_bench(name_or_path: str | Path, *, text: str | None = None) -> BenchSpe
         receiver_bandwidth_hz=bandwidth,
         receiver_noise_v=noise,
     )
+
+
+def _magnetometer(
+    root: MapNode, detector: InstrumentConfig, coil: Coil
+) -> MagnetometerChain | None:
+    """Parse the ``magnetometer`` block; refuse one the detector cannot use, or none it needs."""
+    node = root.get("magnetometer")
+    units = DRIVERS[detector.driver].TRACE_UNITS
+    if node is None:
+        if units != "V":
+            raise root["detector"].error(
+                f"a {detector.driver} reads {units}: the bench needs a magnetometer block "
+                "(tesla_per_unit, per) to turn its readings into magnetisation"
+            )
+        return None
+    chain = parse_magnetometer(node)
+    check_chain(chain, node, units)
+    if coil.pickup_v is not None:
+        raise root["coil"].error(
+            "coil.pickup calibrates a pickup coil; a bench with a magnetometer block is "
+            "calibrated by that block (give one or the other)"
+        )
+    return chain
 
 
 def check_protocol_fits(spec: BenchSpec, protocol: Protocol) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from spin_echo.drivers.magnetometer import MagnetometerChain
+
 __all__ = ["BenchSpec", "Coil", "InstrumentConfig", "Option"]
 
 #: Quantity kinds an option may have besides those of :mod:`sequences.quantity`.
@@ -122,6 +124,10 @@ class BenchSpec:
         Declared rms noise per quadrature of one demodulated shot at the receiver's output,
         volts at the detector (``receiver.noise``; what ``spin-echo design`` predicts with on a
         lab bench); None: not declared.
+    magnetometer
+        The calibration chain of a magnetometer detector (bench key ``magnetometer``): run
+        records are then in magnetisation units and hold the measured ``mz``; None for a
+        pickup-coil bench.
     source
         The bench file's path or built-in name, for messages.
     """
@@ -134,6 +140,7 @@ class BenchSpec:
     coil: Coil = Coil()
     receiver_bandwidth_hz: float | None = None
     receiver_noise_v: float | None = None
+    magnetometer: MagnetometerChain | None = None
     source: str = ""
 
     @property

@@ -7,7 +7,8 @@ A protocol is played through three roles:
   (:meth:`Awg.arm`) and starts one shot (:meth:`Awg.trigger`);
 - a :class:`Detector` (digitizing oscilloscope, or the virtual magnetometer front end) that is
   armed for a time window after the trigger (:meth:`Detector.arm`) and returns the recorded
-  :class:`Trace` (:meth:`Detector.acquire`);
+  :class:`Trace` (:meth:`Detector.acquire`); a :class:`Magnetometer` (a teslameter) is the
+  slow detector kind that reads the magnetisation itself;
 - optionally a :class:`LockIn` that reads X, Y, R and theta at one instant.
 
 A :class:`Bench` holds the connected instruments of one bench file, virtual or VISA; it lives
@@ -31,6 +32,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
+from typing import ClassVar
 
 import numpy as np
 
@@ -50,6 +52,7 @@ __all__ = [
     "InstrumentSnapshot",
     "LockIn",
     "LockInReading",
+    "Magnetometer",
     "SettingReadBack",
     "Trace",
 ]
@@ -340,7 +343,16 @@ class ConfiguredAwg(Awg, ABC):
 
 
 class Detector(Instrument, ABC):
-    """A digitizer that records one trace per trigger."""
+    """A digitizer that records one trace per trigger.
+
+    Attributes
+    ----------
+    TRACE_UNITS
+        Units of the traces it returns: ``"V"`` for digitizers (a pickup coil, or a SQUID
+        flux-locked loop's output with a bench ``magnetometer`` chain).
+    """
+
+    TRACE_UNITS: ClassVar[str] = "V"
 
     @abstractmethod
     def arm(self, start_s: float, duration_s: float) -> None:
@@ -353,6 +365,25 @@ class Detector(Instrument, ABC):
     @abstractmethod
     def acquire(self) -> Trace:
         """Wait for the armed acquisition to finish and return it, in volts."""
+
+
+class Magnetometer(Detector, ABC):
+    """A detector reading the sample's magnetisation itself, slowly (e.g. a teslameter).
+
+    Each reading averages the field over an integration time far longer than a pulse
+    sequence, so it sees the quasi-static magnetisation (:math:`m_z` after the sequence),
+    never the precession at the carrier. :meth:`Detector.arm` takes the window for the
+    record's time axis; :meth:`Detector.acquire`, called after the trigger, returns the
+    readings that began after it, in :attr:`TRACE_UNITS`, which the bench's ``magnetometer``
+    chain (:mod:`drivers.magnetometer`) turns into magnetisation.
+    """
+
+    TRACE_UNITS: ClassVar[str] = "T"
+
+    @property
+    @abstractmethod
+    def integration_time_s(self) -> float:
+        """Time one reading averages over, seconds (its bandwidth is about half the inverse)."""
 
 
 class LockIn(Instrument, ABC):

@@ -21,13 +21,21 @@ from typing import Any
 import numpy as np
 
 from spin_echo.drivers.emulated.keysight import EmulatedInfiniiVision, EmulatedTrueform
+from spin_echo.drivers.emulated.lakeshore import RANGES_T, EmulatedTeslameter
 from spin_echo.drivers.emulated.server import ScpiServer
 from spin_echo.drivers.emulated.tektronix import EmulatedTekAwg, EmulatedTekScope
 from spin_echo.drivers.emulated.wiring import AwgOutput, EmulatedLab
 from spin_echo.drivers.virtual import FrontEnd, SampleResponse
 from spin_echo.sequences.errors import InputError
 
-__all__ = ["AWG_MODELS", "SCOPE_MODELS", "VirtualLab", "sample_response"]
+__all__ = [
+    "AWG_MODELS",
+    "MAGNETOMETER_MODELS",
+    "SCOPE_MODELS",
+    "VirtualLab",
+    "quasi_static_response",
+    "sample_response",
+]
 
 #: Emulated AWGs by driver name, with the amplitude the bench file uses by default (Vpp).
 AWG_MODELS: dict[str, tuple[Any, float]] = {
@@ -41,6 +49,12 @@ SCOPE_MODELS: dict[str, Any] = {
     "keysight-infiniivision": EmulatedInfiniiVision,
     "tektronix-mso": EmulatedTekScope,
 }
+#: Emulated magnetometers (detectors in place of a scope) by driver name: the model.
+MAGNETOMETER_MODELS: dict[str, str] = {"lakeshore-f71": "F71", "lakeshore-f41": "F41"}
+#: How long after a burst the emulated magnetometer's sample is followed, seconds: the
+#: magnetisation it holds is the Hann-weighted mean of M_z over this time, in which the
+#: precession at the carrier averages out (to ~1e-6 of its amplitude at 4 MHz).
+HOLD_S = 20e-6
 
 
 def sample_response(response: SampleResponse, front_end: FrontEnd, rabi_hz_per_volt: float):
@@ -63,6 +77,25 @@ def sample_response(response: SampleResponse, front_end: FrontEnd, rabi_hz_per_v
     return respond
 
 
+def quasi_static_response(response: SampleResponse, rabi_hz_per_volt: float, hold_s: float):
+    """Return the magnetisation a played burst leaves behind (what a slow magnetometer reads).
+
+    The sample is followed for ``hold_s`` after the burst on the AWG's sample grid; the
+    precession at the carrier averages out of the Hann-weighted mean of :math:`M_z` over that
+    time, which is the quasi-static :math:`m_z` after the sequence.
+    """
+
+    def magnetisation(output: AwgOutput) -> float:
+        rate = output.sample_rate_hz
+        hold = max(16, int(np.ceil(hold_s * rate)))
+        count = len(output.samples) + hold
+        mz = response.magnetisation(output.volts, rate, rabi_hz_per_volt, count)[-hold:]
+        weight = np.hanning(hold + 2)[1:-1]
+        return float(np.dot(weight, mz) / weight.sum())
+
+    return magnetisation
+
+
 class VirtualLab:
     """Emulated AWG and scope servers backed by the simulator (a context manager).
 
@@ -78,6 +111,9 @@ class VirtualLab:
         Bench amplitude of a full-scale waveform (default: the model's, see :data:`AWG_MODELS`).
     front_end
         Pickup, bandwidth, noise and seed of the scope input.
+    tesla_per_unit_t
+        With a magnetometer for ``scope`` (a key of :data:`MAGNETOMETER_MODELS`): the field at
+        its probe per unit normalised magnetisation, tesla.
     """
 
     def __init__(
@@ -89,6 +125,7 @@ class VirtualLab:
         full_scale_rabi_hz: float = 1e6,
         amplitude_vpp: float | None = None,
         front_end: FrontEnd | None = None,
+        tesla_per_unit_t: float = 1e-3,
     ) -> None:
         make_awg, default_amplitude = AWG_MODELS[awg]
         self.awg_driver, self.scope_driver = awg, scope
@@ -103,11 +140,20 @@ class VirtualLab:
             pickup_v=1.0, bandwidth_hz=200e6, noise_v=0.0, seed=1
         )
         rabi_per_volt = full_scale_rabi_hz / (self.amplitude_vpp / 2.0)
-        self.lab = EmulatedLab(
-            sample_response(SampleResponse(sample), self.front_end, rabi_per_volt)
-        )
+        response = SampleResponse(sample)
+        self.lab = EmulatedLab(sample_response(response, self.front_end, rabi_per_volt))
         self.awg = make_awg(self.lab)
-        self.scope = SCOPE_MODELS[scope](self.lab)
+        self.tesla_per_unit_t = tesla_per_unit_t
+        if scope in MAGNETOMETER_MODELS:
+            self.scope = EmulatedTeslameter(
+                self.lab,
+                MAGNETOMETER_MODELS[scope],
+                magnetisation=quasi_static_response(response, rabi_per_volt, HOLD_S),
+                equilibrium=float(response.magnetisation(np.zeros(1), 1e9, rabi_per_volt, 1)[0]),
+                tesla_per_unit_t=tesla_per_unit_t,
+            )
+        else:
+            self.scope = SCOPE_MODELS[scope](self.lab)
         self.servers = [ScpiServer(self.awg), ScpiServer(self.scope)]
 
     @property
@@ -130,16 +176,26 @@ class VirtualLab:
         """
         awg, scope = self.resources
         pickup = self.front_end.pickup_v
+        if self.scope_driver in MAGNETOMETER_MODELS:
+            field_range = next((r for r in RANGES_T if r >= 2 * self.tesla_per_unit_t), 35.0)
+            detector = (
+                f'detector: {{driver: {self.scope_driver}, resource: "{scope}", '
+                f"range: {field_range!r} T, averaging: 1, readings: 2, timeout: {timeout_s!r} s}}\n"
+                f"magnetometer: {{tesla_per_unit: {self.tesla_per_unit_t!r} T, per: normalised}}\n"
+            )
+        else:
+            detector = (
+                f'detector: {{driver: {self.scope_driver}, resource: "{scope}", points: {points}, '
+                f"range: {range_v!r} V, timeout: {timeout_s!r} s}}\n"
+                f"coil: {{pickup: {pickup!r} V}}\n"
+            )
         return (
             "name: virtual-lab\n"
             "description: Emulated instruments on 127.0.0.1 around a simulated sample "
             "(spin-echo serve-virtual-lab).\n"
             f'awg: {{driver: {self.awg_driver}, resource: "{awg}", sample_rate: '
             f"{sample_rate_hz!r} Hz, amplitude: {self.amplitude_vpp!r} V, "
-            f"timeout: {timeout_s!r} s}}\n"
-            f'detector: {{driver: {self.scope_driver}, resource: "{scope}", points: {points}, '
-            f"range: {range_v!r} V, timeout: {timeout_s!r} s}}\n"
-            f"coil: {{pickup: {pickup!r} V}}\n"
+            f"timeout: {timeout_s!r} s}}\n" + detector
         )
 
     def start(self) -> VirtualLab:

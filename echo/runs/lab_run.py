@@ -16,7 +16,8 @@ holding every finished point (``complete = 0``).
 On hardware, shots are spaced by the protocol's ``repetition_time``; the virtual bench starts
 each shot from equilibrium and needs no wait. With ``coil.pickup`` in the bench file the signal
 is divided by it: records are then in normalised magnetisation, comparable with
-``spin-echo simulate``; otherwise in volts.
+``spin-echo simulate``; otherwise in volts. A bench with a ``magnetometer`` block records
+magnetisation in that block's units, with ``mz`` (:mod:`.magnetisation`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from spin_echo.drivers import Bench, InstrumentError, Trace
 from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
 from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
+from spin_echo.echo.runs.magnetisation import Reader, combine_magnetisation, magnetisation_reader
 from spin_echo.echo.runs.progress import ProgressCallback
 from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
 from spin_echo.sequences.errors import CompileError, SpinEchoError
@@ -75,6 +77,7 @@ def acquire_shots(
     bandwidth_hz: float,
     repetition_time_s: float,
     realtime: bool,
+    read: Reader | None = None,
 ) -> np.ndarray:
     """Upload, arm, then trigger and acquire ``shots`` times; return every demodulated shot.
 
@@ -92,12 +95,15 @@ def acquire_shots(
         Minimum time between two triggers (applied when ``realtime``).
     realtime
         Space the triggers by ``repetition_time_s`` (hardware).
+    read
+        What a shot's trace gives (:func:`.magnetisation.magnetisation_reader` on a bench with a
+        magnetometer); None: :func:`drivers.receiver.demodulate`.
 
     Returns
     -------
     numpy.ndarray
         Complex signal of each shot at the detection times, shape ``(shots, times)``, in the
-        detector's units.
+        detector's units (with ``read``: ``(shots, ...)`` of what it returns).
     """
     times = detection_times(waveform)
     guard = guard_s(bandwidth_hz)
@@ -123,7 +129,12 @@ def acquire_shots(
                 f"shot returned {len(trace.values)} points, the first {len(first.values)}",
             )
         try:
-            signals.append(demodulate(trace, waveform.carrier_hz, times, bandwidth_hz=bandwidth_hz))
+            if read is not None:
+                signals.append(read(trace, waveform.carrier_hz, times, bandwidth_hz))
+            else:
+                signals.append(
+                    demodulate(trace, waveform.carrier_hz, times, bandwidth_hz=bandwidth_hz)
+                )
         except ValueError as err:
             raise InstrumentError(bench.detector.label, "demodulate", str(err)) from None
     return np.array(signals)
@@ -229,12 +240,13 @@ def run_protocol(
     time_s, window = record_time_axis(reference.detect)
     bandwidth = bench.spec.receiver_bandwidth_hz or default_bandwidth_hz(reference.carrier_hz)
     pickup = bench.spec.coil.pickup_v
+    chain, read = bench.spec.magnetometer, magnetisation_reader(bench)
     seed = getattr(bench.detector, "seed", -1)
     attrs = {
         "protocol": protocol.to_yaml(),
         "bench": bench.spec.text,
         "source": f"run:{bench.spec.name}",
-        "units": "V" if pickup is None else NORMALISED_UNITS,
+        "units": chain.units if chain else "V" if pickup is None else NORMALISED_UNITS,
         "seed": int(seed),
         "receiver_bandwidth_hz": float(bandwidth),
         "shots": int(protocol.shots),
@@ -246,7 +258,7 @@ def run_protocol(
 
     def measure(
         index: tuple[int, ...], values: dict[str, float]
-    ) -> tuple[np.ndarray, np.ndarray | None]:
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         signals = []
         for step in range(len(protocol.phase_cycle)):
             waveform = _compile(protocol, bench, values, step)
@@ -259,13 +271,20 @@ def run_protocol(
                     bandwidth_hz=bandwidth,
                     repetition_time_s=protocol.repetition_time_s,
                     realtime=realtime,
+                    read=read,
                 )
             )
+        if read is not None:
+            mean, sem, mz = combine_magnetisation(
+                np.array(signals), protocol.phase_cycle, bench=bench, combine=combine_shots
+            )
+            check_finite(mean, what=f"signal at sweep point {index}")
+            return mean, sem, mz
         mean, sem = combine_shots(np.array(signals), protocol.phase_cycle)
         check_finite(mean, what=f"signal at sweep point {index}")
         if pickup is None:
-            return mean, sem
-        return mean / pickup, None if sem is None else sem / pickup
+            return mean, sem, None
+        return mean / pickup, None if sem is None else sem / pickup, None
 
     if dry_run:
         for done, (index, values) in enumerate(points, 1):
@@ -281,12 +300,12 @@ def run_protocol(
         attrs=attrs,
         window=window,
         with_sem=with_sem,
+        with_mz=read is not None,
         overwrite=overwrite,
     ) as record:
         for done, (index, values) in enumerate(points, 1):
-            signal, sem = measure(index, values)
-            record.write_point(index, signal, sem=sem)
+            signal, sem, mz = measure(index, values)
+            record.write_point(index, signal, mz, sem=sem)
             if progress is not None:
                 progress(done, len(points))
     return Path(path)
-
