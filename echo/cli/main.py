@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "compare a measured record with a simulated one",
     ),
     "budget": ("spin_echo.echo.cli.budget", "the paper's decoherence budget of a sample"),
+    "design": (
+        "spin_echo.echo.cli.design",
+        "predict a protocol's signal-to-noise on a bench: detectable or not, and what it takes",
+    ),
     "fit": ("spin_echo.echo.cli.fit", "fit sample parameters to a measured record"),
     "paper": ("spin_echo.echo.cli.paper", "reproduce the paper's results (figures + report)"),
     "plot": ("spin_echo.echo.cli.plot", "draw a record, with the fit its protocol calls for"),

@@ -1,0 +1,162 @@
+"""``spin-echo design PROTOCOL --sample SAMPLE --bench BENCH``: can the echo be seen, and how.
+
+Predicts every sweep point of the protocol as written on the bench -- the integrated echo the
+sample gives (simulated, with its Monte-Carlo error), the bench's noise for the protocol's shots
+and phase cycle, their ratio -- and the measuring time; then the verdict (detectable when the
+SNR is at least 3 at the best point) with the shots and time needed
+(:mod:`spin_echo.echo.design`). ``--json`` prints the same as data.
+
+The command runs in four steps, each a function, so that options plug in where they belong:
+:func:`add_design_options` (more options), :func:`load_inputs` (protocol, sample, bench, the
+``--noise-from`` record), :func:`check_options` (every option checked before anything is
+simulated), :func:`extend_design` (an optimisation or a target added to the answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+
+from spin_echo.drivers.bench import check_protocol_fits, load_bench
+from spin_echo.drivers.config import BenchSpec
+from spin_echo.echo.cli.options import (
+    add_executor_options,
+    add_set_option,
+    check_counts,
+    parse_sets,
+)
+from spin_echo.echo.design.report import Design, design_experiment
+from spin_echo.echo.record import read_record
+from spin_echo.echo.runs.executor import make_executor
+from spin_echo.sequences import Protocol, load_protocol
+from spin_echo.simulator import load_sample
+from spin_echo.simulator.environment import FRAMES
+from spin_echo.simulator.sample import Sample
+
+__all__ = [
+    "DesignInputs",
+    "add_design_options",
+    "check_options",
+    "extend_design",
+    "load_inputs",
+    "register",
+    "run",
+]
+
+
+@dataclass(frozen=True)
+class DesignInputs:
+    """What ``design`` works on, loaded and checked.
+
+    Attributes
+    ----------
+    protocol, sample, bench
+        The experiment (``--set`` applied).
+    noise_record
+        The ``--noise-from`` record, or None.
+    noise_record_name
+        Its path as given.
+    """
+
+    protocol: Protocol
+    sample: Sample
+    bench: BenchSpec
+    noise_record: xr.Dataset | None
+    noise_record_name: str
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``design`` sub-command."""
+    parser = sub.add_parser(
+        "design",
+        description=(
+            "Predict what PROTOCOL shows on BENCH with SAMPLE before going to the lab: the "
+            "integrated echo at every sweep point (simulated, with its Monte-Carlo error), the "
+            "bench's noise for the protocol's shots and phase cycle, the signal-to-noise ratio "
+            "and the measuring time; then the verdict (detectable: SNR >= 3 at the best point) "
+            "with the shots and time needed. The sample's decoherence budget (spin-echo budget) "
+            "is printed beside it."
+        ),
+    )
+    parser.add_argument("protocol", metavar="PROTOCOL", help="built-in protocol name or YAML path")
+    parser.add_argument(
+        "--sample", required=True, metavar="SAMPLE", help="built-in sample name or YAML path"
+    )
+    parser.add_argument(
+        "--bench",
+        required=True,
+        metavar="BENCH",
+        help="built-in bench name (virtual) or bench YAML path: its noise model, or its "
+        "declared receiver.noise",
+    )
+    add_set_option(parser)
+    parser.add_argument(
+        "--noise-from",
+        type=Path,
+        metavar="REC",
+        help="take the noise from a measured record's shot-to-shot scatter instead",
+    )
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    parser.add_argument("--seed", type=int, help="override the sample's seed")
+    parser.add_argument("--packets", type=int, help="override the sample's packet count")
+    parser.add_argument(
+        "--frame",
+        choices=FRAMES,
+        default="rotating",
+        help="frame of the simulation of the signal (as simulate; default rotating)",
+    )
+    add_executor_options(parser)
+    add_design_options(parser)
+    parser.set_defaults(func=run)
+
+
+def add_design_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the optimisation (``--vary``, ``--target``, ``--budget``, ``-o``)."""
+
+
+def load_inputs(args: argparse.Namespace) -> DesignInputs:
+    """Load and check the protocol, sample, bench and ``--noise-from`` record of ``args``."""
+    check_counts(args)
+    protocol = load_protocol(args.protocol).with_overrides(parse_sets(args.sets))
+    sample = load_sample(args.sample)
+    bench = load_bench(args.bench)
+    check_protocol_fits(bench, protocol)
+    record = None if args.noise_from is None else read_record(args.noise_from)
+    return DesignInputs(protocol, sample, bench, record, str(args.noise_from or ""))
+
+
+def check_options(args: argparse.Namespace, inputs: DesignInputs) -> None:
+    """Check the optimisation's options against the inputs, before anything is simulated."""
+
+
+def extend_design(args: argparse.Namespace, inputs: DesignInputs, design: Design) -> Design:
+    """Return ``design`` with what the optimisation's options add (unchanged without them)."""
+    return design
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict, judge and print; return the exit status."""
+    inputs = load_inputs(args)
+    check_options(args, inputs)
+    with make_executor(workers=args.workers, scheduler=args.scheduler) as executor:
+        design = design_experiment(
+            inputs.protocol,
+            inputs.sample,
+            inputs.bench,
+            frame=args.frame,
+            packets=args.packets,
+            seed=args.seed,
+            noise_record=inputs.noise_record,
+            noise_record_name=inputs.noise_record_name,
+            map_function=executor.map,
+        )
+    design = extend_design(args, inputs, design)
+    if args.json:
+        print(json.dumps(design.to_dict(), indent=2, allow_nan=False))
+    else:
+        print(design.report())
+    return 0
