@@ -1,0 +1,185 @@
+"""RecordWatcher: the live state of a record that grows, fails, vanishes or goes stale.
+
+Real record files, replaced in one rename as a writer publishes them; a real output lock held
+by this process stands for the run that writes them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from spin_echo.echo.cli.main import main
+from spin_echo.echo.live.state import STATUSES, LiveState, RecordWatcher, writer_pid
+from spin_echo.echo.output_lock import OutputLock
+from tests.echo.live.records import T_M_S, write
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def publish(tmp_path, record, points, **kwargs):
+    """Write a record of ``points`` points beside ``record`` and rename it onto ``record``."""
+    snapshot = write(tmp_path / f"snapshot-{points}.nc", points, **kwargs)
+    os.replace(snapshot, record)
+
+
+@pytest.fixture
+def writer(tmp_path):
+    """The record's output lock, held by this process as a running writer holds it."""
+    record = tmp_path / "live.nc"
+    lock = OutputLock(record)
+    lock.acquire()
+    yield record
+    lock.release()
+
+
+class Clock:
+    """A monotonic clock the test moves by hand (for --stale)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_points_arrive_and_the_fit_updates(tmp_path, writer):
+    record = writer
+    publish(tmp_path, record, 3)
+    with RecordWatcher(record, interval_s=0.0) as watcher:
+        state = watcher.poll()
+        assert (state.status, state.points_done, state.points_total) == ("running", 3, 12)
+        assert state.version == 1 and state.figure_png.startswith(PNG)
+        assert state.report == "" and state.fit is None  # 3 points: no fit yet, plot says why
+        assert any("needs at least 5" in note for note in state.notes), state.notes
+        assert watcher.poll().version == 1  # nothing changed: not redrawn
+
+        publish(tmp_path, record, 7)
+        state = watcher.poll()
+        assert (state.status, state.points_done, state.version) == ("running", 7, 2)
+        assert "T_M = " in state.report
+        first = state.fit["parameters"]["T_M"]
+
+        publish(tmp_path, record, 12)
+        state = watcher.poll()
+        assert (state.status, state.points_done, state.version) == ("complete", 12, 3)
+        assert state.final
+    final = state.fit["parameters"]["T_M"]
+    assert final["error"] < first["error"]
+    assert abs(final["value"] - T_M_S) < 4 * final["error"] and final["error"] < 0.01 * T_M_S
+
+
+def test_the_figure_is_the_one_plot_draws(tmp_path, writer, capsys):
+    publish(tmp_path, writer, 8)
+    with RecordWatcher(writer, interval_s=0.0) as watcher:
+        state = watcher.poll()
+    assert main(["plot", str(writer), "-o", str(tmp_path / "plot.png")]) == 0
+    live = mpimg.imread(io.BytesIO(state.figure_png), format="png")
+    drawn = mpimg.imread(tmp_path / "plot.png")
+    assert live.shape == drawn.shape and np.array_equal(live, drawn)
+    assert "T_M = " in state.report and state.report in capsys.readouterr().out
+
+
+def test_a_run_that_stops_without_completing_is_an_error(tmp_path):
+    record = write(tmp_path / "rec.nc", 5)
+    assert writer_pid(record) is None
+    with RecordWatcher(record, interval_s=0.0) as watcher:
+        state = watcher.poll()
+    assert state.status == "error"
+    assert "stopped at 5 of 12 points" in state.message and "complete = 0" in state.message
+    assert state.figure_png is not None  # the points it has are still drawn
+
+
+def test_a_killed_writer_is_noticed(tmp_path):
+    """The lock file a SIGKILLed writer leaves names a process that is gone."""
+    record = tmp_path / "rec.nc"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom spin_echo.echo.output_lock import "
+         f"OutputLock\nOutputLock({str(record)!r}).acquire()\nprint('held', flush=True)\n"
+         "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout.readline() == "held\n"
+    assert writer_pid(record) == holder.pid
+    publish(tmp_path, record, 4)
+    with RecordWatcher(record, interval_s=0.0) as watcher:
+        assert watcher.poll().status == "running"
+        holder.kill()
+        holder.wait()
+        assert OutputLock(record).path.exists()  # left behind by the kill
+        state = watcher.poll()
+    assert state.status == "error" and "stopped at 4 of 12" in state.message
+
+
+def test_vanished_invalid_and_restored_record(tmp_path, writer):
+    record = writer
+    publish(tmp_path, record, 4)
+    with RecordWatcher(record, interval_s=0.0) as watcher:
+        assert watcher.poll().status == "running"
+        record.unlink()
+        state = watcher.poll()
+        assert (state.status, state.message) == ("error", "the record file is gone")
+        record.write_bytes(b"not a record\n")
+        state = watcher.poll()
+        assert state.status == "error" and state.message.startswith("cannot read the record: ")
+        assert str(record) in state.message
+        publish(tmp_path, record, 6)
+        state = watcher.poll()
+        assert (state.status, state.points_done) == ("running", 6)
+
+
+def test_waiting_for_the_record_then_for_its_first_point(tmp_path, writer):
+    record = writer
+    with RecordWatcher(record, interval_s=0.0) as watcher:
+        state = watcher.poll()
+        assert (state.status, state.message) == ("waiting", "waiting for the record to be created")
+        publish(tmp_path, record, 0)
+        state = watcher.poll()
+        assert (state.status, state.points_total, state.figure_png) == ("waiting", 12, None)
+        publish(tmp_path, record, 2)
+        assert watcher.poll().status == "running"
+
+
+def test_stale_record(tmp_path, writer):
+    clock = Clock()
+    publish(tmp_path, writer, 4)
+    with RecordWatcher(writer, interval_s=0.0, stale_s=30.0, clock=clock) as watcher:
+        assert watcher.poll().status == "running"
+        clock.now += 29.0
+        assert watcher.poll().status == "running"
+        clock.now += 2.0
+        state = watcher.poll()
+        assert state.status == "error" and state.message.startswith("no new point for 31 s")
+        publish(tmp_path, writer, 5)
+        assert watcher.poll().status == "running"
+
+
+def test_redrawn_at_most_every_interval(tmp_path, writer):
+    clock = Clock()
+    publish(tmp_path, writer, 5)
+    with RecordWatcher(writer, interval_s=2.0, clock=clock) as watcher:
+        assert watcher.poll().points_done == 5
+        publish(tmp_path, writer, 6)
+        clock.now += 1.0
+        assert watcher.poll().points_done == 5  # changed, but read only after the interval
+        clock.now += 1.0
+        assert watcher.poll().points_done == 6
+
+
+def test_state_as_json_and_line():
+    state = LiveState(
+        record="r.nc", status="running", points_done=3, points_total=12,
+        report="model\n  T_M = 19.9 ± 0.2 µs\n  x = 1.0 ± 0.1\n  noise ...",
+        fit={"chi2_reduced": float("nan"), "parameters": {"a": {"error": float("inf")}}},
+        figure_png=PNG,
+    )  # fmt: skip
+    data = state.as_json()
+    assert "figure_png" not in data and data["status"] in STATUSES
+    assert data["fit"] == {"chi2_reduced": "nan", "parameters": {"a": {"error": "inf"}}}
+    assert state.line() == "running: 3 of 12 points — T_M = 19.9 ± 0.2 µs; x = 1.0 ± 0.1"
