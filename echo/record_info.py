@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import netCDF4
 import numpy as np
 
+from spin_echo.echo.provenance import read_provenance
 from spin_echo.sequences import Protocol
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.protocol import parse_protocol
@@ -411,6 +412,7 @@ def describe_record(dataset: xr.Dataset, *, file: str, strict: bool = True) -> R
         allowed = ", ".join(FRAMES)
         raise RecordError(f"must be one of {allowed}", file=file, key="frame", value=frame)
     bench_text = _text_attr(attrs, "bench", file, required=False)
+    read_provenance(attrs, file)  # instruments, versions: checked here, read by echo.provenance
     info = RecordInfo(
         file=file,
         protocol_text=protocol_text,

@@ -11,7 +11,10 @@ its standard error from the shot-to-shot scatter (``signal_sem_re``, ``signal_se
 with a single shot). The record's attributes ``receiver_bandwidth_hz`` and ``shots`` tell the
 analysis the receiver's low-pass (the noise correlation along time) and the number of shots.
 The point is written to the record at once, so an instrument failure leaves a valid record
-holding every finished point (``complete = 0``).
+holding every finished point (``complete = 0``). The record is created once the first point is
+measured: the instruments are then configured, and their identities and the settings they
+read back are stored with it (attributes ``instruments`` and ``versions``,
+:mod:`echo.provenance`).
 
 On hardware, shots are spaced by the protocol's ``repetition_time``; the virtual bench starts
 each shot from equilibrium and needs no wait. With ``coil.pickup`` in the bench file the signal
@@ -30,6 +33,7 @@ import numpy as np
 
 from spin_echo.drivers import Bench, InstrumentError, Trace
 from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
+from spin_echo.echo.provenance import provenance_attrs
 from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
 from spin_echo.echo.runs.magnetisation import Reader, combine_magnetisation, magnetisation_reader
 from spin_echo.echo.runs.progress import ProgressCallback
@@ -293,6 +297,10 @@ def run_protocol(
                 progress(done, len(points))
         return None
     with_sem = protocol.shots > 1
+    # The first point configures every instrument; what they then read back is stored with the
+    # record (echo.provenance), which is therefore created once that point is measured.
+    first = {points[0][0]: measure(*points[0])}
+    attrs.update(provenance_attrs(bench))
     with RecordWriter(
         path,
         axes=axes,
@@ -304,7 +312,7 @@ def run_protocol(
         overwrite=overwrite,
     ) as record:
         for done, (index, values) in enumerate(points, 1):
-            signal, sem, mz = measure(index, values)
+            signal, sem, mz = first.pop(index) if index in first else measure(index, values)
             record.write_point(index, signal, mz, sem=sem)
             if progress is not None:
                 progress(done, len(points))
