@@ -32,7 +32,7 @@ numpydoc_validation_checks = {"GL07", "GL08", "PR01", "PR02", "SS01", "SS03"}
 #: the result classes, whose fields are documented as Attributes (they are read, not built).
 numpydoc_validation_exclude = {
     r"^spin_echo\.(sequences|simulator|drivers|echo)\.",
-    r"^spin_echo\.(AnalysisResult|ComparisonResult|FitResult|Budget)$",
+    r"^spin_echo\.(AnalysisResult|ComparisonResult|FitResult|Budget|DesignResult)$",
     r"\.__repr__$",
     r"\._repr_html_$",
 }

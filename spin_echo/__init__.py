@@ -8,7 +8,9 @@ pulls in neither numpy-heavy libraries nor the instrument stack until they are n
 - run: :func:`simulate` (a record as an :class:`xarray.Dataset`, in memory), :func:`run` (on a
   virtual or real bench), :func:`virtual_lab` (emulated instruments around a sample);
 - evaluate: :func:`analyse`, :func:`compare`, :func:`fit`, :func:`budget`, returning
-  :class:`AnalysisResult`, :class:`ComparisonResult`, :class:`FitResult`, :class:`Budget`.
+  :class:`AnalysisResult`, :class:`ComparisonResult`, :class:`FitResult`, :class:`Budget`;
+- design: :func:`design` (predicted signal-to-noise and verdict before the lab), returning
+  :class:`DesignResult`.
 
 Errors a person can cause derive from :class:`InputError` (a :class:`ValueError`), every
 error raised on purpose from :class:`SpinEchoError`.
@@ -34,6 +36,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from spin_echo.designs import DesignResult, design
     from spin_echo.evaluation import analyse, budget, compare, fit, read
     from spin_echo.experiments import run, save, simulate, virtual_lab
     from spin_echo.loading import load_bench, load_protocol, load_sample
@@ -49,12 +52,14 @@ _EXPORTS = {
     "AnalysisResult": "results",
     "Budget": "results",
     "ComparisonResult": "results",
+    "DesignResult": "designs",
     "FitResult": "results",
     "InputError": "sequences.errors",
     "SpinEchoError": "sequences.errors",
     "analyse": "evaluation",
     "budget": "evaluation",
     "compare": "evaluation",
+    "design": "designs",
     "fit": "evaluation",
     "load_bench": "loading",
     "load_protocol": "loading",
@@ -70,6 +75,7 @@ __all__ = [
     "AnalysisResult",
     "Budget",
     "ComparisonResult",
+    "DesignResult",
     "FitResult",
     "InputError",
     "SpinEchoError",
@@ -77,6 +83,7 @@ __all__ = [
     "analyse",
     "budget",
     "compare",
+    "design",
     "drivers",
     "echo",
     "fit",
