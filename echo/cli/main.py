@@ -56,6 +56,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "spin_echo.echo.cli.lab.watch",
         "redraw a record's figure and fit as a run writes it (window or local web page)",
     ),
+    "info": (
+        "spin_echo.echo.cli.lab.info",
+        "print a record's provenance (instruments, settings read back, versions) and progress",
+    ),
+    "records": (
+        "spin_echo.echo.cli.lab.records",
+        "list the records under a folder: protocol, sample, points, complete, created",
+    ),
     "serve-virtual-lab": (
         "spin_echo.echo.cli.serve_virtual_lab",
         "serve an emulated AWG and scope on 127.0.0.1 around a simulated sample",
