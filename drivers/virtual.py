@@ -123,7 +123,12 @@ class SampleResponse:
         return float(self.sample.g) * BOHR_HZ_PER_T * float(self.sample.spin)
 
     def magnetisation(
-        self, samples: np.ndarray, sample_rate_hz: float, rabi_hz_per_unit: float, count: int
+        self,
+        samples: np.ndarray,
+        sample_rate_hz: float,
+        rabi_hz_per_unit: float,
+        count: int,
+        first: int = 0,
     ) -> np.ndarray:
         r"""Return :math:`M_z(k/f_s)` for ``k < count`` (zero drive after the samples end).
 
@@ -137,10 +142,14 @@ class SampleResponse:
             Nominal Rabi frequency of a sample value of 1, Hz.
         count
             Number of sample times wanted (the drive is padded with zeros).
+        first
+            First sample time wanted: the entries before it may be left zero (a sample without
+            a stochastic environment is then propagated through the pulses before it as
+            whole-pulse maps, :meth:`simulator.Simulation.run_waveform`).
         """
         drive = np.zeros(max(count, len(samples)))
         drive[: len(samples)] = samples
-        key = (drive.tobytes(), sample_rate_hz, rabi_hz_per_unit)
+        key = (drive.tobytes(), sample_rate_hz, rabi_hz_per_unit, first)
         if key not in self._cache:
             waveform = Waveform(
                 sample_rate_hz,
@@ -151,7 +160,7 @@ class SampleResponse:
                 rabi_hz_per_unit,
                 (),
             )
-            self._cache = {key: self.simulation.run_waveform(waveform)}
+            self._cache = {key: self.simulation.run_waveform(waveform, first)}
         return self._cache[key][:count]
 
 
@@ -315,8 +324,8 @@ class VirtualDetector(Detector):
         if self.rabi_hz_per_volt is not None:
             per_unit = self.rabi_hz_per_volt * self.awg.amplitude_vpp / 2.0
         samples = played.codes / played.full_scale_code
-        mz = self.response.magnetisation(samples, rate, per_unit, last + 1)
         before = max(0, -first)
+        mz = self.response.magnetisation(samples, rate, per_unit, last + 1, max(first, 0))
         mz = np.concatenate([np.full(before, mz[0]), mz[max(first, 0) :]])
         volts = self.front_end.record(mz, rate)
         return Trace(np.arange(first, last + 1) / rate, volts, "V")

@@ -36,7 +36,7 @@ from spin_echo.simulator.diffusion import OrnsteinUhlenbeck
 from spin_echo.simulator.ensemble import Ensemble
 from spin_echo.simulator.lab.drive import lab_field
 from spin_echo.simulator.lab.frame import MIN_FREE_SAMPLES
-from spin_echo.simulator.lab.maps import apply, compose, field_exp, product
+from spin_echo.simulator.lab.maps import apply
 from spin_echo.simulator.lab.memo import SHARED_MAPS, MapMemo
 
 __all__ = [
@@ -49,8 +49,6 @@ __all__ = [
 ]
 
 TWO_PI = 2.0 * np.pi
-#: Packet-samples of one batch of :func:`driven_map` (arrays that stay in cache).
-_BLOCK = 1 << 16
 
 
 def zero_runs(samples: np.ndarray) -> list[tuple[int, int, bool]]:
@@ -76,26 +74,53 @@ def zero_runs(samples: np.ndarray) -> list[tuple[int, int, bool]]:
 def driven_map(
     frame: PacketFrame, relax: Relaxation, drive_hz: np.ndarray, dt_s: float
 ) -> np.ndarray:
-    """Return the map ``(3, 4, packets)`` of holding each drive value for ``dt_s`` in turn.
+    """Return the affine map ``(3, 4, packets)`` of holding each drive value for ``dt_s`` in turn.
 
-    Each sample's map is the exact map of its constant lab-frame field with relaxation
-    (:func:`simulator.lab.maps.field_exp`); they are multiplied pairwise, in batches of
-    samples.
+    The map is read off the exact per-sample propagation (:func:`simulator.kernels.sampled_run`
+    or :func:`simulator.bloch.rotate_relax`) of four states per packet, the unit vectors and
+    the origin: the origin goes to the map's offset, unit vector j to column j plus the offset.
     """
     n = len(frame.energy_hz)
-    transverse, longitudinal = frame.coupling * frame.sin_eta, frame.coupling * frame.cos_eta
-    width = max(1, _BLOCK // max(1, n))
-    out: np.ndarray | None = None
-    for lo in range(0, len(drive_hz), width):
-        b = np.asarray(drive_hz[lo : lo + width], dtype=float)[:, None]
-        maps = field_exp(
-            -transverse * b, frame.energy_hz + longitudinal * b, relax.gamma1, relax.gamma2,
-            frame.z_eq, dt_s,
-        )  # fmt: skip
-        block = product(maps)
-        out = block if out is None else compose(block, out)
-    assert out is not None
+    tiled = PacketFrame(
+        *(np.tile(v, 4) for v in (frame.energy_hz, frame.cos_eta, frame.sin_eta,
+                                  frame.coupling, frame.weight, frame.z_eq)),
+        0.0,
+    )  # fmt: skip
+    ones, zeros = np.ones(n), np.zeros(n)
+    m = np.concatenate([ones, 1j * ones, zeros, zeros])
+    z = np.concatenate([zeros, zeros, ones, zeros])
+    m, z = _driven_run(tiled, relax, np.asarray(drive_hz, dtype=float), dt_s, m, z, None)
+    x, y, z = (v.reshape(4, n) for v in (m.real, m.imag, z))
+    out = np.empty((3, 4, n))
+    for i, v in enumerate((x, y, z)):
+        out[i, :3] = v[:3] - v[3]
+        out[i, 3] = v[3]
     return out
+
+
+def _driven_run(
+    frame: PacketFrame,
+    relax: Relaxation,
+    drive: np.ndarray,
+    dt: float,
+    m: np.ndarray,
+    z: np.ndarray,
+    out: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply one exact map per drive sample; add the M_z sums before each to ``out`` if given."""
+    transverse, longitudinal = frame.coupling * frame.sin_eta, frame.coupling * frame.cos_eta
+    along, across = frame.weight * longitudinal, frame.weight * transverse
+    if out is not None:
+        out += frame.mz_eq
+    if relax.isotropic:
+        packet = (frame.energy_hz, transverse, longitudinal, frame.z_eq)
+        sums = np.zeros(len(drive)) if out is None else out
+        return kernels.sampled_run(m, z, packet, (along, across), drive, dt, relax.gamma1, sums)
+    for k, b in enumerate(drive):
+        if out is not None:
+            out[k] += kernels.dot(along, z - frame.z_eq) - kernels.dot(across, m.real)
+        m, z = rotate_relax(m, z, lab_field(frame, b), relax, frame.z_eq, dt)
+    return m, z
 
 
 def propagate_sampled(
@@ -215,17 +240,8 @@ def sampled_piece(
             out[start:stop] -= (sums * np.exp(-relax.gamma2 * j)).real
             m, z = free_evolve(m, z, frame, relax, count * dt, 0.0)
             continue
-        out[start:stop] += frame.mz_eq
         drive = samples[start:stop] * scale
-        if relax.isotropic:
-            packet = (frame.energy_hz, transverse, longitudinal, frame.z_eq)
-            m, z = kernels.sampled_run(
-                m, z, packet, (along, across), drive, dt, relax.gamma1, out[start:stop]
-            )
-            continue
-        for k, b in enumerate(drive, start=start):
-            out[k] += kernels.dot(along, z - frame.z_eq) - kernels.dot(across, m.real)
-            m, z = rotate_relax(m, z, lab_field(frame, b), relax, frame.z_eq, dt)
+        m, z = _driven_run(frame, relax, drive, dt, m, z, out[start:stop])
     return m, z
 
 
