@@ -6,8 +6,9 @@ included), so a crash leaves no stale lock, and a child process (a pool worker) 
 inherit it. A second writer, in another process or in the same one, is refused with
 :class:`OutputBusyError` (exit 2) before it touches the file. The lock file holds the writer's
 process id (for the message) and is removed on release. The lock is separate from HDF5's own
-file locking (``HDF5_USE_FILE_LOCKING``), which only ever sees the record itself, so readers of
-a finished record are not affected by it.
+file locking (``HDF5_USE_FILE_LOCKING``), which only ever sees the record's hidden working file
+(:mod:`~spin_echo.echo.record_file`), so readers of a record, finished or being written, are
+not affected by it.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ attributes ``protocol``, ``sample`` or ``bench``, ``source``, ``units``, ``spin_
 :class:`RecordWriter` creates the file with every point unwritten (NaN), then writes and
 flushes one sweep point at a time; ``complete`` is set to 1 only when every point is written
 and the writer closes normally. After a crash or Ctrl-C the file is valid, holds every finished
-point, and has ``complete = 0``.
+point, and has ``complete = 0``. The record is readable at every moment while it is written:
+the writer works in a hidden file and publishes snapshots of it under the record's name
+(:mod:`spin_echo.echo.record_file`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import numpy as np
 
 from spin_echo.echo import __version__
 from spin_echo.echo.output import OutputFile, reserve_space, write_error
+from spin_echo.echo.record_file import LiveFile, check_free_space, hidden_file, remove_leftovers
 from spin_echo.echo.record_info import RecordError, check_record_file, describe_record, remember
 from spin_echo.sequences.timeline import DetectWindow
 
@@ -151,17 +154,21 @@ class RecordWriter:
 
     Notes
     -----
-    Writing (:mod:`spin_echo.echo.output`): the file is made under a hidden name
-    (``.STEM.partial-PID.nc.creating``) at its full size with every point NaN (so a full disk
-    is found before the first point, and a point is written in place without growing the
-    file), flushed, and only then renamed ``STEM.partial-PID.nc`` beside ``path``: a kill while
-    it is being made leaves no half-made record under either name. A new
+    Writing (:mod:`spin_echo.echo.output`, :mod:`spin_echo.echo.record_file`): the file is made
+    under a hidden name (``.STEM.partial-PID.nc.creating``) at its full size with every point
+    NaN (so a full disk is found before the first point, and a point is written in place
+    without growing the file), flushed, and only then becomes the hidden working file
+    (``.STEM.partial-PID.nc.working``), which only this writer opens. Readers see snapshots
+    of it: the first is published as ``STEM.partial-PID.nc`` beside ``path``, and a new
     record is then linked in place at once, so that a crash leaves its finished points at
-    ``path``. A record that replaces an existing file stays at the partial name until every point
-    is written and the writer closes normally; only then does it replace ``path`` in one rename.
-    If it ends incomplete (an error, Ctrl-C, a kill), ``path`` is unchanged and the partial file
-    keeps the new run's finished points. Each point's data are flushed before its
-    ``point_complete`` flag, so a flag set on disk always has its data. A failed write raises
+    ``path``; after each point (throttled for large records) a new snapshot replaces it in one
+    rename, and when the writer ends the closed working file itself does. A kill while the
+    file is being made leaves no half-made record under a public name. A record that replaces
+    an existing file stays at the partial name until every point is written and the writer
+    closes normally; only then does it replace ``path`` in one rename. If it ends incomplete
+    (an error, Ctrl-C, a kill), ``path`` is unchanged and the partial file keeps the new run's
+    finished points. Each point's data are flushed before its ``point_complete`` flag, so a
+    flag set in a snapshot always has its data. A failed write raises
     :class:`~.output.OutputWriteError` naming the file and the operating system's error.
     """
 
@@ -186,15 +193,17 @@ class RecordWriter:
                 "sweep axes must have distinct names other than 'time'", key="sweep", value=names
             )
         self._output = OutputFile(self.path, overwrite=overwrite, option="record").open()
-        self._file = self._output.partial
-        self._creating = self._file.with_name(f".{self._file.name}.creating")
+        partial = self._output.partial
+        self._creating = hidden_file(partial, "creating")
+        self._live = LiveFile(hidden_file(partial, "working"), partial)
         self._ds: netCDF4.Dataset | None = None
         try:
+            remove_leftovers(self.path)  # of killed writers: we hold the lock
             self._create(axes, time_s, attrs, with_mz=with_mz, window=window, with_sem=with_sem)
         except BaseException as err:
             failure = None
             if isinstance(err, (OSError, RuntimeError)):
-                probe = self._creating if self._creating.exists() else self._file
+                probe = self._creating if self._creating.exists() else self._live.working
                 failure = write_error(self.path, err, probe=probe)
             self._drop(keep=False)
             if failure is not None:
@@ -217,7 +226,9 @@ class RecordWriter:
         # built under a hidden name and renamed once valid: a kill while the file is being
         # made leaves no half-made record under the partial (or the final) name
         self._creating.unlink(missing_ok=True)
-        reserve_space(self._creating, 8 * series * int(np.prod(self.shape)) * len(time_s))
+        size = 8 * series * int(np.prod(self.shape)) * len(time_s)
+        reserve_space(self._creating, size)
+        check_free_space(self.path.parent, 3 * size)  # working file, snapshot, scratch copy
         self._ds = netCDF4.Dataset(self._creating, "w", format="NETCDF4")
         ds = self._ds
         for name, values, kind in axes:
@@ -244,9 +255,7 @@ class RecordWriter:
             )
         }
         for quadrature in ("re", "im") if with_sem else ():
-            self._vars[
-                f"signal_sem_{quadrature}"
-            ].long_name = (
+            self._vars[f"signal_sem_{quadrature}"].long_name = (
                 f"standard error of the mean of signal_{quadrature} (shot-to-shot scatter; "
                 "Monte-Carlo packet replicas in a simulation)"
             )
@@ -263,10 +272,11 @@ class RecordWriter:
             for row in range(var.shape[0]) if len(var.shape) > 1 else (slice(None),):
                 var[row, ...] = np.full(var.shape[1:] if len(var.shape) > 1 else var.shape, np.nan)
         ds.sync()
-        os.replace(self._creating, self._file)
+        os.replace(self._creating, self._live.working)
+        self._live.snapshot(force=True)  # at the partial name
         if not self._output.replaces_existing:
             self._output.publish()
-            self._file = self.path
+            self._live.public = self.path
 
     def write_point(
         self,
@@ -292,9 +302,10 @@ class RecordWriter:
         """
         try:
             self._write_point(index, signal, mz, sem)
+            self._written[index] = True
+            self._live.snapshot()
         except (OSError, RuntimeError) as err:
-            raise write_error(self.path, err, probe=self._file) from None
-        self._written[index] = True
+            raise write_error(self.path, err, probe=self._live.working) from None
 
     def _write_point(
         self,
@@ -324,6 +335,16 @@ class RecordWriter:
         """True when every sweep point has been written."""
         return bool(self._written.all())
 
+    @property
+    def written(self) -> np.ndarray:
+        """Boolean array over the sweep grid: True where a point has been written."""
+        return self._written.copy()
+
+    @property
+    def live(self) -> LiveFile:
+        """The working file and its snapshots (their count and cost)."""
+        return self._live
+
     def close(self) -> None:
         """Mark the record complete if every point was written, close it, and publish it.
 
@@ -334,8 +355,9 @@ class RecordWriter:
         try:
             self._ds.complete = np.int8(1 if self.complete else 0)
             self._ds.close()
+            self._live.finish()
         except (OSError, RuntimeError) as err:
-            failure = write_error(self.path, err, probe=self._file)
+            failure = write_error(self.path, err, probe=self._live.working)
             self._drop(keep=True)
             raise failure from None
         if self.complete and not self._output.published:
@@ -354,20 +376,31 @@ class RecordWriter:
         self._drop(keep=True)
 
     def _drop(self, *, keep: bool) -> None:
-        """Close the file quietly, keep or remove an unpublished partial file, release the lock."""
+        """Close the file quietly, keep or remove an unpublished partial file, release the lock.
+
+        With ``keep``, the closed working file (every finished point) replaces the last
+        snapshot; if it cannot be closed, the last snapshot stays.
+        """
+        closed = True
         if self._ds is not None and self._ds.isopen():
             # a second failure while closing: the first one is the one reported
-            with contextlib.suppress(OSError, RuntimeError):
+            try:
                 self._ds.close()
+            except (OSError, RuntimeError):
+                closed = False
+        if keep and closed and self._live.working.exists() and self._live.public.exists():
+            with contextlib.suppress(OSError):
+                self._live.finish()
+        self._live.discard()
         self._creating.unlink(missing_ok=True)
-        if not self._output.published and self._file.exists():
+        if not self._output.published and self._live.public.exists():
             if keep and self._written.any():
                 _LOG.warning(
                     "spin-echo: note: %s is unchanged; the new record (%d of %d points) is %s",
                     self.path,
                     int(self._written.sum()),
                     self._written.size,
-                    self._file,
+                    self._live.public,
                 )
             else:
                 self._output.discard()

@@ -70,13 +70,16 @@ def test_hard_crash_leaves_a_valid_file_with_finished_points(tmp_path):
     script = textwrap.dedent(
         f"""
         import os
+        import time
         import numpy as np
         from spin_echo.echo.record import RecordWriter
         rec = RecordWriter({str(path)!r}, axes=[("tau", np.arange(5.0), "time")],
                            time_s=np.arange(4.0),
                            attrs={{"source": "simulate", "protocol": "name: p"}})
-        rec.write_point((0,), np.ones(4) * 1j)
-        rec.write_point((1,), np.ones(4) * 2)
+        for k, value in enumerate((1j, 2)):
+            # points slower than 9 snapshots each (the throttle rule) are each published
+            time.sleep(10 * rec.live.snapshot_s / rec.live.snapshots)
+            rec.write_point((k,), np.ones(4) * value)
         os._exit(9)  # no cleanup at all, as in a crash
         """
     )
