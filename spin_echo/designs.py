@@ -145,6 +145,7 @@ def design(
     ('detectable', True)
     """
     from spin_echo.drivers.bench import check_protocol_fits
+    from spin_echo.echo.design.noise import bench_noise
     from spin_echo.echo.design.report import design_experiment
     from spin_echo.echo.record import read_record
     from spin_echo.simulator.environment import FRAMES
@@ -164,6 +165,7 @@ def design(
             record, name = read_record(noise_from), str(noise_from)
         else:
             record = noise_from
+    bench_noise(protocol, spec, record=record, record_name=name)  # refused before simulating
     answer = design_experiment(
         protocol,
         sample,

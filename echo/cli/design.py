@@ -29,6 +29,7 @@ from spin_echo.echo.cli.options import (
     check_counts,
     parse_sets,
 )
+from spin_echo.echo.design.noise import bench_noise
 from spin_echo.echo.design.report import Design, design_experiment
 from spin_echo.echo.record import read_record
 from spin_echo.echo.runs.executor import make_executor
@@ -126,7 +127,9 @@ def load_inputs(args: argparse.Namespace) -> DesignInputs:
     bench = load_bench(args.bench)
     check_protocol_fits(bench, protocol)
     record = None if args.noise_from is None else read_record(args.noise_from)
-    return DesignInputs(protocol, sample, bench, record, str(args.noise_from or ""))
+    name = str(args.noise_from or "")
+    bench_noise(protocol, bench, record=record, record_name=name)  # refused before simulating
+    return DesignInputs(protocol, sample, bench, record, name)
 
 
 def check_options(args: argparse.Namespace, inputs: DesignInputs) -> None:
