@@ -15,12 +15,17 @@ Statuses (:data:`STATUSES`):
   stopped without completing it: no process holds its output lock (``.NAME.lock``, see
   :mod:`spin_echo.echo.output_lock`), or no new point came for ``stale_s`` seconds. The
   watcher keeps looking: a record that becomes readable again, or a resumed run, clears it.
+
+A run given ``--overwrite`` writes ``STEM.partial-PID.nc`` and renames it onto ``STEM.nc`` once
+complete (:mod:`spin_echo.echo.output`): watching the partial file follows it there
+(:func:`replaced_record`), and its writer is the holder of ``STEM.nc``'s lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -29,12 +34,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import netCDF4
 import numpy as np
 
 from spin_echo.echo.output_lock import OutputLock
 from spin_echo.sequences.errors import SpinEchoError, SpinEchoWarning
 
-__all__ = ["STATUSES", "LiveState", "RecordWatcher", "writer_pid"]
+__all__ = ["STATUSES", "LiveState", "RecordWatcher", "replaced_record", "writer_pid"]
 
 #: Every status a :class:`LiveState` can have.
 STATUSES = ("waiting", "running", "complete", "error")
@@ -139,6 +145,18 @@ def writer_pid(path: str | Path) -> int | None:
     return pid
 
 
+def replaced_record(path: str | Path) -> Path | None:
+    """Return the record that ``path`` will replace if it is a partial one, else None.
+
+    A run given ``--overwrite`` writes ``STEM.partial-PID.SUFFIX`` (or ``STEM.partial-PID-N``)
+    beside ``STEM.SUFFIX``, holds the latter's lock, and renames its file onto it once complete
+    (:mod:`spin_echo.echo.output`).
+    """
+    path = Path(path)
+    match = re.fullmatch(r"(.+)\.partial-\d+(?:-\d+)?", path.stem)
+    return path.with_name(match.group(1) + path.suffix) if match else None
+
+
 def _identity(path: Path) -> tuple[int, int, int] | None:
     """Return (inode, size, mtime in ns) of ``path``, or None when it does not exist."""
     try:
@@ -177,12 +195,14 @@ class RecordWatcher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
+        self.target = replaced_record(self.path) or self.path
         self.analysis = analysis
         self.interval_s = float(interval_s)
         self.stale_s = stale_s
         self.clock = clock
         self.state = LiveState(record=str(path))
         self._seen = False  # the file existed once
+        self._created: str | None = None  # the record's ``created`` when last read
         self._identity: tuple[int, int, int] | None = None
         self._read_at = -np.inf
         self._grew_at = clock()
@@ -202,8 +222,10 @@ class RecordWatcher:
     def poll(self) -> LiveState:
         """Look at the record; re-read and redraw it if it changed; return the current state."""
         now = self.clock()
-        writer = writer_pid(self.path)  # before reading: a writer gone now has finished its file
+        writer = writer_pid(self.target)  # before reading: a writer gone now has finished
         identity = _identity(self.path)
+        if identity is None and self._seen and self._moved_in_place():
+            identity = _identity(self.path)
         if identity is None:
             if self._seen:
                 self._set("error", "the record file is gone")
@@ -221,6 +243,24 @@ class RecordWatcher:
         if self.state.status in ("waiting", "running"):
             self._check_progress(writer, now)
         return self.state
+
+    def _moved_in_place(self) -> bool:
+        """Follow a partial record that, complete, replaced the record it was written for.
+
+        True (and :attr:`path` is the target now) when the target holds the same record: its
+        ``created`` is the partial file's.
+        """
+        if self.target == self.path or self._created is None:
+            return False
+        try:
+            with netCDF4.Dataset(self.target, "r") as ds:
+                created = str(getattr(ds, "created", ""))
+        except (OSError, RuntimeError, ValueError):
+            return False
+        if created != self._created:
+            return False
+        self.path = self.target
+        return True
 
     def _set(self, status: str, message: str = "", **changes: Any) -> None:
         self.state = replace(self.state, status=status, message=message, **changes)
@@ -249,6 +289,7 @@ class RecordWatcher:
         flags = np.asarray(dataset["point_complete"].values) if "point_complete" in dataset \
             else np.ones(1, dtype=np.int8)  # fmt: skip
         done, total = int(np.count_nonzero(flags == 1)), int(flags.size)
+        self._created = str(dataset.attrs.get("created", ""))
         if done != self.state.points_done:
             self._grew_at = now
         status = "complete" if complete else "running" if done else "waiting"

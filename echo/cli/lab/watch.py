@@ -21,7 +21,7 @@ from pathlib import Path
 
 from spin_echo.echo.analysis.record_analysis import ANALYSES
 from spin_echo.echo.live.server import LiveServer, check_port
-from spin_echo.echo.live.state import LiveState, RecordWatcher, writer_pid
+from spin_echo.echo.live.state import LiveState, RecordWatcher, replaced_record, writer_pid
 from spin_echo.echo.live.window import VIEWS, choose_view, show_in_window
 from spin_echo.sequences.errors import InputError
 
@@ -104,7 +104,7 @@ def _check_record(path: Path, wait_s: float) -> None:
     if not path.exists():
         waited = f" after waiting {wait_s:g} s" if wait_s else ""
         raise InputError(f"record file not found{waited}", file=str(path))
-    if writer_pid(path) is None:
+    if writer_pid(replaced_record(path) or path) is None:
         read_record(path)  # not being written: it must be a record now (else exit 2)
 
 

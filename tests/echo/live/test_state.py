@@ -12,11 +12,18 @@ import subprocess
 import sys
 
 import matplotlib.image as mpimg
+import netCDF4
 import numpy as np
 import pytest
 
 from spin_echo.echo.cli.main import main
-from spin_echo.echo.live.state import STATUSES, LiveState, RecordWatcher, writer_pid
+from spin_echo.echo.live.state import (
+    STATUSES,
+    LiveState,
+    RecordWatcher,
+    replaced_record,
+    writer_pid,
+)
 from spin_echo.echo.output_lock import OutputLock
 from tests.echo.live.records import T_M_S, write
 
@@ -183,3 +190,44 @@ def test_state_as_json_and_line():
     assert "figure_png" not in data and data["status"] in STATUSES
     assert data["fit"] == {"chi2_reduced": "nan", "parameters": {"a": {"error": "inf"}}}
     assert state.line() == "running: 3 of 12 points — T_M = 19.9 ± 0.2 µs; x = 1.0 ± 0.1"
+
+
+def set_created(path, created):
+    with netCDF4.Dataset(path, "a") as ds:
+        ds.created = created
+
+
+def old_record(tmp_path, record):
+    old = write(tmp_path / "old.nc", 12, seed=1)
+    set_created(old, "2020-01-01T00:00:00+00:00")
+    os.replace(old, record)
+
+
+def test_a_partial_record_is_followed_onto_the_record_it_replaces(tmp_path, writer):
+    """--overwrite: STEM.partial-PID.nc, written under STEM.nc's lock, renamed onto it."""
+    old_record(tmp_path, writer)  # kept until the new one is complete
+    partial = tmp_path / "live.partial-4242.nc"
+    assert replaced_record(partial) == writer and replaced_record(writer) is None
+    assert replaced_record(tmp_path / "live.partial-4242-2.nc") == writer
+    publish(tmp_path, partial, 6)
+    with RecordWatcher(partial, interval_s=0.0) as watcher:
+        state = watcher.poll()
+        assert (state.status, state.points_done) == ("running", 6)  # the target's lock: a writer
+        new = write(tmp_path / "new.nc", 12)
+        set_created(new, str(netCDF4.Dataset(partial).created))
+        os.replace(new, writer)  # the complete record replaces the old one, the partial is gone
+        partial.unlink()
+        state = watcher.poll()
+        assert (state.status, state.points_done, state.record) == ("complete", 12, str(partial))
+        assert watcher.path == writer
+
+
+def test_a_partial_record_that_vanishes_without_replacing_is_gone(tmp_path, writer):
+    old_record(tmp_path, writer)
+    partial = tmp_path / "live.partial-4242.nc"
+    publish(tmp_path, partial, 6)
+    with RecordWatcher(partial, interval_s=0.0) as watcher:
+        assert watcher.poll().status == "running"
+        partial.unlink()  # the old record is unchanged: it is not this run's
+        state = watcher.poll()
+    assert (state.status, state.message) == ("error", "the record file is gone")
