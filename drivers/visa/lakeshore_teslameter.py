@@ -164,9 +164,12 @@ class LakeShoreTeslameter(ScpiDriver, Magnetometer):
         return values
 
     def dry_reply(self, command: str) -> str:
-        """Zero-field buffer readings for ``--dry-run``; defaults otherwise."""
+        """Zero-field readings and the settings as sent, for ``--dry-run``; defaults otherwise."""
         if command == "FETCh:BUFFer:DC?":
             return "2026-01-01T00:00:00.000000Z,0,0,0,0,0;" * (self.readings + 1)
+        for name, sent in self.sent.items():
+            if self.SETTINGS[name].query_command(**self.fields()) == command:
+                return str(sent)
         return super().dry_reply(command)
 
 

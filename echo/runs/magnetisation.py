@@ -14,8 +14,9 @@ Two kinds of magnetometer, told apart by the detector:
   detection time is the Hann-weighted mean of the trace over the receiver's guard on each side
   (:func:`drivers.receiver.guard_s`, :math:`\pm 4/B`: 2 us at the default bandwidth), inside
   the trace that the run records anyway; it passes what varies slower than about
-  :math:`B/6` and suppresses the precession at the carrier (by ~1e-4 at :math:`4/B` =
-  16 carrier periods). Closer than that to a pulse it shows the pulse smeared;
+  :math:`B/6` and suppresses the precession near the carrier (the window spans 16 carrier
+  periods at the default :math:`B = f_c/2`). Closer than that to a pulse it shows the pulse
+  smeared;
 - a **slow magnetometer** (:class:`drivers.interface.Magnetometer`, a teslameter) averages
   the field over milliseconds after the sequence: it cannot see the carrier, so its record's
   signal *is* :math:`m_z` (real; imaginary part 0), the mean of its readings held at every

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spin_echo.drivers.bench import load_bench, open_bench
 from spin_echo.drivers.config import InstrumentConfig
 from spin_echo.drivers.emulated.lakeshore import EmulatedTeslameter
 from spin_echo.drivers.emulated.server import ScpiServer
@@ -129,3 +130,30 @@ def test_text_dialogue_on_pyvisa_sim():
     meter.close()
     # every buffer query answers 1.1 mT then 1.3 mT; the first reading is dropped
     np.testing.assert_allclose(trace.values, [1.3e-3], rtol=1e-12)
+
+
+def test_dry_run_lists_the_traffic_and_reads_back_what_was_sent(tmp_path):
+    bench_file = tmp_path / "f71.yaml"
+    bench_file.write_text(
+        "name: f71\n"
+        'awg: {driver: keysight-33600a, resource: "TCPIP::10.0.0.20::INSTR", '
+        "sample_rate: 250 MHz, amplitude: 1 V}\n"
+        'detector: {driver: lakeshore-f71, resource: "TCPIP::10.0.0.22::7777::SOCKET", '
+        "averaging: 2}\n"
+        "magnetometer: {tesla_per_unit: 2 mT, per: normalised}\n"
+    )
+    lines: list[str] = []
+    with open_bench(load_bench(bench_file), dry_run=lines.append) as bench:
+        read = bench.detector.read_back()
+        bench.detector.arm(0.0, 1e-6)
+        trace = bench.detector.acquire()
+    assert [r.name for r in read if r.agrees] == [
+        "mode",
+        "field_unit",
+        "auto_range",
+        "range_t",
+        "averaging",
+    ]
+    assert "detector> SENSe:AVERage:COUNt 2" in lines
+    assert lines[-6:] == [f"detector> {c}" for c in POLL * 2]
+    np.testing.assert_array_equal(trace.values, [0.0])
