@@ -21,8 +21,8 @@ detection windows on both sides, where the filter settles.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
+from spin_echo.drivers.iir import butter_lowpass, sos_response, sosfiltfilt
 from spin_echo.drivers.interface import Trace
 
 __all__ = [
@@ -66,10 +66,8 @@ def filters(
         The demodulation low-pass at ``bandwidth_hz`` and the baseline low-pass at
         :math:`(f_c - B)/2`, each applied forwards and backwards by :func:`demodulate`.
     """
-    low_pass = signal.butter(FILTER_ORDER, bandwidth_hz, fs=sample_rate_hz, output="sos")
-    baseline = signal.butter(
-        FILTER_ORDER, (carrier_hz - bandwidth_hz) / 2.0, fs=sample_rate_hz, output="sos"
-    )
+    low_pass = butter_lowpass(FILTER_ORDER, bandwidth_hz, sample_rate_hz)
+    baseline = butter_lowpass(FILTER_ORDER, (carrier_hz - bandwidth_hz) / 2.0, sample_rate_hz)
     return low_pass, baseline
 
 
@@ -103,8 +101,8 @@ def quadrature_noise_gain(carrier_hz: float, bandwidth_hz: float, sample_rate_hz
     low_pass, baseline = filters(carrier_hz, bandwidth_hz, sample_rate_hz)
     reach = min(sample_rate_hz / 2.0, 8.0 * bandwidth_hz)
     f = np.linspace(-reach, reach, 20001)
-    _, h = signal.sosfreqz(low_pass, worN=f, fs=sample_rate_hz)
-    _, h0 = signal.sosfreqz(baseline, worN=f - carrier_hz, fs=sample_rate_hz)
+    h = sos_response(low_pass, f, sample_rate_hz)
+    h0 = sos_response(baseline, f - carrier_hz, sample_rate_hz)
     density = (1.0 - np.abs(h0) ** 2) ** 2 * np.abs(h) ** 4
     return float(np.sqrt(2.0 / sample_rate_hz * np.trapezoid(density, f)))
 
@@ -156,9 +154,8 @@ def demodulate(
         )
     sos, slow = filters(carrier_hz, bandwidth_hz, fs)
     values = np.asarray(trace.values, dtype=float)
-    passband = values - signal.sosfiltfilt(slow, values)
+    passband = values - sosfiltfilt(slow, values)
     mixed = passband * np.exp(2j * np.pi * np.mod(carrier_hz * t, 1.0))
-    baseband = 2.0 * (
-        signal.sosfiltfilt(sos, mixed.real) + 1j * signal.sosfiltfilt(sos, mixed.imag)
-    )
+    real, imag = sosfiltfilt(sos, np.stack([mixed.real, mixed.imag]))
+    baseband = 2.0 * (real + 1j * imag)
     return np.interp(wanted, t, baseband.real) + 1j * np.interp(wanted, t, baseband.imag)
