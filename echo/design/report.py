@@ -190,7 +190,7 @@ class Design:
                 "error): the shots needed come from its upper bound; more --packets tighten it"
             )
         for _, (_, text) in self.extra.items():
-            lines += ["", *text]
+            lines += ["", *text] if text else []
         lines += [
             "",
             f"decoherence budget (spin-echo budget {p.sample.name}): {self.budget}",
