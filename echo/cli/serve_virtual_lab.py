@@ -4,7 +4,9 @@ Starts the servers of :class:`spin_echo.drivers.emulated.lab.VirtualLab` on 127.
 VISA
 resource strings and, with ``--bench-file``, writes a bench file pointing at them; then serves
 until Ctrl-C (or ``--duration``). ``spin-echo run PROTOCOL --bench that-file.yaml`` then
-rehearses the real VISA drivers end to end against the simulated sample.
+rehearses the real VISA drivers end to end against the simulated sample. With
+``--magnetometer lakeshore-f71`` (or ``-f41``) an emulated teslameter in the sample's stray
+field (``--tesla-per-unit``) is served in place of the scope.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import time
 from pathlib import Path
 
 from spin_echo.drivers.bench import DRIVERS
-from spin_echo.drivers.emulated.lab import AWG_MODELS, SCOPE_MODELS, VirtualLab
+from spin_echo.drivers.emulated.lab import (
+    AWG_MODELS,
+    MAGNETOMETER_MODELS,
+    SCOPE_MODELS,
+    VirtualLab,
+)
 from spin_echo.drivers.virtual import FrontEnd
 from spin_echo.echo.cli.options import add_overwrite_option
 from spin_echo.echo.output import OutputFile
@@ -34,9 +41,10 @@ _QUANTITIES = {
     "sample_rate": ("frequency", "250 MHz"),
     "range": ("voltage", "4 V"),
     "duration": ("time", None),
+    "tesla_per_unit": ("field", "1 mT"),
 }
 #: Options that must be > 0 (the others, but ``noise``, are checked by the driver's settings).
-_POSITIVE = ("full_scale_rabi", "amplitude", "pickup", "bandwidth", "duration")
+_POSITIVE = ("full_scale_rabi", "amplitude", "pickup", "bandwidth", "duration", "tesla_per_unit")
 #: Options checked against a setting of the emulated model's driver: option -> (role, setting).
 _SETTINGS = {
     "amplitude": ("awg", "amplitude_vpp"),
@@ -58,6 +66,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--awg", choices=sorted(AWG_MODELS), default="keysight-33600a")
     parser.add_argument("--scope", choices=sorted(SCOPE_MODELS), default="keysight-infiniivision")
+    parser.add_argument(
+        "--magnetometer",
+        choices=sorted(MAGNETOMETER_MODELS),
+        help="serve this teslameter as the detector instead of the scope (its probe reads "
+        "--tesla-per-unit per unit normalised magnetisation; the bench file gets a "
+        "magnetometer block)",
+    )
     for name, (kind, default) in _QUANTITIES.items():
         shown = f" (default {default})" if default else ""
         parser.add_argument(
@@ -106,6 +121,8 @@ def check_options(args: argparse.Namespace) -> dict[str, float | None]:
     values["points"] = args.points
     models = {"awg": DRIVERS[args.awg], "scope": DRIVERS[args.scope]}
     for name, (role, setting) in _SETTINGS.items():
+        if role == "scope" and args.magnetometer is not None:
+            continue  # no scope is served
         value = values[name]
         why = None if value is None else models[role].SETTINGS[setting].violation(value, {})
         if why is not None:
@@ -137,17 +154,19 @@ def run(args: argparse.Namespace) -> int:
     lab = VirtualLab(
         sample,
         awg=args.awg,
-        scope=args.scope,
+        scope=args.magnetometer or args.scope,
         full_scale_rabi_hz=values["full_scale_rabi"],
         amplitude_vpp=values["amplitude"],
         front_end=front_end,
+        tesla_per_unit_t=values["tesla_per_unit"],
     )
     duration = values["duration"]
     with lab:
         awg, scope = lab.resources
         print(f"virtual lab around sample {sample.name!r}:", flush=True)
         print(f"  awg    {args.awg:24s} {awg}", flush=True)
-        print(f"  scope  {args.scope:24s} {scope}", flush=True)
+        detector = args.magnetometer or args.scope
+        print(f"  {'meter' if args.magnetometer else 'scope'}  {detector:24s} {scope}", flush=True)
         if bench_file is not None:
             text = lab.bench_yaml(
                 sample_rate_hz=values["sample_rate"], points=args.points, range_v=values["range"]

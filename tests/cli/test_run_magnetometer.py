@@ -18,6 +18,12 @@ the propagator's populations, not from a sampled waveform.
 
 from __future__ import annotations
 
+import queue
+import signal
+import subprocess
+import sys
+import threading
+
 import numpy as np
 import pytest
 
@@ -26,6 +32,7 @@ from spin_echo.drivers.magnetometer import MAGNETISATION_UNITS
 from spin_echo.echo.cli.main import main
 from spin_echo.echo.record import read_record
 from spin_echo.simulator import load_sample
+from tests.cli.test_serve_virtual_lab import read_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -116,3 +123,52 @@ def test_squid_loop_records_the_signal_and_the_mz_in_magnetisation(files):
     expected = simulated["signal_re"].values + 1j * simulated["signal_im"].values
     assert np.abs(expected).max() > 0.05
     np.testing.assert_allclose(signal, expected, atol=3e-4)
+
+
+def test_served_teslameter_gives_the_same_record(files, tmp_path):
+    folder, _ = files
+    bench = tmp_path / "served.yaml"
+    command = [
+        *(sys.executable, "-m", "spin_echo.echo.cli.main", "serve-virtual-lab"),
+        *("--sample", str(folder / "biased.yaml"), "--magnetometer", "lakeshore-f71"),
+        *("--tesla-per-unit", "2 mT", "--bench-file", str(bench), "--duration", "90 s"),
+    ]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output: queue.Queue = queue.Queue()
+    reader = threading.Thread(target=lambda: [output.put(line) for line in proc.stdout])
+    reader.start()
+    try:
+        lines = read_until(output, "serving", 60)
+        assert lines[2].split()[:2] == ["meter", "lakeshore-f71"]
+        served = tmp_path / "served.nc"
+        args = ["run", str(folder / "mz-nutation.yaml"), "--bench", str(bench), "-o", str(served)]
+        assert main(args) == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        err = proc.stderr.read()
+        reader.join(timeout=10)
+    assert proc.returncode == 0, err
+    assert "magnetometer: {tesla_per_unit: 0.002 T, per: normalised}" in bench.read_text()
+    direct = run(folder, "f71-direct", scope="lakeshore-f71", tesla_per_unit_t=2e-3)
+    np.testing.assert_array_equal(read_record(served)["mz"].values, direct["mz"].values)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--tesla-per-unit", "-1 mT"), "--tesla-per-unit: '-1 mT': must be a positive finite"),
+        (("--tesla-per-unit", "1 V"), "--tesla-per-unit: '1 V': must be a magnetic field"),
+    ],
+    ids=["negative", "wrong-unit"],
+)
+def test_bad_magnetometer_options_exit_2(args, message, capsys):
+    assert main(["serve-virtual-lab", "--sample", "bare", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_magnetometer_model_exits_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["serve-virtual-lab", "--sample", "bare", "--magnetometer", "lakeshore-f99"])
+    assert info.value.code == 2
+    assert "invalid choice: 'lakeshore-f99'" in capsys.readouterr().err
