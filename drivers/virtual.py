@@ -10,7 +10,8 @@ through the played samples, exactly, one segment per sample
 
 the lab-frame magnetisation scaled by the pickup calibration (volts for :math:`M_z = 1`),
 through a first-order (RC) front end of bandwidth :math:`B`, plus white Gaussian noise of the
-given rms, seeded, a new realisation per shot. The propagation is computed once per uploaded
+given rms, seeded, a new realisation per shot, keyed by the seed, the sweep point, the phase
+step and the shot (:class:`FrontEnd`). The propagation is computed once per uploaded
 waveform; shots differ by their noise only.
 
 Drive calibration: with ``coil.field_per_volt`` the drive of a sample is physical,
@@ -179,7 +180,11 @@ class FrontEnd:
     noise_v
         Rms of the additive white noise per recorded sample, volts.
     seed
-        Noise seed; shot ``n`` uses the stream ``(seed, n)``.
+        Noise seed. Unkeyed (the emulated lab's scope, which does not know the sweep point),
+        shot ``n`` uses the stream ``(seed, n)``; keyed (:meth:`key_noise`, the virtual bench),
+        shot ``n`` after the key uses ``SeedSequence(seed, spawn_key=(*key, n))``, so that a
+        shot's noise depends only on the seed, the sweep point, the phase step and the shot,
+        not on which points ran before in this process (a resumed record is bit-identical).
     """
 
     pickup_v: float
@@ -187,6 +192,12 @@ class FrontEnd:
     noise_v: float
     seed: int
     shots: int = 0
+    key: tuple[int, ...] | None = None
+
+    def key_noise(self, key: tuple[int, ...]) -> None:
+        """Draw the next shots' noise from the streams of ``key`` (sweep index, phase step)."""
+        self.key = tuple(int(k) for k in key)
+        self.shots = 0
 
     def record(self, mz: np.ndarray, sample_rate_hz: float) -> np.ndarray:
         """Return the recorded volts for ``mz`` sampled at ``sample_rate_hz`` (one shot)."""
@@ -194,7 +205,11 @@ class FrontEnd:
         clean = self.pickup_v * np.asarray(mz, dtype=float)
         section = np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]])  # y = (1 - a) x + a y[-1]
         filtered = sosfilt(section, clean, sosfilt_zi(section) * clean[0])
-        rng = np.random.default_rng([self.seed, self.shots])
+        if self.key is None:
+            rng = np.random.default_rng([self.seed, self.shots])
+        else:
+            stream = np.random.SeedSequence(self.seed, spawn_key=(*self.key, self.shots))
+            rng = np.random.default_rng(stream)
         self.shots += 1
         return filtered + self.noise_v * rng.standard_normal(len(filtered))
 
@@ -305,6 +320,14 @@ class VirtualDetector(Detector):
         end = self.front_end
         held = {"bandwidth_hz": end.bandwidth_hz, "noise_v": end.noise_v, "seed": end.seed}
         return _read_back(self.SETTINGS, held)
+
+    def key_noise(self, index: tuple[int, ...], step: int) -> None:
+        """Key the noise of the next shots on sweep point ``index`` and phase step ``step``.
+
+        Called by the acquisition loop before each phase step's shots
+        (:func:`spin_echo.echo.runs.lab_run.run_protocol`): see :class:`FrontEnd`.
+        """
+        self.front_end.key_noise((*index, step))
 
     def arm(self, start_s: float, duration_s: float) -> None:
         """Record ``[start_s, start_s + duration_s]`` at the next trigger."""

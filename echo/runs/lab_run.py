@@ -33,6 +33,7 @@ import numpy as np
 
 from spin_echo.drivers import Bench, InstrumentError, Trace
 from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
+from spin_echo.drivers.virtual import VirtualDetector
 from spin_echo.echo.provenance import provenance_attrs
 from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
 from spin_echo.echo.runs.magnetisation import Reader, combine_magnetisation, magnetisation_reader
@@ -267,6 +268,8 @@ def run_protocol(
         for step in range(len(protocol.phase_cycle)):
             waveform = _compile(protocol, bench, values, step)
             check_detection_grid(waveform.detect, reference.detect, point=index)
+            if isinstance(bench.detector, VirtualDetector):  # noise of (seed, point, step, shot)
+                bench.detector.key_noise(index, step)
             signals.append(
                 acquire_shots(
                     bench,
