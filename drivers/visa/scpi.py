@@ -344,6 +344,8 @@ class ScpiDriver:
                 raise InstrumentError(
                     self.label, query, f"{name}: expected a number, got {reply[:80]!r}"
                 ) from None
+            if isinstance(sent, int) and isinstance(read, float) and read.is_integer():
+                read = int(read)  # a count, read back as NR3
             reading = SettingReadBack(name, setting.unit, sent, read, query, setting.read_rtol)
             if setting.must_agree and not reading.agrees:
                 raise InstrumentError(
