@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +26,14 @@ from spin_echo.drivers.bench import check_protocol_fits, load_bench
 from spin_echo.drivers.config import BenchSpec
 from spin_echo.echo.cli.options import (
     add_executor_options,
+    add_overwrite_option,
     add_set_option,
     check_counts,
     parse_sets,
 )
 from spin_echo.echo.design.noise import bench_noise
+from spin_echo.echo.design.plan import extend_design as extend_plan
+from spin_echo.echo.design.plan import plan_design
 from spin_echo.echo.design.report import Design, design_experiment
 from spin_echo.echo.record import read_record
 from spin_echo.echo.runs.executor import make_executor
@@ -117,6 +121,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_design_options(parser: argparse.ArgumentParser) -> None:
     """Add the options of the optimisation (``--vary``, ``--target``, ``--budget``, ``-o``)."""
+    parser.add_argument(
+        "--vary",
+        metavar="NAME[=LOW:HIGH][,...]",
+        help="optimise these protocol quantities within the bench's limits: a parameter "
+        "(t_pi2, carrier, window, pump_amplitude, ...), a sweep's span (tau.stop, tau.start), "
+        "full_scale_rabi, repetition_time; default range a factor 4 either side",
+    )
+    parser.add_argument(
+        "--target",
+        metavar="KEY",
+        help="a numeric sample key (as fit --free): predict fit's standard error of it "
+        "(Cramér-Rao, Fisher information of the record); with --vary, minimise it",
+    )
+    parser.add_argument(
+        "--budget",
+        metavar="TIME",
+        help="measuring time to spend (e.g. '20 s'): shots fill it (default: the protocol's)",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, help="write the chosen protocol YAML (with --vary or --budget)"
+    )
+    parser.add_argument(
+        "--plot", type=Path, help="figure: predicted SNR or error against each --vary parameter"
+    )
+    add_overwrite_option(parser)
 
 
 def load_inputs(args: argparse.Namespace) -> DesignInputs:
@@ -134,11 +163,33 @@ def load_inputs(args: argparse.Namespace) -> DesignInputs:
 
 def check_options(args: argparse.Namespace, inputs: DesignInputs) -> None:
     """Check the optimisation's options against the inputs, before anything is simulated."""
+    args.design_plan = plan_design(
+        inputs.protocol,
+        inputs.sample,
+        inputs.bench,
+        vary=args.vary,
+        target=args.target,
+        budget=args.budget,
+        output=args.output,
+        plot=args.plot,
+        overwrite=args.overwrite,
+        inputs=(args.protocol, args.sample, args.bench, args.noise_from),
+    )
 
 
 def extend_design(args: argparse.Namespace, inputs: DesignInputs, design: Design) -> Design:
     """Return ``design`` with what the optimisation's options add (unchanged without them)."""
-    return design
+    with make_executor(workers=args.workers, scheduler=args.scheduler) as executor:
+        return extend_plan(
+            args.design_plan,
+            design,
+            frame=args.frame,
+            packets=args.packets,
+            seed=args.seed,
+            noise_record=inputs.noise_record,
+            map_function=executor.map,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,11 +34,20 @@ import yaml
 
 from spin_echo.drivers.config import BenchSpec
 from spin_echo.echo.figure import spacing
+from spin_echo.echo.record import unit_of_kind
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.protocol import Protocol
 from spin_echo.sequences.quantity import format_quantity, parse_quantity
 
-__all__ = ["RANGE_FACTOR", "Knob", "apply_knobs", "parse_vary"]
+__all__ = [
+    "RANGE_FACTOR",
+    "Knob",
+    "apply_knobs",
+    "knob_unit",
+    "knob_values",
+    "parse_vary",
+    "with_shots",
+]
 
 #: Default search range: this factor either side of the written value.
 RANGE_FACTOR = 4.0
@@ -242,5 +251,38 @@ def apply_knobs(protocol: Protocol, values: dict[str, float], knobs: Sequence[Kn
         if on_grid:
             spec["step"] = f"{1e9 / carrier:.12g} ns"
         document["sweep"][axis] = spec
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return Protocol.from_yaml(text, source=protocol.source)
+
+
+def knob_unit(knob: Knob) -> str:
+    """Return the SI unit of a knob's value (``""`` for counts and ratios)."""
+    unit = unit_of_kind(knob.kind)
+    return "" if knob.kind in ("int", "dimensionless") or unit == "1" else unit
+
+
+def knob_values(protocol: Protocol, knobs: Sequence[Knob]) -> dict[str, float]:
+    """Return every knob's value in ``protocol`` as it will run (sweep ends after the grid), SI."""
+    values = {}
+    for knob in knobs:
+        if knob.name == "shots":
+            values[knob.name] = float(protocol.shots)
+        elif knob.name == "full_scale_rabi":
+            values[knob.name] = protocol.full_scale_rabi_hz
+        elif knob.name == "repetition_time":
+            values[knob.name] = protocol.repetition_time_s
+        elif "." in knob.name:
+            axis, end = knob.name.rsplit(".", 1)
+            ends = _axis_ends(protocol, axis)
+            values[knob.name] = float(ends[0] if end == "start" else ends[-1])
+        else:
+            values[knob.name] = protocol.parameters[knob.name].value
+    return values
+
+
+def with_shots(protocol: Protocol, shots: int) -> Protocol:
+    """Return ``protocol`` with ``shots`` shots per phase step (its YAML rewritten and checked)."""
+    document = yaml.safe_load(protocol.to_yaml())
+    document["shots"] = int(shots)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
     return Protocol.from_yaml(text, source=protocol.source)

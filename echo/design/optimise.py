@@ -25,12 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import yaml
 from scipy.optimize import minimize_scalar
 
 from spin_echo.drivers.bench import check_protocol_fits
 from spin_echo.drivers.config import BenchSpec
-from spin_echo.echo.design.knobs import Knob, apply_knobs
+from spin_echo.echo.design.knobs import Knob, apply_knobs, knob_values, with_shots
 from spin_echo.echo.design.predict import measuring_time_s
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.protocol import Protocol
@@ -118,6 +117,9 @@ class Optimisation:
         The chosen protocol, with the whole number of shots that fits in the budget.
     history
         Every candidate evaluated, in order.
+    scans
+        Per searched knob, the candidates of its first line search (grid and refinement,
+        the other knobs fixed): the figure's curves.
     """
 
     knobs: tuple[Knob, ...]
@@ -126,6 +128,7 @@ class Optimisation:
     start: Candidate
     best: Candidate
     history: list[Candidate] = field(default_factory=list)
+    scans: dict[str, list[Candidate]] = field(default_factory=dict)
 
 
 def optimise(
@@ -181,41 +184,28 @@ def optimise(
         )
     history: list[Candidate] = []
     cache: dict[tuple, Candidate] = {}
+    scan: list[Candidate] = []
 
     def candidate(values: dict[str, float]) -> Candidate:
-        key = tuple(sorted((k, float(v)) for k, v in values.items()))
-        if key in cache:
-            return cache[key]
-        try:
-            trial = apply_knobs(protocol, values, knobs) if values else protocol
-            check_protocol_fits(bench, trial)
-        except InputError as err:
-            found = Candidate(dict(values), None, reason=str(err))
-        else:
-            if shots_in_budget(trial, budget_s) < 1:
-                found = Candidate(dict(values), None, reason="one shot exceeds the budget")
-            else:
-                figures = evaluate(trial)
-                per_time = math.sqrt(budget_s / measuring_time_s(trial))
-                found = Candidate(
-                    dict(values),
-                    trial,
-                    snr=figures.snr * per_time,
-                    error=figures.error / per_time,
-                    time_s=budget_s,
-                )
-        cache[key] = found
-        history.append(found)
-        return found
+        values = {k: float(f"{v:.6g}") for k, v in values.items()}  # as the protocol writes it
+        key = tuple(sorted(values.items()))
+        if key not in cache:
+            cache[key] = _evaluated(protocol, values, knobs, evaluate, bench, budget_s)
+            history.append(cache[key])
+        scan.append(cache[key])
+        return cache[key]
 
     is_target = target is not None
     current = {knob.name: knob.start for knob in knobs if knob.searched}
     start = candidate(dict(current))
     best = start
     searched = [knob for knob in knobs if knob.searched]
+    scans: dict[str, list[Candidate]] = {}
     for _ in range(passes if len(searched) > 1 else 1):
         for knob in searched:
+            scan.clear()
             best = _line_search(knob, best, current, candidate, is_target)
+            scans.setdefault(knob.name, list(scan))
             current = dict(best.values)
     return Optimisation(
         tuple(knobs),
@@ -224,6 +214,35 @@ def optimise(
         _in_budget(start, budget_s),
         _in_budget(best, budget_s),
         history,
+        scans,
+    )
+
+
+def _evaluated(
+    protocol: Protocol,
+    values: dict[str, float],
+    knobs: Sequence[Knob],
+    evaluate: Callable[[Protocol], Figures],
+    bench: BenchSpec,
+    budget_s: float,
+) -> Candidate:
+    """Build, check and evaluate one candidate (infeasible: its reason, nothing simulated)."""
+    try:
+        trial = apply_knobs(protocol, values, knobs) if values else protocol
+        check_protocol_fits(bench, trial)
+    except InputError as err:
+        return Candidate(values, None, reason=str(err))
+    if shots_in_budget(trial, budget_s) < 1:
+        return Candidate(values, None, reason="one shot exceeds the budget")
+    figures = evaluate(trial)
+    per_time = math.sqrt(budget_s / measuring_time_s(trial))
+    actual = knob_values(trial, knobs)  # sweep ends on the carrier grid, as it will run
+    return Candidate(
+        {name: actual[name] for name in values},
+        trial,
+        snr=figures.snr * per_time,
+        error=figures.error / per_time,
+        time_s=budget_s,
     )
 
 
@@ -270,13 +289,7 @@ def _in_budget(found: Candidate, budget_s: float) -> Candidate:
     """Return the candidate with the whole number of shots that fits in the budget."""
     if found.protocol is None:
         return found
-    shots = shots_in_budget(found.protocol, budget_s)
-    document = yaml.safe_load(found.protocol.to_yaml())
-    document["shots"] = shots
-    protocol = Protocol.from_yaml(
-        yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100),
-        source=found.protocol.source,
-    )
+    protocol = with_shots(found.protocol, shots_in_budget(found.protocol, budget_s))
     time_s = measuring_time_s(protocol)
     factor = math.sqrt(time_s / budget_s)
     return Candidate(
