@@ -7,11 +7,16 @@ range) or the window of the first acquisition.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from spin_echo.drivers import InstrumentError
 from spin_echo.drivers.bench import DRIVERS, load_bench, open_bench
+from spin_echo.drivers.config import InstrumentConfig
 from spin_echo.drivers.emulated.lab import VirtualLab
+from spin_echo.drivers.emulated.server import ScpiServer
+from spin_echo.drivers.emulated.srs import EmulatedLockIn
 from spin_echo.drivers.interface import Identity, SettingReadBack
 from spin_echo.drivers.settings import BOOLEAN_REPLIES, OneOf, Range, Setting
 from spin_echo.drivers.visa.scpi import open_transport
@@ -332,3 +337,31 @@ def test_pyvisa_sim_identifies_and_reads_back_what_was_written(driver):
     if role == "detector":
         assert got["points"] == 1000 and got["range_v"] == pytest.approx(0.04, rel=1e-9)
     assert all(r.agrees for r in readings)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected", "traffic"),
+    [
+        (
+            "SR830",
+            [("output_interface", "OUTX?", 1), ("phase_deg", "PHAS?", 90.0)],
+            ["OUTX?", "PHAS?", "*ESR?"],
+        ),
+        ("SR860", [("phase_deg", "PHAS?", 90.0)], ["PHAS?", "*OPC?", "*ESR?"]),
+    ],
+)
+def test_emulated_lockins_identify_and_read_back_over_tcp(model, expected, traffic):
+    emulator = EmulatedLockIn(model)
+    with ScpiServer(emulator) as server:
+        driver = DRIVERS[f"srs-{model.lower()}"]
+        config = InstrumentConfig(
+            "lockin", driver.DRIVER, server.resource, 0.5, options={"phase": math.pi / 2}
+        )
+        lockin = driver(config, open_transport(config))
+        lockin.connect()
+        before = len(emulator.log)
+        snapshot = lockin.snapshot()
+        lockin.close()
+    assert snapshot.identity == Identity(*SIM_IDN[f"srs-{model.lower()}"])
+    assert _listed(snapshot.settings) == expected
+    assert emulator.log[before:] == traffic
