@@ -23,6 +23,7 @@ import xarray as xr
 from spin_echo.drivers.config import BenchSpec
 from spin_echo.echo.design.hole import hole_depth
 from spin_echo.echo.design.predict import Prediction, predict
+from spin_echo.echo.design.scatter import REALISATIONS, plot_scatter
 from spin_echo.echo.design.verdict import SNR_DETECTABLE, HoleDepth, Verdict, verdict
 from spin_echo.echo.record import unit_of_kind
 from spin_echo.echo.units_format import format_quantity
@@ -73,6 +74,10 @@ class Design:
         The hole depth against the pump-off reference (hole burning only).
     budget
         The sample's decoherence budget conclusion (``spin-echo budget``).
+    plot_signal, plot_noise
+        Mean and standard deviation per point of the integrated echo as ``spin-echo plot``
+        extracts it from a noisy record, its window found on that record
+        (:func:`spin_echo.echo.design.scatter.plot_scatter`); empty when not drawn.
     extra
         Further entries of :meth:`to_dict` and lines of :meth:`report` (an optimisation,
         ``predicted_error`` for a target): name -> (data, text lines).
@@ -82,6 +87,8 @@ class Design:
     verdict: Verdict
     hole: HoleDepth | None
     budget: str
+    plot_signal: tuple[float, ...] = ()
+    plot_noise: tuple[float, ...] = ()
     extra: Mapping[str, tuple[Any, tuple[str, ...]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,8 +113,9 @@ class Design:
                     "signal_sem": point.signal_sem,
                     "noise": point.noise,
                     "snr": _plain(point.snr),
+                    **self._plot_entry(k),
                 }
-                for point in p.points
+                for k, point in enumerate(p.points)
             ],
             "time_s": p.time_s,
             "time_model": "repetition_time x shots x phase steps x sweep points (no overheads)",
@@ -133,6 +141,17 @@ class Design:
             data[name] = value
         return data
 
+    def _plot_entry(self, k: int) -> dict[str, float | None]:
+        """Return ``plot_signal``, ``plot_noise``, ``plot_snr`` of point ``k`` (if drawn)."""
+        if not self.plot_noise:
+            return {}
+        mean, std = self.plot_signal[k], self.plot_noise[k]
+        return {
+            "plot_signal": mean,
+            "plot_noise": std,
+            "plot_snr": _plain(abs(mean) / std) if std > 0 else None,
+        }
+
     def report(self) -> str:
         """Return the table and verdict that ``spin-echo design`` prints."""
         p, v = self.prediction, self.verdict
@@ -151,6 +170,8 @@ class Design:
             "",
         ]
         header = [*names, "signal", "+- MC", "noise", "SNR"]
+        if self.plot_noise:
+            header += ["plot SNR"]
         rows = [header]
         for point in p.points:
             cells = [
@@ -163,6 +184,9 @@ class Design:
                 f"{point.noise:.3g}",
                 f"{point.snr:.3g}",
             ]
+            if self.plot_noise:
+                entry = self._plot_entry(len(rows) - 1)["plot_snr"]
+                cells.append("-" if entry is None else f"{entry:.3g}")
             rows.append(cells)
         lines += _table(rows)
         if self.hole is not None:
@@ -184,6 +208,11 @@ class Design:
             f"  shots needed for SNR {SNR_DETECTABLE:g}: {bound}{v.shots_needed:,} per phase step"
             f" (protocol: {protocol.shots}), time {bound}{format_duration(v.time_needed_s)}",
         ]
+        if self.plot_noise:
+            lines.append(
+                "  plot SNR: what spin-echo plot measures, its window found on each noisy record "
+                f"(Monte Carlo, {REALISATIONS} records); SNR: over the expected echo's window"
+            )
         if v.shots_needed_is_lower_bound:
             lines.append(
                 "  the simulation does not resolve the echo (below twice its Monte-Carlo "
@@ -209,6 +238,7 @@ def design_experiment(
     noise_record: xr.Dataset | None = None,
     noise_record_name: str = "record",
     map_function: MapFunction = map,
+    realisations: int = REALISATIONS,
 ) -> Design:
     """Predict ``protocol`` on ``sample`` and ``bench``; give the verdict.
 
@@ -222,6 +252,8 @@ def design_experiment(
         A measured record giving the noise (``--noise-from``).
     map_function
         An ordered ``map`` over the sweep points.
+    realisations
+        Noisy records drawn for ``plot``'s scatter (:func:`plot_scatter`); 0: none.
 
     Returns
     -------
@@ -241,4 +273,12 @@ def design_experiment(
     )
     hole = hole_depth(prediction, map_function=map_function, seed=seed)
     budget = decoherence_budget(budget_inputs(sample)).conclusion
-    return Design(prediction, verdict(prediction, hole), hole, budget)
+    mean, std = plot_scatter(prediction, realisations=realisations) if realisations else ((), ())
+    return Design(
+        prediction,
+        verdict(prediction, hole),
+        hole,
+        budget,
+        tuple(float(x) for x in mean),
+        tuple(float(x) for x in std),
+    )
