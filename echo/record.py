@@ -39,6 +39,7 @@ from spin_echo.echo import __version__
 from spin_echo.echo.output import OutputFile, reserve_space, write_error
 from spin_echo.echo.record_file import LiveFile, check_free_space, hidden_file, remove_leftovers
 from spin_echo.echo.record_info import RecordError, check_record_file, describe_record, remember
+from spin_echo.echo.record_resume import check_resume, open_to_resume
 from spin_echo.sequences.timeline import DetectWindow
 
 if TYPE_CHECKING:  # xarray (with pandas, ~0.4 s) is imported only where a record is read
@@ -151,6 +152,11 @@ class RecordWriter:
         each quadrature of the signal (measurements that average several shots).
     overwrite
         Replace an existing ``path``, once the new record is complete.
+    resume
+        Continue the interrupted record at ``path`` in place
+        (:mod:`~spin_echo.echo.record_resume`): it must hold the same run (``attrs``, axes,
+        time, variables); its finished points are kept (:attr:`written`) and snapshots of the
+        continued record replace it.
 
     Notes
     -----
@@ -183,6 +189,7 @@ class RecordWriter:
         window: np.ndarray | None = None,
         with_sem: bool = False,
         overwrite: bool = False,
+        resume: bool = False,
     ) -> None:
         self.path = Path(path)
         self.shape = tuple(len(values) for _, values, _ in axes)
@@ -192,14 +199,17 @@ class RecordWriter:
             raise RecordError(
                 "sweep axes must have distinct names other than 'time'", key="sweep", value=names
             )
-        self._output = OutputFile(self.path, overwrite=overwrite, option="record").open()
+        self._output = OutputFile(self.path, overwrite=overwrite or resume, option="record").open()
         partial = self._output.partial
         self._creating = hidden_file(partial, "creating")
         self._live = LiveFile(hidden_file(partial, "working"), partial)
         self._ds: netCDF4.Dataset | None = None
         try:
-            remove_leftovers(self.path)  # of killed writers: we hold the lock
-            self._create(axes, time_s, attrs, with_mz=with_mz, window=window, with_sem=with_sem)
+            if resume:
+                self._reopen(axes, time_s, attrs, with_mz=with_mz, with_sem=with_sem)
+            remove_leftovers(self.path, keep=(self._live.working,))  # we hold the lock
+            if not resume:
+                self._create(axes, time_s, attrs, with_mz=with_mz, window=window, with_sem=with_sem)
         except BaseException as err:
             failure = None
             if isinstance(err, (OSError, RuntimeError)):
@@ -277,6 +287,31 @@ class RecordWriter:
         if not self._output.replaces_existing:
             self._output.publish()
             self._live.public = self.path
+
+    def _reopen(
+        self,
+        axes: Sequence[tuple[str, np.ndarray, str]],
+        time_s: np.ndarray,
+        attrs: Mapping[str, Any],
+        *,
+        with_mz: bool,
+        with_sem: bool,
+    ) -> None:
+        """Open a copy of the record to resume as the working file; it is public at ``path``."""
+        keys = ("signal_re", "signal_im", "mz", "signal_sem_re", "signal_sem_im")
+        variables = [k for k in keys if with_mz or k != "mz" if with_sem or "sem" not in k]
+        resume = check_resume(self.path, attrs)  # again, now that we hold the lock
+        self._ds = open_to_resume(
+            resume, self._live.working, axes=axes, time_s=time_s, variables=variables
+        )
+        self._vars = {key: self._ds[key] for key in variables}
+        self._done = self._ds["point_complete"]
+        self._written = np.asarray(self._done[...], dtype=bool).reshape(self.shape)
+        self._output.published = True
+        self._live.public = self.path
+        if resume.source != self.path:  # a killed writer's points, beyond its last snapshot
+            self._live.snapshot(force=True)
+            resume.source.unlink(missing_ok=True)
 
     def write_point(
         self,

@@ -64,12 +64,12 @@ def hidden_file(partial: Path, kind: str) -> Path:
     return partial.with_name(f".{partial.name}.{kind}")
 
 
-def remove_leftovers(path: Path) -> list[Path]:
+def remove_leftovers(path: Path, *, keep: tuple[Path, ...] = ()) -> list[Path]:
     """Remove the hidden files that killed writers of the record ``path`` left beside it.
 
     Only the files named after ``path``'s partial files (``.STEM.partial-PID[-N].SUFFIX.KIND``)
-    are removed; the caller must hold ``path``'s lock (:class:`~.output_lock.OutputLock`), so
-    that no living writer owns them.
+    are removed, except those in ``keep`` (the caller's own); the caller must hold ``path``'s
+    lock (:class:`~.output_lock.OutputLock`), so that no living writer owns them.
 
     Returns
     -------
@@ -82,7 +82,7 @@ def remove_leftovers(path: Path) -> list[Path]:
     )
     removed = []
     for candidate in path.parent.glob(f".{path.stem}.partial-*"):
-        if pattern.fullmatch(candidate.name) and candidate.is_file():
+        if pattern.fullmatch(candidate.name) and candidate.is_file() and candidate not in keep:
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed

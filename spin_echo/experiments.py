@@ -56,12 +56,29 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
     return bar
 
 
-def _record(path: str | Path | None, overwrite: bool, write: Callable[[Path], object]) -> Any:
-    """Write a record with ``write(target)`` at ``path`` (checked first) or a temporary file."""
+def _record(
+    path: str | Path | None,
+    overwrite: bool,
+    write: Callable[[Path], object],
+    *,
+    resume: bool = False,
+) -> Any:
+    """Write a record with ``write(target)`` at ``path`` (checked first) or a temporary file.
+
+    With ``resume`` the record at ``path`` is continued (``write`` resumes it); it must exist.
+    """
     from spin_echo.echo.output import check_output
 
+    if resume:
+        if path is None:
+            raise InputError("needs path, the interrupted record to continue", key="resume")
+        if overwrite:
+            raise InputError(
+                "give either resume (continue the record) or overwrite (replace it), not both",
+                key="resume",
+            )
     if path is not None:
-        target = check_output(path, overwrite=overwrite, option="path")
+        target = check_output(path, overwrite=overwrite or resume, option="path")
         write(target)
         return _in_memory(target)
     with tempfile.TemporaryDirectory(prefix="spin-echo-") as folder:
@@ -83,6 +100,7 @@ def simulate(
     progress: bool = False,
     path: str | Path | None = None,
     overwrite: bool = False,
+    resume: bool = False,
 ) -> xr.Dataset:
     """Simulate every sweep point and phase step of a protocol on a sample (``spin-echo simulate``).
 
@@ -108,6 +126,10 @@ def simulate(
         Also keep the record file there (written point by point; default: a temporary file).
     overwrite
         Replace an existing ``path`` once the new record is complete.
+    resume
+        Continue the interrupted record at ``path`` (``--resume``): the same protocol,
+        values, sample, seed, packets and frame; its finished points are kept and the record
+        ends bit for bit as an uninterrupted run's.
 
     Returns
     -------
@@ -154,10 +176,11 @@ def simulate(
                 frame=frame,
                 map_function=executor.map,
                 overwrite=overwrite,
+                resume=resume,
                 progress=_progress_bar(f"simulate {protocol.name}") if progress else None,
             )
 
-    return _record(path, overwrite, write)
+    return _record(path, overwrite, write, resume=resume)
 
 
 def run(
@@ -169,6 +192,7 @@ def run(
     seed: int | None = None,
     path: str | Path | None = None,
     overwrite: bool = False,
+    resume: bool = False,
 ) -> xr.Dataset:
     """Play a protocol on a bench, virtual or real, and return the record (``spin-echo run``).
 
@@ -191,6 +215,10 @@ def run(
         leaves every finished point on disk; default: a temporary file).
     overwrite
         Replace an existing ``path`` once the new record is complete.
+    resume
+        Continue the interrupted record at ``path`` (``--resume``): the same protocol,
+        values, bench, sample and seed; on the virtual bench it ends bit for bit as an
+        uninterrupted run's.
 
     Returns
     -------
@@ -225,9 +253,11 @@ def run(
 
     def write(target: Path) -> None:
         with open_bench(spec, sample=sample, seed=seed) as opened:
-            run_protocol(protocol, opened, target, sample=sample, overwrite=overwrite)
+            run_protocol(
+                protocol, opened, target, sample=sample, overwrite=overwrite, resume=resume
+            )
 
-    return _record(path, overwrite, write)
+    return _record(path, overwrite, write, resume=resume)
 
 
 def save(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from spin_echo.echo.output import OutputFile, check_output, image_formats
+from spin_echo.echo.record_resume import check_resume
 from spin_echo.sequences.errors import InputError
 from spin_echo.simulator.limits import MAX_PACKETS as SAMPLE_MAX_PACKETS
 
@@ -17,6 +19,7 @@ __all__ = [
     "MAX_SEED",
     "add_executor_options",
     "add_overwrite_option",
+    "add_resume_option",
     "add_set_option",
     "check_counts",
     "image_output",
@@ -93,6 +96,17 @@ def add_overwrite_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_resume_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--resume``: continue the interrupted record ``-o`` in place."""
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted record given by -o in place: same protocol, --set, "
+        "sample or bench, seed, ... (refused, naming what differs, otherwise); finished "
+        "points are kept, and the record ends as an uninterrupted run's",
+    )
+
+
 def check_counts(args: argparse.Namespace) -> None:
     """Check ``--seed``, ``--packets`` and the kernel settings before anything runs.
 
@@ -142,7 +156,11 @@ def image_output(
 
 @contextlib.contextmanager
 def record_outputs(
-    args: argparse.Namespace, *, stem: str, inputs: Iterable[str | Path | None]
+    args: argparse.Namespace,
+    *,
+    stem: str,
+    inputs: Iterable[str | Path | None],
+    resume_attrs: Mapping[str, Any] | None = None,
 ) -> Iterator[Path]:
     """Check a run's record (``-o``) and image (``--plot``) paths; draw the image after the run.
 
@@ -159,13 +177,27 @@ def record_outputs(
         Start of the default record name (``PROTOCOL-SAMPLE`` or ``PROTOCOL-BENCH``).
     inputs
         The command's input files, which no output may be.
+    resume_attrs
+        With ``--resume`` (``args.resume``): the record attributes the run will write that
+        are known before it starts, checked against the record's here
+        (:func:`~spin_echo.echo.record_resume.check_resume`; the run checks them all again).
     """
     output = args.output
+    resume = getattr(args, "resume", False)
+    if resume and output is None:
+        raise InputError("needs -o RECORD, the interrupted record to continue", key="--resume")
+    if resume and args.overwrite:
+        raise InputError(
+            "give either --resume (continue the record) or --overwrite (replace it), not both",
+            key="--resume",
+        )
     if output is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = Path(f"{stem}-{stamp}.nc")
     inputs = tuple(inputs)
-    check_output(output, overwrite=args.overwrite, inputs=inputs)
+    check_output(output, overwrite=args.overwrite or resume, inputs=inputs)
+    if resume:
+        check_resume(output, resume_attrs or {})
     plot = image_output(args.plot, overwrite=args.overwrite, inputs=(*inputs, output))
     with contextlib.ExitStack() as stack:
         if plot is not None:

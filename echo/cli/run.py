@@ -9,6 +9,7 @@ from spin_echo.drivers import load_bench, open_bench
 from spin_echo.drivers.bench import check_protocol_fits
 from spin_echo.echo.cli.options import (
     add_overwrite_option,
+    add_resume_option,
     add_set_option,
     check_counts,
     parse_sets,
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the record")
     add_overwrite_option(parser)
+    add_resume_option(parser)
     parser.add_argument("--seed", type=int, help="noise seed of a virtual detector")
     parser.add_argument(
         "--dry-run",
@@ -67,8 +69,12 @@ def run(args: argparse.Namespace) -> int:
             run_protocol(protocol, bench, None, dry_run=True)
         return 0
     inputs = (args.protocol, args.bench, args.sample)
+    known = {"protocol": protocol.to_yaml(), "bench": spec.text, "source": f"run:{spec.name}"}
+    if sample is not None:
+        known["sample"] = sample.to_yaml()
+    stem = f"{protocol.name}-{spec.name}"
     with (
-        record_outputs(args, stem=f"{protocol.name}-{spec.name}", inputs=inputs) as output,
+        record_outputs(args, stem=stem, inputs=inputs, resume_attrs=known) as output,
         open_bench(spec, sample=sample, seed=args.seed) as bench,
     ):
         run_protocol(
@@ -77,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             output,
             sample=sample,
             overwrite=args.overwrite,
+            resume=args.resume,
             progress=Progress(0, f"run {protocol.name} on {bench.spec.name}"),
         )
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from spin_echo.echo.cli.options import (
     add_executor_options,
     add_overwrite_option,
+    add_resume_option,
     add_set_option,
     check_counts,
     parse_sets,
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the record")
     add_overwrite_option(parser)
+    add_resume_option(parser)
     parser.add_argument("--seed", type=int, help="override the sample's seed")
     parser.add_argument("--packets", type=int, help="override the sample's packet count")
     parser.add_argument(
@@ -56,14 +58,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Simulate, write the record, optionally plot; return the exit status.
 
-    Every option and output path is checked before the first packet is drawn.
+    Every option and output path (with ``--resume``, the record to continue) is checked before
+    the first packet is drawn.
     """
     check_counts(args)
     protocol = load_protocol(args.protocol).with_overrides(parse_sets(args.sets))
     sample = load_sample(args.sample)
     stem = f"{protocol.name}-{sample.name}"
+    known = {"protocol": protocol.to_yaml(), "sample": sample.to_yaml(), "frame": args.frame}
     with (
-        record_outputs(args, stem=stem, inputs=(args.protocol, args.sample)) as output,
+        record_outputs(
+            args, stem=stem, inputs=(args.protocol, args.sample), resume_attrs=known
+        ) as output,
         make_executor(workers=args.workers, scheduler=args.scheduler) as executor,
     ):
         simulate_protocol(
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             frame=args.frame,
             map_function=executor.map,
             overwrite=args.overwrite,
+            resume=args.resume,
             progress=Progress(0, f"simulate {protocol.name}"),
         )
     return 0

@@ -36,6 +36,7 @@ from spin_echo.drivers.receiver import default_bandwidth_hz, demodulate, guard_s
 from spin_echo.drivers.virtual import VirtualDetector
 from spin_echo.echo.provenance import provenance_attrs
 from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
+from spin_echo.echo.record_resume import check_resume
 from spin_echo.echo.runs.magnetisation import Reader, combine_magnetisation, magnetisation_reader
 from spin_echo.echo.runs.progress import ProgressCallback
 from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
@@ -206,6 +207,7 @@ def run_protocol(
     sample: Any = None,
     dry_run: bool = False,
     overwrite: bool = False,
+    resume: bool = False,
     progress: ProgressCallback | None = None,
 ) -> Path | None:
     """Play every sweep point and phase step of ``protocol`` on ``bench``; write the record.
@@ -224,6 +226,12 @@ def run_protocol(
         Run the loop without writing a record (the bench prints its SCPI instead of sending).
     overwrite
         Replace an existing record once the new one is complete (:class:`.record.RecordWriter`).
+    resume
+        Continue the interrupted record at ``path`` (same protocol, bench, sample, seed, ...:
+        :mod:`spin_echo.echo.record_resume`), skipping its finished points. On the virtual
+        bench the record ends bit for bit as an uninterrupted run's (its noise is keyed by
+        point); the first point is measured again to configure the instruments, and kept only
+        if the record lacks it.
     progress
         Called as ``progress(done, total)`` after each sweep point (the CLI draws a bar).
 
@@ -302,6 +310,8 @@ def run_protocol(
     with_sem = protocol.shots > 1
     # The first point configures every instrument; what they then read back is stored with the
     # record (echo.provenance), which is therefore created once that point is measured.
+    if resume:  # refused before an instrument is played
+        check_resume(path, attrs)
     first = {points[0][0]: measure(*points[0])}
     attrs.update(provenance_attrs(bench))
     with RecordWriter(
@@ -313,8 +323,11 @@ def run_protocol(
         with_sem=with_sem,
         with_mz=read is not None,
         overwrite=overwrite,
+        resume=resume,
     ) as record:
-        for done, (index, values) in enumerate(points, 1):
+        written = record.written
+        left = [(index, values) for index, values in points if not written[index]]
+        for done, (index, values) in enumerate(left, len(points) - len(left) + 1):
             signal, sem, mz = first.pop(index) if index in first else measure(index, values)
             record.write_point(index, signal, mz, sem=sem)
             if progress is not None:

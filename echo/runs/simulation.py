@@ -181,6 +181,7 @@ def simulate_protocol(
     replicas: int = REPLICAS,
     map_function: MapFunction = map,
     overwrite: bool = False,
+    resume: bool = False,
     progress: ProgressCallback | None = None,
 ) -> Path:
     """Simulate every sweep point of ``protocol`` on ``sample`` and write the record.
@@ -207,8 +208,13 @@ def simulate_protocol(
         An ordered ``map`` (the builtin, or an executor's ``map``) that runs the point jobs.
     overwrite
         Replace an existing record once the new one is complete (:class:`.record.RecordWriter`).
+    resume
+        Continue the interrupted record at ``path``: it must hold this run (protocol, sample,
+        seed, packets, frame, replicas: :mod:`spin_echo.echo.record_resume`); its finished
+        points are skipped, and the record ends bit for bit as an uninterrupted run's.
     progress
-        Called as ``progress(done, total)`` after each sweep point is written.
+        Called as ``progress(done, total)`` after each sweep point is written (``done``
+        counts the points a resumed record already held).
 
     Returns
     -------
@@ -249,6 +255,7 @@ def simulate_protocol(
         "seed": -1 if seed is None else int(seed),
         "frame": frame,
         "replicas": int(replicas),
+        "packets": int(count),
     }
     with RecordWriter(
         path,
@@ -259,11 +266,15 @@ def simulate_protocol(
         window=window,
         with_sem=bool(replicas),
         overwrite=overwrite,
+        resume=resume,
     ) as record:
         if frame == "rotating" and rwa.warning():
             # said once the record is open: a run refused for its output does not warn
             warnings.warn(rwa.warning(), RotatingWaveWarning, stacklevel=2)
-        for done, result in enumerate(map_function(simulate_point, jobs), 1):
+        written = record.written
+        left = [job for job in jobs if not written[job.index]]
+        start = len(jobs) - len(left)
+        for done, result in enumerate(map_function(simulate_point, left), start + 1):
             check_detection_grid(result.detect, first.detect, point=result.index)
             record.write_point(result.index, result.signal, result.mz, sem=result.sem)
             if progress is not None:
