@@ -291,3 +291,25 @@ def test_the_api_resumes_too(simulated, tmp_path):
     result = se.simulate("hahn-echo", "bare", packets=3000, seed=7, path=record, resume=True)
     assert int(result.attrs["complete"]) == 1
     assert_same_record(record, simulated)
+
+
+def test_the_partial_file_of_an_interrupted_overwrite_is_resumed_in_place(
+    simulated, tmp_path, capsys
+):
+    """The new run's points stay in NAME.partial-PID.nc; --resume -o that file finishes it."""
+    record = tmp_path / "rec.nc"
+    shutil.copyfile(simulated, record)
+    old = record.read_bytes()
+    protocol, sample = load_protocol("hahn-echo"), load_sample("bare")
+    with pytest.raises(KeyboardInterrupt):
+        simulate_protocol(
+            protocol, sample, record, seed=7, packets=3000, overwrite=True, progress=Stop(5)
+        )
+    (partial,) = tmp_path.glob("rec.partial-*.nc")
+    assert main([*SIMULATE, "-o", str(record), "--resume"]) == 2
+    err = capsys.readouterr().err
+    left = f"an interrupted --overwrite run left {partial.name}"
+    assert f"nothing to resume: the record is complete; {left}" in err
+    assert main([*SIMULATE, "-o", str(partial), "--resume"]) == 0
+    assert_same_record(partial, simulated)
+    assert record.read_bytes() == old  # never replaced implicitly
