@@ -8,11 +8,20 @@ libm calls, which would keep every loop scalar. Angles above :data:`TRIG_LIMIT` 
 the three-part reduction would lose digits, are recomputed with libm in a second, cheap pass.
 Sums over packets run in a fixed order (deterministic), and are formed in eight interleaved
 partial sums so that they vectorise too.
+
+Start-up: numba's CPU target, when it is first used, imports ``scipy.linalg`` (0.13-0.3 s of
+CPU measured) only to learn whether compiled code may call BLAS (``numba.np.arraymath``'s
+``_HAVE_BLAS``, which picks the inner product of compiled ``np.convolve``); no kernel here
+calls BLAS. :func:`skip_blas_probe`, run on import, lets that probe fail at once and then sets
+the flag as the probe would have (scipy is a dependency); compiled ``np.dot`` and the like
+import scipy's BLAS when they are compiled, as before.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 
 import numpy as np
 from numba import njit
@@ -29,7 +38,30 @@ __all__ = [
     "rotate_anisotropic",
     "sampled_run",
     "sincos",
+    "skip_blas_probe",
 ]
+
+
+def skip_blas_probe() -> None:
+    """Load numba's array functions without importing scipy.linalg (module docstring).
+
+    Does nothing when numba's array functions are already loaded (their probe has run).
+    """
+    if "numba.np.arraymath" in sys.modules:
+        return
+    name = "scipy.linalg.cython_blas"
+    stub = name not in sys.modules
+    if stub:
+        sys.modules[name] = None  # type: ignore[assignment]  # its import fails at once
+    try:
+        import numba.np.arraymath as arraymath
+    finally:
+        if stub and sys.modules.get(name, 0) is None:
+            del sys.modules[name]
+    arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
+
+
+skip_blas_probe()
 
 #: Largest angle (rad) that the polynomial sine and cosine reduce exactly.
 TRIG_LIMIT = 1.0e5

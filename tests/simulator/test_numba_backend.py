@@ -7,6 +7,10 @@ map through the extra steps); a packet's result must not depend on its neighbour
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -30,3 +34,24 @@ def test_each_packet_of_a_block_is_the_packet_alone():
         )
         assert together[0][p].tobytes() == alone[0][0].tobytes(), p
         assert together[1][p].tobytes() == alone[1][0].tobytes(), p
+
+
+def test_kernels_load_without_scipy_linalg_and_numba_keeps_its_blas():
+    """numba's BLAS probe is skipped at start-up; compiled np.dot/np.convolve still work."""
+    script = textwrap.dedent("""\
+        import sys
+        import numpy as np
+        from spin_echo.simulator.kernels import numba_backend
+        x = np.linspace(0.0, 1.0, 64)
+        numba_backend.phasor(x)
+        assert "scipy.linalg" not in sys.modules
+        import numba
+        import numba.np.arraymath
+        assert numba.np.arraymath._HAVE_BLAS
+        dot = numba.njit(lambda a, b: np.dot(a, b))
+        convolve = numba.njit(lambda a, b: np.convolve(a, b))
+        assert dot(x, x) == np.dot(x, x)
+        assert np.allclose(convolve(x, x[:5]), np.convolve(x, x[:5]), rtol=1e-15, atol=0)
+        """)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
