@@ -15,6 +15,8 @@ and finite), plus the keys the driver declares in its ``OPTIONS``. Values are va
 against the driver's declared settings with the bench limits applied, so an unsafe value is
 refused here, with file, line, key and value, before any instrument is touched. A resource
 string must be VISA syntax (PyVISA's own parser; a socket port a number from 1 to 65535).
+A ``magnetometer`` block (:mod:`drivers.magnetometer`) is the calibration chain of a bench that
+measures magnetisation: required with a teslameter detector, refused beside ``coil.pickup``.
 
 :func:`check_protocol_fits` compiles every sweep point and phase step of a protocol against
 the bench AWG's model constraints (memory, length granularity, sample-rate range, DAC) and
