@@ -85,7 +85,7 @@ class LakeShoreTeslameter(ScpiDriver, Magnetometer):
 
     @classmethod
     def cross_check(cls, options: dict[str, float | int | str]) -> str | None:
-        """Refuse an axis the model does not have, and a non-integer count (bench loading)."""
+        """Refuse an axis the model does not have (checked as the bench file is loaded)."""
         if options["axis"] not in cls.AXES:
             return f"axis {options['axis']} is not one of this model's: {', '.join(cls.AXES)}"
         return None
