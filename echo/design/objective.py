@@ -2,8 +2,12 @@ r"""What one candidate protocol gives: the best point's SNR and the target's pre
 
 The optimiser (:mod:`spin_echo.echo.design.optimise`) calls :func:`protocol_figures` for every
 candidate. The SNR is that of :func:`spin_echo.echo.design.predict.predict` (the integrated
-echo over the bench's noise); the error is :func:`spin_echo.echo.design.fisher.predict_errors`
-for the record ``fit`` would see, with the noise per recorded value of
+echo over the bench's noise) at the best sweep point; for hole burning, that of the hole depth
+against the pump-off reference (:func:`spin_echo.echo.design.hole.hole_depth`), scaled to the
+protocol's time when the reference is a second run (its SNR in the same total time: a factor
+:math:`1/\sqrt 2` below the verdict's, which adds the reference's time). The error is
+:func:`spin_echo.echo.design.fisher.predict_errors` for the record ``fit`` would see, with the
+noise per recorded value of
 :func:`spin_echo.echo.design.noise.noise_per_point` divided by the signal's gain (the virtual
 front end at the carrier, :func:`~spin_echo.echo.design.predict.front_end_gain`, and the
 recovery between shots).
@@ -21,10 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import xarray as xr
 
 from spin_echo.drivers.config import BenchSpec
 from spin_echo.echo.design.fisher import predict_errors
+from spin_echo.echo.design.hole import hole_depth
 from spin_echo.echo.design.noise import noise_per_point
 from spin_echo.echo.design.optimise import Figures
 from spin_echo.echo.design.predict import MapFunction, front_end_gain, predict
@@ -108,6 +114,9 @@ def protocol_figures(
             map_function=map_function,
         )
         value = prediction.best.snr * recovery
+        hole = hole_depth(prediction, map_function=map_function, seed=seed)
+        if hole is not None:  # the hole depth, its pump-off reference's time included
+            value = float(np.max(hole.snr)) * math.sqrt(prediction.time_s / hole.time_s) * recovery
     error = float("nan")
     if target is not None:
         noise = noise_per_point(protocol, bench, record=noise_record)

@@ -311,7 +311,10 @@ def extend_design(
                         found.protocol, sample, bench, frame=frame, **options
                     )
                     setattr(result, name, replace(found, snr=figures.snr))
-        extra["optimisation"] = _optimisation_entry(result)
+        data, text = _optimisation_entry(result)
+        if prediction.family.name == "hole-burning":
+            text.insert(1, "  SNR: of the hole depth, the pump-off reference's time included")
+        extra["optimisation"] = (data, tuple(text))
         chosen = result.best.protocol or protocol
         if plan.plot is not None:
             from spin_echo.echo.design.scan_plot import plot_optimisation
