@@ -16,7 +16,13 @@ from typing import Any
 from spin_echo.echo.live.state import LiveState
 from spin_echo.sequences.errors import InputError
 
-__all__ = ["VIEWS", "choose_view", "interactive_backend", "show_in_window"]
+__all__ = [
+    "VIEWS",
+    "choose_view",
+    "interactive_backend",
+    "show_in_window",
+    "window_backend",
+]
 
 #: The values of ``watch --view``.
 VIEWS = ("auto", "window", "web")
@@ -62,6 +68,19 @@ def choose_view(requested: str, environ: Mapping[str, str], platform: str = sys.
     if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
         return "window"
     return "web" if platform not in ("darwin", "win32") else "window"
+
+
+def window_backend() -> str | None:
+    """Return the backend pyplot opens windows with, or None when it can only draw to files.
+
+    Importing :mod:`matplotlib.pyplot` resolves the backend: without a usable GUI toolkit
+    matplotlib falls back to Agg, which would show nothing.
+    """
+    import matplotlib
+    import matplotlib.pyplot  # resolves the backend
+
+    backend = matplotlib.get_backend()
+    return backend if interactive_backend(backend) else None
 
 
 def show_in_window(

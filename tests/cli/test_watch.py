@@ -93,18 +93,20 @@ def test_a_complete_record_ends_at_once(tmp_path, capsys):
     assert "T_M = " in out[1] and out[-1] == f"watch: {record} is complete (12 points)"
 
 
-def test_the_window_view_without_a_display(tmp_path, capsys, monkeypatch):
-    """--view window draws into pyplot's figure; on the file-only Agg backend nothing opens."""
-    import matplotlib.pyplot as plt
-
+def test_window_asked_for_without_a_window_backend_serves_the_page(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "agg")
     record = write(tmp_path / "rec.nc", 12)
     assert main(["watch", str(record), "--view", "window"]) == 0
-    figure = plt.figure("spin-echo watch")
-    assert len(figure.axes[0].images) == 1  # the figure plot draws, shown as one image
-    plt.close(figure)
-    out = capsys.readouterr().out
-    assert "watch: complete: 12 of 12 points" in out and "http" not in out
+    captured = capsys.readouterr()
+    assert "matplotlib has no window backend here; serving the page" in captured.err
+    assert "watch: http://127.0.0.1:" in captured.out and "is complete (12 points)" in captured.out
+
+
+def test_quiet_prints_only_the_address(tmp_path, capsys):
+    record = write(tmp_path / "rec.nc", 12)
+    assert main(["watch", str(record), "--view", "web", "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith("watch: http://127.0.0.1:")
 
 
 @pytest.fixture(scope="module")

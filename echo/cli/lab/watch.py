@@ -16,13 +16,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from spin_echo.echo.analysis.record_analysis import ANALYSES
 from spin_echo.echo.live.server import LiveServer, check_port
 from spin_echo.echo.live.state import LiveState, RecordWatcher, replaced_record, writer_pid
-from spin_echo.echo.live.window import VIEWS, choose_view, show_in_window
+from spin_echo.echo.live.window import VIEWS, choose_view, show_in_window, window_backend
 from spin_echo.sequences.errors import InputError
 
 __all__ = ["LIVE_INTERVAL_S", "live_view", "register", "run"]
@@ -82,6 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="wait up to SECONDS for REC to be created (default: it must exist)",
     )
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the page's address (and errors)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -116,30 +119,39 @@ def run(args: argparse.Namespace) -> int:
     _positive(args.wait, "--wait", zero=True)
     view = choose_view(args.view, os.environ)
     _check_record(args.record, args.wait)
+    say = (lambda state: None) if args.quiet else _print_line
     with RecordWatcher(
         args.record, analysis=args.analysis, interval_s=args.interval, stale_s=args.stale
     ) as watcher:
         if view == "window":
-            try:
-                state = show_in_window(watcher.poll, every_s=_POLL_S, on_change=_print_line)
-            except ImportError as err:  # no GUI toolkit for the backend
-                print(f"spin-echo: note: no window ({err}); serving the page", file=sys.stderr)
+            backend = window_backend()
+            if backend is None:
+                print("spin-echo: note: matplotlib has no window backend here; serving the page",
+                      file=sys.stderr)  # fmt: skip
                 view = "web"
+            else:
+                state = show_in_window(watcher.poll, every_s=_POLL_S, on_change=say)
         if view == "web":
             with LiveServer(watcher.poll(), port=args.port) as server:
                 print(f"watch: {server.url}  (Ctrl-C to stop)", flush=True)
-                state = _serve(watcher, server)
+                state = _serve(watcher, server, say)
                 server.linger()
-    print(f"watch: {args.record} is complete ({state.points_done} points)")
+    if not args.quiet:
+        if state.final:
+            print(f"watch: {args.record} is complete ({state.points_done} points)")
+        else:
+            print(f"watch: window closed ({state.line()})")
     return 0
 
 
 def _print_line(state: LiveState) -> None:
-    """Print the state's line (points, status, the fit's first parameter)."""
+    """Print the state's line (status, points, the fit's values)."""
     print(f"watch: {state.line()}", flush=True)
 
 
-def _serve(watcher: RecordWatcher, server: LiveServer) -> LiveState:
+def _serve(
+    watcher: RecordWatcher, server: LiveServer, say: Callable[[LiveState], None]
+) -> LiveState:
     """Publish the watcher's state to the page until the record is complete."""
     shown = None
     while True:
@@ -147,7 +159,7 @@ def _serve(watcher: RecordWatcher, server: LiveServer) -> LiveState:
         server.publish(state)
         key = (state.status, state.points_done, state.message)
         if key != shown:
-            _print_line(state)
+            say(state)
             shown = key
         if state.final:
             return state
@@ -155,12 +167,14 @@ def _serve(watcher: RecordWatcher, server: LiveServer) -> LiveState:
 
 
 @contextlib.contextmanager
-def live_view(record: Path, enabled: bool) -> Iterator[None]:
+def live_view(record: Path, *, enabled: bool, replacing: bool = False) -> Iterator[None]:
     """Run ``spin-echo watch RECORD`` in its own process while the body writes the record.
 
     The view waits for the record to be created, redraws at most every
-    :data:`LIVE_INTERVAL_S` and ends by itself when the record is complete; when the body ends
-    otherwise (an error, Ctrl-C), the view is given 5 s to show the failure, then stopped.
+    :data:`LIVE_INTERVAL_S`, prints only its page's address, and ends by itself when the
+    record is complete (a window stays open on the final figure until it is closed): the run
+    does not wait for it. When the body ends otherwise (an error, Ctrl-C), the view is given
+    3 s to show why, then stopped.
 
     Parameters
     ----------
@@ -168,19 +182,27 @@ def live_view(record: Path, enabled: bool) -> Iterator[None]:
         The record the body writes.
     enabled
         False: do nothing (``--live`` not given).
+    replacing
+        The body replaces an existing ``record`` (``--overwrite``): it writes
+        ``STEM.partial-PID.SUFFIX`` until complete, and that is the file to watch.
     """
     if not enabled:
         yield
         return
-    command = [sys.executable, "-m", "spin_echo.echo.cli", "watch", str(record),
-               "--wait", "60", "--interval", str(LIVE_INTERVAL_S)]  # fmt: skip
+    watched = record
+    if replacing:
+        watched = record.with_name(f"{record.stem}.partial-{os.getpid()}{record.suffix}")
+    command = [sys.executable, "-m", "spin_echo.echo.cli", "watch", str(watched),
+               "--wait", "60", "--interval", str(LIVE_INTERVAL_S), "--quiet"]  # fmt: skip
     view = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         yield
-    finally:
+    except BaseException:
+        # the run failed or was interrupted: give the view time to show it, then stop it
         try:
-            view.wait(timeout=5.0)
+            view.wait(timeout=3.0)
         except subprocess.TimeoutExpired:
             view.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 view.wait(timeout=5.0)
+        raise

@@ -96,3 +96,30 @@ def test_choose_view_refuses_unknown():
     with pytest.raises(InputError, match="--view = 'browser': must be one of auto, window, web"):
         choose_view("browser", {})
     assert not interactive_backend(None) and not interactive_backend("SVG")
+
+
+def test_the_window_loop_on_agg(tmp_path):
+    """show_in_window draws each new figure into one image and stops at the final state."""
+    import matplotlib.pyplot as plt
+
+    from spin_echo.echo.live.window import show_in_window, window_backend
+
+    if window_backend() is not None:
+        pytest.skip(f"pyplot opens real windows here ({plt.get_backend()})")
+    figure = plt.figure()
+    figure.savefig(tmp_path / "a.png", dpi=20)
+    png = (tmp_path / "a.png").read_bytes()
+    states = iter([
+        LiveState(record="r.nc", status="waiting"),
+        LiveState(record="r.nc", status="running", points_done=1, points_total=2, version=1,
+                  figure_png=png),
+        LiveState(record="r.nc", status="complete", points_done=2, points_total=2, version=2,
+                  figure_png=png),
+    ])  # fmt: skip
+    seen = []
+    final = show_in_window(lambda: next(states), every_s=0.001, on_change=seen.append)
+    window = plt.figure("spin-echo watch")
+    assert final.final and [s.status for s in seen] == ["waiting", "running", "complete"]
+    assert len(window.axes[0].images) == 1
+    assert window.axes[0].images[0].get_array().shape[:2] == (96, 128)
+    plt.close("all")
