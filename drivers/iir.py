@@ -90,7 +90,13 @@ def _state_space(section: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 def _narrow(sos: np.ndarray) -> bool:
     """Whether a section's poles are too near the unit circle for the blocked recursion."""
-    sos = np.asarray(sos, dtype=float)
+    sos = np.ascontiguousarray(sos, dtype=float)
+    return _narrow_sections(sos.tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _narrow_sections(data: bytes) -> bool:
+    sos = np.frombuffer(data).reshape(-1, 6)
     a1, a2 = sos[:, 4] / sos[:, 3], sos[:, 5] / sos[:, 3]
     root = np.sqrt(a1.astype(complex) ** 2 - 4.0 * a2)
     radius = np.maximum(np.abs(-a1 + root), np.abs(-a1 - root)) / 2.0
