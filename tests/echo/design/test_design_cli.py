@@ -43,6 +43,8 @@ def test_ferritin_hahn_echo_is_not_detectable_with_the_shots_needed() -> None:
     assert data["shots_needed"] == math.ceil(16 * (3 / bound) ** 2)
     assert data["shots_needed"] > 10**6
     report = result.report()
+    assert repr(result) == report
+    assert "<table" in result._repr_html_() and "not detectable" in result._repr_html_()
     assert "NOT DETECTABLE" in report
     assert "spin-echo budget ferritin" in report
     assert data["budget"] == se.budget("ferritin").conclusion
