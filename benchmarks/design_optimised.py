@@ -9,8 +9,8 @@ chooses give a smaller ``fit`` error on the virtual bench than the built-in prot
    made for T2 = 20 µs: most of its points see no echo) and ``--packets`` packets;
 2. the optimisation: ``design hahn-echo --vary tau.stop,t_pi2 --target relaxation.T2`` in the
    built-in's own time (:mod:`spin_echo.echo.design.optimise`);
-3. for each protocol, ``--seeds`` runs on the virtual bench (one bench, each run continuing
-   its detector's noise stream) and ``fit --free relaxation.T2 --frame lab`` of each record;
+3. for each protocol, ``--seeds`` runs on the virtual bench (detector noise seeds 0, 1, ...)
+   and ``fit --free relaxation.T2 --frame lab`` of each record;
    the scatter of the fitted T2 (with its standard error ``s/sqrt(2(n-1))``) against the
    predicted error (:func:`spin_echo.echo.design.fisher.predict_errors`).
 """
@@ -46,12 +46,12 @@ def fit_scatter(
 ) -> tuple[float, float, float]:
     """Return (mean, scatter, its standard error) of ``seeds`` fitted T2 on the virtual bench."""
     values = []
-    with open_bench(load_bench("virtual"), sample=sample, seed=101) as bench:
-        for seed in range(seeds):
-            path = folder / f"{protocol.name}-{seed}.nc"
-            run_protocol(protocol, bench, path, sample=sample)
-            fit = fit_sample(read_record(path), sample, [KEY], frame="lab")
-            values.append(fit.values[0])
+    for seed in range(seeds):  # the detector's noise seed
+        path = folder / f"run-{seed}.nc"
+        with open_bench(load_bench("virtual"), sample=sample, seed=seed) as bench:
+            run_protocol(protocol, bench, path, sample=sample, overwrite=True)
+        fit = fit_sample(read_record(path), sample, [KEY], frame="lab")
+        values.append(fit.values[0])
     scatter = float(np.std(values, ddof=1))
     return float(np.mean(values)), scatter, scatter / np.sqrt(2 * (seeds - 1))
 
