@@ -203,7 +203,10 @@ def parse_vary(text: str, protocol: Protocol, bench: BenchSpec) -> tuple[Knob, .
 def _text(value: float, kind: str) -> str | float:
     """Return a value as protocol text, to 6 significant digits (SI units with a prefix)."""
     value = float(f"{value:.6g}")
-    return value if kind == "dimensionless" else format_quantity(value, kind)
+    if kind == "dimensionless":
+        return value
+    number, _, unit = format_quantity(value, kind).partition(" ")
+    return f"{float(number):.6g} {unit}".rstrip()  # 267.355 ns, not 267.35499999999996 ns
 
 
 def _on_carrier_grid(values: np.ndarray, carrier_hz: float) -> bool:
