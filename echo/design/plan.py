@@ -179,7 +179,7 @@ def _target_entry(
         "key": key,
         "value": value,
         "error": float(scaled.errors[0]),
-        "cramer_rao_white": float(scaled.bound[0]),
+        "cramer_rao_if_white": float(scaled.bound[0]),
         "shots": shots,
         "time_s": measuring_time_s(protocol, shots=shots),
         "derivative_step": 1e-3,
@@ -190,10 +190,9 @@ def _target_entry(
         f"predicted error of {key} (fit --free {key} --frame lab on this record, "
         f"{shots} shots, {format_duration(data['time_s'])}): "
         f"{format_with_error(value, data['error'], unit)}",
-        f"  from the Fisher information of the complex trace (derivative by central "
-        f"differences on the same packets, converged to {data['derivative_convergence']:.1e}); "
-        f"white-noise Cramér-Rao bound {format_quantity(data['cramer_rao_white'], unit, digits=3)}"
-        f" (the receiver correlates the noise)",
+        f"  from the Fisher information of the complex trace, the receiver's noise correlation "
+        f"included (derivative by central differences on the same packets, converged to "
+        f"{data['derivative_convergence']:.1e})",
     ]
     return data, text
 
