@@ -120,6 +120,9 @@ class Optimisation:
     scans
         Per searched knob, the candidates of its first line search (grid and refinement,
         the other knobs fixed): the figure's curves.
+    at_bound
+        Knobs whose best grid point was at an end of their range in the last pass (the
+        optimum may lie beyond: widen the range).
     """
 
     knobs: tuple[Knob, ...]
@@ -129,6 +132,7 @@ class Optimisation:
     best: Candidate
     history: list[Candidate] = field(default_factory=list)
     scans: dict[str, list[Candidate]] = field(default_factory=dict)
+    at_bound: list[str] = field(default_factory=list)
 
 
 def optimise(
@@ -201,11 +205,13 @@ def optimise(
     best = start
     searched = [knob for knob in knobs if knob.searched]
     scans: dict[str, list[Candidate]] = {}
+    edges: dict[str, bool] = {}
     for _ in range(passes if len(searched) > 1 else 1):
         for knob in searched:
             scan.clear()
-            best = _line_search(knob, best, current, candidate, is_target)
+            best, edge = _line_search(knob, best, current, candidate, is_target)
             scans.setdefault(knob.name, list(scan))
+            edges[knob.name] = edge
             current = dict(best.values)
     return Optimisation(
         tuple(knobs),
@@ -215,6 +221,7 @@ def optimise(
         _in_budget(best, budget_s),
         history,
         scans,
+        [name for name, edge in edges.items() if edge],
     )
 
 
@@ -252,8 +259,11 @@ def _line_search(
     current: dict[str, float],
     candidate: Callable[[dict[str, float]], Candidate],
     is_target: bool,
-) -> Candidate:
-    """Grid, then bounded refinement, along one knob from ``current``."""
+) -> tuple[Candidate, bool]:
+    """Grid, then bounded refinement, along one knob from ``current``.
+
+    Returns the best candidate so far and whether the grid's best was at an end of the range.
+    """
     log = knob.lower > 0
     grid = (
         np.geomspace(knob.lower, knob.upper, GRID_POINTS)
@@ -263,8 +273,9 @@ def _line_search(
     results = [candidate({**current, knob.name: float(x)}) for x in grid]
     scores = np.array([c.score(is_target) for c in results])
     if not np.isfinite(scores).any():
-        return best
+        return best, False
     i = int(np.argmin(scores))
+    edge = i in (0, len(grid) - 1)
     if results[i].score(is_target) < best.score(is_target):
         best = results[i]
     low, high = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
@@ -282,7 +293,7 @@ def _line_search(
         options={"xatol": 1e-3 if log else 1e-3 * (high - low), "maxiter": 12},
     )
     found = candidate({**current, knob.name: float(from_x(refined.x))})
-    return found if found.score(is_target) < best.score(is_target) else best
+    return (found if found.score(is_target) < best.score(is_target) else best), edge
 
 
 def _in_budget(found: Candidate, budget_s: float) -> Candidate:

@@ -251,6 +251,15 @@ def _optimisation_entry(result: Optimisation) -> tuple[dict[str, Any], list[str]
         "bench; same packets for every one)",
         *table,
     ]
+    for knob in (k for k in result.knobs if k.name in result.at_bound):
+        value = result.best.values.get(knob.name, math.nan)
+        end = knob.lower if abs(value - knob.lower) < abs(value - knob.upper) else knob.upper
+        text.append(
+            f"  {knob.name} is at the end of its range "
+            f"({format_quantity(end, knob_unit(knob), digits=4)}): the optimum may lie beyond; "
+            f"widen it with --vary {knob.name}=LOW:HIGH"
+        )
+    data["at_bound"] = list(result.at_bound)
     return data, text
 
 
