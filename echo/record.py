@@ -452,8 +452,16 @@ class RecordWriter:
     ) -> None:
         if exc_type is None:
             self.close()
-        else:
-            self.abort()
+            return
+        self.abort()
+        if issubclass(exc_type, KeyboardInterrupt) and self._output.published:
+            _LOG.warning(
+                "spin-echo: note: %s holds %d of %d points; the same command with --resume "
+                "continues it",
+                self.path,
+                int(self._written.sum()),
+                self._written.size,
+            )
 
 
 def read_record(path: str | Path) -> xr.Dataset:

@@ -92,12 +92,16 @@ def measured(tmp_path_factory, run) -> Path:
 
 
 @pytest.mark.parametrize("after", [1, 6, 11])
-def test_simulate_interrupted_then_resumed_equals_an_uninterrupted_run(simulated, tmp_path, after):
+def test_simulate_interrupted_then_resumed_equals_an_uninterrupted_run(
+    simulated, tmp_path, after, caplog
+):
     record = tmp_path / "rec.nc"
     protocol, sample = load_protocol("hahn-echo"), load_sample("bare")
     with pytest.raises(KeyboardInterrupt):
         simulate_protocol(protocol, sample, record, seed=7, packets=3000, progress=Stop(after))
     assert finished(record) == after
+    note = f"{record} holds {after} of 12 points; the same command with --resume continues it"
+    assert note in caplog.text
     assert main([*SIMULATE, "-o", str(record), "--resume"]) == 0
     assert_same_record(record, simulated)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nc"]
