@@ -107,6 +107,9 @@ def design(
     frame: str = "rotating",
     packets: int | None = None,
     seed: int | None = None,
+    vary: str | None = None,
+    target: str | None = None,
+    budget: str | None = None,
 ) -> DesignResult:
     """Predict a protocol's signal-to-noise on a bench and judge it (``spin-echo design``).
 
@@ -125,6 +128,10 @@ def design(
         A measured record (or its path) whose shot-to-shot scatter gives the noise.
     frame, packets, seed
         How the signal is simulated (as :func:`spin_echo.simulate`).
+    vary, target, budget
+        As ``--vary``, ``--target``, ``--budget``: optimise the protocol, predict ``fit``'s
+        error of a sample key, spend a measuring time (``data["optimisation"]``,
+        ``data["predicted_error"]``, ``data["chosen_protocol"]``, the chosen protocol's YAML).
 
     Returns
     -------
@@ -146,6 +153,7 @@ def design(
     """
     from spin_echo.drivers.bench import check_protocol_fits
     from spin_echo.echo.design.noise import bench_noise
+    from spin_echo.echo.design.plan import extend_design, plan_design
     from spin_echo.echo.design.report import design_experiment
     from spin_echo.echo.record import read_record
     from spin_echo.simulator.environment import FRAMES
@@ -166,6 +174,7 @@ def design(
         else:
             record = noise_from
     bench_noise(protocol, spec, record=record, record_name=name)  # refused before simulating
+    plan = plan_design(protocol, sample, spec, vary=vary, target=target, budget=budget)
     answer = design_experiment(
         protocol,
         sample,
@@ -175,5 +184,8 @@ def design(
         seed=seed,
         noise_record=record,
         noise_record_name=name,
+    )
+    answer = extend_design(
+        plan, answer, frame=frame, packets=packets, seed=seed, noise_record=record
     )
     return DesignResult(answer.to_dict(), answer)

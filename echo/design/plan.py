@@ -331,6 +331,8 @@ def extend_design(
                 plot_optimisation(result, image.partial)
     elif plan.budget_s is not None:
         chosen = with_shots(protocol, shots_in_budget(protocol, budget_s))
+    if chosen is not protocol:
+        extra["chosen_protocol"] = (chosen.to_yaml(), ())
     if plan.target is not None:
         data, text = _target_entry(chosen, sample, bench, plan.target, budget_s, options)
         extra["predicted_error"] = (data["error"], ())
