@@ -38,6 +38,7 @@ import netCDF4
 import numpy as np
 
 from spin_echo.echo.provenance import read_provenance
+from spin_echo.echo.signal_kind import read_signal_kind
 from spin_echo.sequences import Protocol
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.protocol import parse_protocol
@@ -413,6 +414,7 @@ def describe_record(dataset: xr.Dataset, *, file: str, strict: bool = True) -> R
         raise RecordError(f"must be one of {allowed}", file=file, key="frame", value=frame)
     bench_text = _text_attr(attrs, "bench", file, required=False)
     read_provenance(attrs, file)  # instruments, versions: checked here, read by echo.provenance
+    read_signal_kind(attrs, file)  # demodulated or held_mz: checked here, read by echo.signal_kind
     info = RecordInfo(
         file=file,
         protocol_text=protocol_text,
@@ -441,14 +443,10 @@ def describe_record(dataset: xr.Dataset, *, file: str, strict: bool = True) -> R
 _DESCRIBED: dict[int, tuple[weakref.ref, RecordInfo]] = {}
 
 
-def _forget(key: int) -> None:
-    _DESCRIBED.pop(key, None)
-
-
 def remember(dataset: xr.Dataset, info: RecordInfo) -> xr.Dataset:
     """Attach ``info`` to ``dataset`` so that :func:`record_info` returns it; return dataset."""
     key = id(dataset)
-    _DESCRIBED[key] = (weakref.ref(dataset, lambda _ref, key=key: _forget(key)), info)
+    _DESCRIBED[key] = (weakref.ref(dataset, lambda _ref, key=key: _DESCRIBED.pop(key, 0)), info)
     return dataset
 
 

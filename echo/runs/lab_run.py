@@ -37,7 +37,12 @@ from spin_echo.drivers.virtual import VirtualDetector
 from spin_echo.echo.provenance import provenance_attrs
 from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
 from spin_echo.echo.record_resume import check_resume
-from spin_echo.echo.runs.magnetisation import Reader, combine_magnetisation, magnetisation_reader
+from spin_echo.echo.runs.magnetisation import (
+    Reader,
+    combine_magnetisation,
+    magnetisation_reader,
+    signal_kind_attrs,
+)
 from spin_echo.echo.runs.progress import ProgressCallback
 from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
 from spin_echo.sequences.errors import CompileError, SpinEchoError
@@ -263,6 +268,7 @@ def run_protocol(
         "seed": int(seed),
         "receiver_bandwidth_hz": float(bandwidth),
         "shots": int(protocol.shots),
+        **signal_kind_attrs(bench),
     }
     if sample is not None:
         attrs["sample"] = sample.to_yaml()

@@ -23,7 +23,9 @@ Two kinds of magnetometer, told apart by the detector:
   detection time. That is the magnetisation the sequence left behind, valid as a value at
   the detection window only while it does not change between the window and the readings
   (no :math:`T_1` recovery within the integration time), and the phase cycle does not apply
-  to it: it is phase step 0's, averaged over the shots, as in a simulation.
+  to it: it is phase step 0's, averaged over the shots, as in a simulation. Its record says
+  so (:func:`signal_kind_attrs`: ``signal_kind = held_mz``, :mod:`spin_echo.echo.signal_kind`),
+  so that plot, compare and fit take :math:`m_z` for what it is.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from spin_echo.drivers import Bench, Trace
 from spin_echo.drivers.interface import Magnetometer
 from spin_echo.drivers.magnetometer import MagnetometerChain
 from spin_echo.drivers.receiver import demodulate, guard_s
+from spin_echo.echo.signal_kind import HELD_MZ
 
-__all__ = ["Reader", "combine_magnetisation", "magnetisation_reader"]
+__all__ = ["Reader", "combine_magnetisation", "magnetisation_reader", "signal_kind_attrs"]
 
 #: ``read(trace, carrier_hz, times_s, bandwidth_hz)`` -> what one shot contributes.
 Reader = Callable[[Trace, float, np.ndarray, float], np.ndarray]
@@ -60,6 +63,16 @@ def magnetisation_reader(bench: Bench) -> Reader | None:
         )
 
     return read
+
+
+def signal_kind_attrs(bench: Bench) -> dict[str, str]:
+    """Return the record attributes that say what a run's signal is on ``bench``.
+
+    ``{"signal_kind": "held_mz"}`` with a slow magnetometer (a teslameter: the signal is the
+    held :math:`m_z`), else nothing (the default, ``demodulated``).
+    """
+    slow = bench.spec.magnetometer is not None and isinstance(bench.detector, Magnetometer)
+    return {"signal_kind": HELD_MZ} if slow else {}
 
 
 def read_magnetisation(
