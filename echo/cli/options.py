@@ -18,6 +18,7 @@ __all__ = [
     "MAX_PACKETS",
     "MAX_SEED",
     "add_executor_options",
+    "add_live_option",
     "add_overwrite_option",
     "add_resume_option",
     "add_set_option",
@@ -107,6 +108,16 @@ def add_resume_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_live_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--live``: show the record's figure and fit as the run writes it (``watch``)."""
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="show the record's figure and fit as points arrive, as spin-echo watch does "
+        "(a window, or a local web page whose address is printed), from its own process",
+    )
+
+
 def check_counts(args: argparse.Namespace) -> None:
     """Check ``--seed``, ``--packets`` and the kernel settings before anything runs.
 
@@ -172,7 +183,8 @@ def record_outputs(
     Parameters
     ----------
     args
-        The command's arguments: ``output`` (None: ``STEM-<time>.nc``), ``plot``, ``overwrite``.
+        The command's arguments: ``output`` (None: ``STEM-<time>.nc``), ``plot``, ``overwrite``,
+        ``live`` (``--live``: :func:`~spin_echo.echo.live.launch.live_view` beside the run).
     stem
         Start of the default record name (``PROTOCOL-SAMPLE`` or ``PROTOCOL-BENCH``).
     inputs
@@ -202,6 +214,10 @@ def record_outputs(
     with contextlib.ExitStack() as stack:
         if plot is not None:
             stack.enter_context(plot)
+        if getattr(args, "live", False):
+            from spin_echo.echo.live.launch import live_view
+
+            stack.enter_context(live_view(output))
         yield output
         print(f"record: {output}")
         if plot is not None:

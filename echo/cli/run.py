@@ -8,6 +8,7 @@ from pathlib import Path
 from spin_echo.drivers import load_bench, open_bench
 from spin_echo.drivers.bench import check_protocol_fits
 from spin_echo.echo.cli.options import (
+    add_live_option,
     add_overwrite_option,
     add_resume_option,
     add_set_option,
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the record")
     add_overwrite_option(parser)
     add_resume_option(parser)
+    add_live_option(parser)
     parser.add_argument("--seed", type=int, help="noise seed of a virtual detector")
     parser.add_argument(
         "--dry-run",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from spin_echo.echo.cli.options import (
     add_executor_options,
+    add_live_option,
     add_overwrite_option,
     add_resume_option,
     add_set_option,
@@ -42,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--plot", type=Path, metavar="PNG", help="also draw the record")
     add_overwrite_option(parser)
     add_resume_option(parser)
+    add_live_option(parser)
     parser.add_argument("--seed", type=int, help="override the sample's seed")
     parser.add_argument("--packets", type=int, help="override the sample's packet count")
     parser.add_argument(

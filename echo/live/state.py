@@ -70,6 +70,9 @@ class LiveState:
         Number of the current figure: it grows by one with each new drawing (0: none yet).
     figure_png
         The figure as PNG bytes (None before the first finished point).
+    ended
+        The run the view was started for (``watch --run-pid``) has ended and the record was
+        read after it: nothing will change any more, whatever the status.
     """
 
     record: str
@@ -82,11 +85,12 @@ class LiveState:
     notes: tuple[str, ...] = ()
     version: int = 0
     figure_png: bytes | None = field(default=None, repr=False)
+    ended: bool = False
 
     @property
     def final(self) -> bool:
-        """True once the record is complete: nothing will change any more."""
-        return self.status == "complete"
+        """True once the record is complete or its run has ended: nothing will change."""
+        return self.status == "complete" or self.ended
 
     def as_json(self) -> dict[str, Any]:
         """Return the state as the page's JSON (everything but the figure's bytes)."""
@@ -100,6 +104,8 @@ class LiveState:
             "fit": _finite(self.fit),
             "notes": list(self.notes),
             "version": self.version,
+            "figure": self.figure_png is not None,
+            "ended": self.final,
         }
 
     def line(self) -> str:
@@ -136,13 +142,7 @@ def writer_pid(path: str | Path) -> int | None:
         pid = int(text)
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid  # alive, another user's
-    return pid
+    return pid if _alive(pid) else None
 
 
 def replaced_record(path: str | Path) -> Path | None:
@@ -155,6 +155,23 @@ def replaced_record(path: str | Path) -> Path | None:
     path = Path(path)
     match = re.fullmatch(r"(.+)\.partial-\d+(?:-\d+)?", path.stem)
     return path.with_name(match.group(1) + path.suffix) if match else None
+
+
+def _alive(pid: int | None) -> bool:
+    """Return True if process ``pid`` exists and has not ended (a zombie has: Linux's /proc)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -181,6 +198,14 @@ class RecordWatcher:
     stale_s
         A record with ``complete = 0`` that gains no point for this long is an error (None:
         never; a run whose writer has gone is an error at once, whatever this is).
+    start_s
+        For this long after the watcher starts, an incomplete record that no process writes
+        is not an error until a writer has been seen: the run may not have begun yet.
+    run_pid
+        The process of the run that writes the record (``--live``): while it lives and has
+        not been seen writing, the record is waited for (a complete one is the old record it
+        will replace); once it has ended, the record is read once more and the state is
+        final (:attr:`LiveState.ended`).
     clock
         The monotonic clock (seconds).
     """
@@ -192,6 +217,8 @@ class RecordWatcher:
         analysis: str = "auto",
         interval_s: float = 1.0,
         stale_s: float | None = None,
+        start_s: float = 0.0,
+        run_pid: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
@@ -199,14 +226,22 @@ class RecordWatcher:
         self.analysis = analysis
         self.interval_s = float(interval_s)
         self.stale_s = stale_s
+        self.start_s = float(start_s)
+        self.run_pid = run_pid
+        self._writer_seen = False
+        self._run_alive = run_pid is not None
+        self._run_ended = False  # the run ended, and the record is to be read once more
         self.clock = clock
         self.state = LiveState(record=str(path))
         self._seen = False  # the file existed once
         self._created: str | None = None  # the record's ``created`` when last read
         self._identity: tuple[int, int, int] | None = None
         self._read_at = -np.inf
-        self._grew_at = clock()
+        self._grew_at = self._started = clock()
         self._drawn: tuple[int, bool] | None = None  # (points, complete) of the figure
+        self._complete = False  # the record last read says complete = 1
+        self._seen_incomplete = False  # a record read said complete = 0
+        self._judged = False  # the record was read and drawn: its status follows its writer
         self._folder = tempfile.TemporaryDirectory(prefix="spin-echo-watch-")
 
     def close(self) -> None:
@@ -222,27 +257,49 @@ class RecordWatcher:
     def poll(self) -> LiveState:
         """Look at the record; re-read and redraw it if it changed; return the current state."""
         now = self.clock()
+        if self.state.ended:
+            return self.state
+        if self._run_alive and not _alive(self.run_pid):
+            self._run_alive, self._run_ended = False, True
+            self._identity, self._read_at = None, -np.inf  # read it once more, now
         writer = writer_pid(self.target)  # before reading: a writer gone now has finished
+        self._writer_seen = self._writer_seen or writer is not None
+        self._follow_partial(writer)
         identity = _identity(self.path)
         if identity is None and self._seen and self._moved_in_place():
             identity = _identity(self.path)
         if identity is None:
             if self._seen:
                 self._set("error", "the record file is gone")
+            elif self._run_ended:
+                self._set("error", "the run ended before it created the record")
             else:
                 self._set("waiting", "waiting for the record to be created")
-            self._identity = None
-            return self.state
-        self._seen = True
-        if identity != self._identity:
-            if now - self._read_at >= self.interval_s:
+            self._identity, self._judged = None, False
+        else:
+            self._seen = True
+            if identity != self._identity:
+                if now - self._read_at < self.interval_s:
+                    return self.state  # a change not yet read: judge nothing before reading it
                 self._read_at = now
-                if self._read(writer, now):
+                if self._read():
                     self._identity = identity
-            return self.state  # a change not yet read: judge nothing before reading it
-        if self.state.status in ("waiting", "running"):
-            self._check_progress(writer, now)
+            if self._judged:
+                self._judge(writer, now)
+        if self._run_ended:
+            self.state = replace(self.state, ended=True)
         return self.state
+
+    def _follow_partial(self, writer: int | None) -> None:
+        """Watch the partial file of a writer that replaces the record (``--overwrite``)."""
+        if writer is None or self.path != self.target:
+            return
+        stem, suffix = self.target.stem, self.target.suffix
+        partial = self.target.with_name(f"{stem}.partial-{writer}{suffix}")
+        if partial.exists():
+            self.path, self._identity, self._read_at, self._drawn = partial, None, -np.inf, None
+            self._set("waiting", "", points_done=0, report="", fit=None, notes=(),
+                      figure_png=None, version=self.state.version + 1)  # fmt: skip
 
     def _moved_in_place(self) -> bool:
         """Follow a partial record that, complete, replaced the record it was written for.
@@ -265,21 +322,41 @@ class RecordWatcher:
     def _set(self, status: str, message: str = "", **changes: Any) -> None:
         self.state = replace(self.state, status=status, message=message, **changes)
 
-    def _check_progress(self, writer: int | None, now: float) -> None:
-        """Turn ``running`` into ``error`` when nobody writes the record or it went stale."""
+    def _judge(self, writer: int | None, now: float) -> None:
+        """Set the status of the record last read from its writer, its run and its progress.
+
+        A complete record is final once no process writes it (its writer still holds the lock
+        while it finishes; a writer that replaces it holds it too) and, for a ``run_pid``, once
+        it was seen incomplete or the run has ended; an incomplete one is an error when nobody
+        writes it (after ``start_s`` or the run's end) or it went stale.
+        """
         done, total = self.state.points_done, self.state.points_total
-        if writer is None:
+        starting = not self._writer_seen and (self._run_alive or now - self._started < self.start_s)
+        if self._complete:
+            if self._run_alive and not self._seen_incomplete:
+                self._set("waiting", "waiting for the run to write the record")
+            elif writer is not None:
+                self._set("running", "complete = 1, and a spin-echo process still holds it "
+                          "(finishing, or about to replace it)")  # fmt: skip
+            else:
+                self._set("complete")
+        elif writer is None and not starting:
             self._set("error", f"the run stopped at {done} of {total} points: no spin-echo "
                       "process is writing the record (complete = 0)")  # fmt: skip
-        elif self.stale_s is not None and now - self._grew_at > self.stale_s:
+        elif writer is not None and self.stale_s is not None and now - self._grew_at > self.stale_s:
             self._set("error", f"no new point for {now - self._grew_at:.0f} s "
                       f"({done} of {total} points, complete = 0)")  # fmt: skip
+        elif done:
+            self._set("running")
+        else:
+            self._set("waiting", "waiting for the first point")
 
-    def _read(self, writer: int | None, now: float) -> bool:
-        """Read the record and update the state; return False if it could not be read."""
+    def _read(self) -> bool:
+        """Read and draw the record; return False if it could not be read."""
         from spin_echo.echo.record import read_record
         from spin_echo.echo.record_info import record_info
 
+        self._judged = False
         try:
             dataset = read_record(self.path)
             complete = bool(record_info(dataset).complete)
@@ -290,19 +367,22 @@ class RecordWatcher:
             else np.ones(1, dtype=np.int8)  # fmt: skip
         done, total = int(np.count_nonzero(flags == 1)), int(flags.size)
         self._created = str(dataset.attrs.get("created", ""))
+        self._complete = complete
+        self._seen_incomplete = self._seen_incomplete or not complete
         if done != self.state.points_done:
-            self._grew_at = now
-        status = "complete" if complete else "running" if done else "waiting"
-        message = "" if done or complete else "waiting for the first point"
-        self._set(status, message, points_done=done, points_total=total)
-        if done and (self._drawn != (done, complete) or self.state.figure_png is None):
-            self._draw(dataset, done, total, complete)
-        if self.state.status in ("waiting", "running"):
-            self._check_progress(writer, now)
+            self._grew_at = self.clock()
+        self._set(self.state.status, points_done=done, points_total=total)
+        drawn = self._drawn == (done, complete) and self.state.figure_png is not None
+        if done and not drawn and not self._draw(dataset, done, complete):
+            return True  # drawn again only when the record changes
+        self._judged = True
         return True
 
-    def _draw(self, dataset: Any, done: int, total: int, complete: bool) -> None:
-        """Analyse and draw the record as ``spin-echo plot`` does; keep the PNG's bytes."""
+    def _draw(self, dataset: Any, done: int, complete: bool) -> bool:
+        """Analyse and draw the record as ``spin-echo plot`` does; keep the PNG's bytes.
+
+        Returns False (and the state is an error) if the record cannot be drawn.
+        """
         from spin_echo.echo.analysis.noise import signal_below_error
         from spin_echo.echo.cli.plot import analyse, draw
 
@@ -318,9 +398,8 @@ class RecordWatcher:
                 text = draw(dataset, analysis, image)
                 png = image.read_bytes()
             except (SpinEchoError, OSError) as err:
-                self._set("error", f"cannot draw the record: {err}", points_done=done,
-                          points_total=total)  # fmt: skip
-                return
+                self._set("error", f"cannot draw the record: {err}")
+                return False
         notes += [str(w.message) for w in caught if issubclass(w.category, SpinEchoWarning)]
         if label:
             notes.append(label)
@@ -330,11 +409,10 @@ class RecordWatcher:
         self._set(
             self.state.status,
             self.state.message,
-            points_done=done,
-            points_total=total,
             report=text if analysis is not None and analysis.fit is not None else "",
             fit=analysis.as_dict() if analysis is not None else None,
             notes=tuple(notes),
             version=self.state.version + 1,
             figure_png=png,
         )
+        return True

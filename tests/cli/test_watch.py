@@ -222,3 +222,25 @@ def test_the_page_shows_a_failed_run_and_a_vanished_record(tmp_path, browser):
         for process in (watch, writer):
             process.kill()
             process.wait()
+
+
+def test_simulate_live_starts_the_view_and_the_view_ends_by_itself(tmp_path):
+    """--live: the view's address is printed; the view ends once the run has (the pipe closes).
+
+    The second run replaces the record (--overwrite): the view follows its partial file.
+    """
+    record = tmp_path / "rec.nc"
+    for extra in ([], ["--overwrite"]):
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        done = subprocess.run(
+            [sys.executable, "-m", "spin_echo.echo.cli", "simulate", "hahn-echo", "--sample",
+             "bare-t2", "--packets", "200", "-o", str(record), "--live", *extra],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr and "watch" not in done.stderr
+        lines = done.stdout.splitlines()
+        assert len(lines) == 2 and f"record: {record}" in lines
+        assert any(re.fullmatch(r"watch: http://127\.0\.0\.1:\d+/  \(Ctrl-C to stop\)", line)
+                   for line in lines)  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.nc"]

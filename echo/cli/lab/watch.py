@@ -3,20 +3,18 @@
 The figure is the one ``spin-echo plot`` draws, with the same analysis, re-drawn at most every
 ``--interval`` seconds while a run writes the record; shown in a matplotlib window where there
 is a display, otherwise on a local web page (``http://127.0.0.1:PORT/``). The command ends by
-itself when the record is complete (exit 0); Ctrl-C ends it with 130. :func:`live_view` starts
-it beside a run (``simulate --live``, ``run --live``), in its own process, so the run's own
-process does no drawing.
+itself when the record is complete (exit 0); Ctrl-C ends it with 130.
+:func:`spin_echo.echo.live.launch.live_view` starts it beside a run (``simulate --live``,
+``run --live``), in its own process, so the run's own process does no drawing.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from spin_echo.echo.analysis.record_analysis import ANALYSES
@@ -25,10 +23,7 @@ from spin_echo.echo.live.state import LiveState, RecordWatcher, replaced_record,
 from spin_echo.echo.live.window import VIEWS, choose_view, show_in_window, window_backend
 from spin_echo.sequences.errors import InputError
 
-__all__ = ["LIVE_INTERVAL_S", "live_view", "register", "run"]
-
-#: Least time between two drawings of the view that ``--live`` starts beside a run.
-LIVE_INTERVAL_S = 2.0
+__all__ = ["register", "run"]
 
 #: How often the record's file is looked at (its drawing waits for ``--interval``).
 _POLL_S = 0.2
@@ -80,12 +75,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="wait up to SECONDS for REC to be created (default: it must exist)",
+        help="wait up to SECONDS for REC to be created and a run to write it (default: REC "
+        "must exist; an incomplete record nobody writes is an error at once)",
+    )
+    parser.add_argument(
+        "--run-pid",
+        type=int,
+        metavar="PID",
+        help="the process of the run writing REC (what --live passes): until it has been seen "
+        "writing, REC is waited for; when it ends, so does the watch (exit 0 if REC is "
+        "complete, else 1)",
     )
     parser.add_argument(
         "--quiet", action="store_true", help="print only the page's address (and errors)"
     )
     parser.set_defaults(func=run)
+
+
+def _check_pid(pid: int | None) -> None:
+    """Refuse a ``--run-pid`` that is not a process id."""
+    if pid is not None and not 0 < pid < 2**31:
+        raise InputError("must be a process id, a whole number from 1", key="--run-pid", value=pid)
 
 
 def _positive(value: float | None, key: str, *, zero: bool = False) -> None:
@@ -97,10 +107,15 @@ def _positive(value: float | None, key: str, *, zero: bool = False) -> None:
         raise InputError(f"must be a number of seconds, {what}", key=key, value=value)
 
 
-def _check_record(path: Path, wait_s: float) -> None:
-    """Refuse a path that is not a record (exit 2), waiting ``wait_s`` for it to appear."""
+def _check_record(path: Path, wait_s: float, run_pid: int | None) -> None:
+    """Refuse a path that is not a record (exit 2), waiting ``wait_s`` for it to appear.
+
+    With ``run_pid`` (``--live``) nothing is checked: the run checked its output.
+    """
     from spin_echo.echo.record import read_record
 
+    if run_pid is not None:
+        return
     end = time.monotonic() + wait_s
     while not path.exists() and time.monotonic() < end:
         time.sleep(0.05)
@@ -117,11 +132,17 @@ def run(args: argparse.Namespace) -> int:
     _positive(args.interval, "--interval")
     _positive(args.stale, "--stale")
     _positive(args.wait, "--wait", zero=True)
+    _check_pid(args.run_pid)
     view = choose_view(args.view, os.environ)
-    _check_record(args.record, args.wait)
+    _check_record(args.record, args.wait, args.run_pid)
     say = (lambda state: None) if args.quiet else _print_line
     with RecordWatcher(
-        args.record, analysis=args.analysis, interval_s=args.interval, stale_s=args.stale
+        args.record,
+        analysis=args.analysis,
+        interval_s=args.interval,
+        stale_s=args.stale,
+        start_s=args.wait,
+        run_pid=args.run_pid,
     ) as watcher:
         if view == "window":
             backend = window_backend()
@@ -136,12 +157,16 @@ def run(args: argparse.Namespace) -> int:
                 print(f"watch: {server.url}  (Ctrl-C to stop)", flush=True)
                 state = _serve(watcher, server, say)
                 server.linger()
-    if not args.quiet:
-        if state.final:
+    if state.status == "complete":
+        if not args.quiet:
             print(f"watch: {args.record} is complete ({state.points_done} points)")
-        else:
-            print(f"watch: window closed ({state.line()})")
-    return 0
+        return 0
+    if not state.final:
+        print(f"watch: window closed ({state.line()})")
+        return 0
+    if not args.quiet:  # --live: the run itself says why it ended
+        print(f"spin-echo: watch: the run ended: {state.line()}", file=sys.stderr)
+    return 1
 
 
 def _print_line(state: LiveState) -> None:
@@ -164,45 +189,3 @@ def _serve(
         if state.final:
             return state
         time.sleep(_POLL_S)
-
-
-@contextlib.contextmanager
-def live_view(record: Path, *, enabled: bool, replacing: bool = False) -> Iterator[None]:
-    """Run ``spin-echo watch RECORD`` in its own process while the body writes the record.
-
-    The view waits for the record to be created, redraws at most every
-    :data:`LIVE_INTERVAL_S`, prints only its page's address, and ends by itself when the
-    record is complete (a window stays open on the final figure until it is closed): the run
-    does not wait for it. When the body ends otherwise (an error, Ctrl-C), the view is given
-    3 s to show why, then stopped.
-
-    Parameters
-    ----------
-    record
-        The record the body writes.
-    enabled
-        False: do nothing (``--live`` not given).
-    replacing
-        The body replaces an existing ``record`` (``--overwrite``): it writes
-        ``STEM.partial-PID.SUFFIX`` until complete, and that is the file to watch.
-    """
-    if not enabled:
-        yield
-        return
-    watched = record
-    if replacing:
-        watched = record.with_name(f"{record.stem}.partial-{os.getpid()}{record.suffix}")
-    command = [sys.executable, "-m", "spin_echo.echo.cli", "watch", str(watched),
-               "--wait", "60", "--interval", str(LIVE_INTERVAL_S), "--quiet"]  # fmt: skip
-    view = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        yield
-    except BaseException:
-        # the run failed or was interrupted: give the view time to show it, then stop it
-        try:
-            view.wait(timeout=3.0)
-        except subprocess.TimeoutExpired:
-            view.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                view.wait(timeout=5.0)
-        raise

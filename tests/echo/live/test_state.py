@@ -36,14 +36,23 @@ def publish(tmp_path, record, points, **kwargs):
     os.replace(snapshot, record)
 
 
+#: The locks the ``writer`` fixture holds, by record path.
+LOCKS = {}
+
+
 @pytest.fixture
 def writer(tmp_path):
     """The record's output lock, held by this process as a running writer holds it."""
     record = tmp_path / "live.nc"
-    lock = OutputLock(record)
-    lock.acquire()
+    LOCKS[record] = OutputLock(record)
+    LOCKS[record].acquire()
     yield record
-    lock.release()
+    LOCKS.pop(record).release()
+
+
+def finish(record):
+    """The writer ends: it releases the record's lock."""
+    LOCKS[record].release()
 
 
 class Clock:
@@ -75,8 +84,11 @@ def test_points_arrive_and_the_fit_updates(tmp_path, writer):
 
         publish(tmp_path, record, 12)
         state = watcher.poll()
-        assert (state.status, state.points_done, state.version) == ("complete", 12, 3)
-        assert state.final
+        assert (state.status, state.points_done, state.version) == ("running", 12, 3)
+        assert state.message.startswith("complete = 1, and a spin-echo process still holds it")
+        finish(record)
+        state = watcher.poll()
+        assert (state.status, state.version, state.final) == ("complete", 3, True)
     final = state.fit["parameters"]["T_M"]
     assert final["error"] < first["error"]
     assert abs(final["value"] - T_M_S) < 4 * final["error"] and final["error"] < 0.01 * T_M_S
@@ -217,6 +229,7 @@ def test_a_partial_record_is_followed_onto_the_record_it_replaces(tmp_path, writ
         set_created(new, str(netCDF4.Dataset(partial).created))
         os.replace(new, writer)  # the complete record replaces the old one, the partial is gone
         partial.unlink()
+        finish(writer)
         state = watcher.poll()
         assert (state.status, state.points_done, state.record) == ("complete", 12, str(partial))
         assert watcher.path == writer
@@ -231,3 +244,82 @@ def test_a_partial_record_that_vanishes_without_replacing_is_gone(tmp_path, writ
         partial.unlink()  # the old record is unchanged: it is not this run's
         state = watcher.poll()
     assert (state.status, state.message) == ("error", "the record file is gone")
+
+
+def test_a_run_about_to_start_is_waited_for(tmp_path):
+    """watch --wait S: an interrupted record that --resume is about to continue."""
+    clock = Clock()
+    record = write(tmp_path / "rec.nc", 5)
+    with RecordWatcher(record, interval_s=0.0, start_s=10.0, clock=clock) as watcher:
+        assert watcher.poll().status == "running"
+        clock.now += 9.0
+        assert watcher.poll().status == "running"
+        clock.now += 2.0
+        assert watcher.poll().status == "error"
+        lock = OutputLock(record)
+        lock.acquire()  # the run has begun after all
+        try:
+            assert watcher.poll().status == "running"
+            publish(tmp_path, record, 6)
+            assert watcher.poll().points_done == 6
+            lock.release()
+            publish(tmp_path, record, 7)
+            assert watcher.poll().status == "error"  # seen, then gone: no grace any more
+        finally:
+            lock.release()
+
+
+@pytest.fixture
+def run_process():
+    """A process standing for the run that --live watches (ended by the test)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_live_view_of_an_overwrite_run(tmp_path, writer, run_process):
+    """--live --overwrite: the old record is not the run's; its partial file is followed."""
+    old_record(tmp_path, writer)
+    with RecordWatcher(writer, interval_s=0.0, run_pid=run_process.pid) as watcher:
+        state = watcher.poll()
+        assert state.status == "waiting"
+        assert state.message == "waiting for the run to write the record"
+        assert not state.final
+        partial = tmp_path / f"live.partial-{os.getpid()}.nc"  # this process holds the lock
+        publish(tmp_path, partial, 5)
+        state = watcher.poll()
+        assert (state.status, state.points_done, watcher.path) == ("running", 5, partial)
+        new = write(tmp_path / "new.nc", 12)
+        set_created(new, str(netCDF4.Dataset(partial).created))
+        os.replace(new, writer)
+        partial.unlink()
+        finish(writer)
+        state = watcher.poll()
+        assert (state.status, state.points_done, watcher.path) == ("complete", 12, writer)
+        run_process.kill()
+        run_process.wait()
+        state = watcher.poll()
+        assert state.final and state.ended and state.as_json()["ended"]
+
+
+def test_the_run_ends_before_creating_its_record(tmp_path, run_process):
+    with RecordWatcher(tmp_path / "rec.nc", interval_s=0.0, run_pid=run_process.pid) as watcher:
+        state = watcher.poll()
+        assert (state.status, state.final) == ("waiting", False)
+        run_process.kill()
+        run_process.wait()
+        state = watcher.poll()
+    assert (state.status, state.message) == ("error", "the run ended before it created the record")
+    assert state.final
+
+
+def test_the_run_ends_with_its_record_incomplete(tmp_path, run_process):
+    record = write(tmp_path / "rec.nc", 4)  # written, then its writer gone: the run is exiting
+    with RecordWatcher(record, interval_s=0.0, run_pid=run_process.pid) as watcher:
+        state = watcher.poll()
+        assert (state.status, state.points_done, state.final) == ("running", 4, False)
+        run_process.kill()
+        run_process.wait()
+        state = watcher.poll()
+    assert state.status == "error" and "stopped at 4 of 12" in state.message and state.final
