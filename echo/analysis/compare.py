@@ -32,6 +32,19 @@ reduced chi-square of that point alone (2 n_time degrees of freedom). With corre
 reduced chi-square still has the mean 1 for a model that fits, but it scatters as if there were
 only ``independent`` = (number of traces) ``N_t^2 / sum R_ij^2`` values: its standard deviation
 is ``sqrt(2 / independent)``.
+
+Magnetisation (``quantity``, :mod:`~.mz`). A teslameter's record (``signal_kind = held_mz``)
+holds no transient: its :math:`m_z` is compared with the simulated record's ``mz`` (refused
+when it has none), both taken at the last detection time of each sweep point (the instant
+nearest the meter's reading, :func:`~.mz.reading`): one real value per point. ``quantity="mz"``
+compares a SQUID record's ``mz`` at every detection time. For :math:`m_z` the factor ``c`` is
+real (a calibration gain; :math:`m_z` has no phase), ``c = sum s m / sum s^2``, the reduced
+chi-square is ``sum r^2 / sigma^2 / (N - 1)`` over the N real values, and ``sigma`` is the
+shot-to-shot scatter of the held :math:`m_z` (:func:`~.mz.mz_noise`) or the value given; a
+SQUID record stores no scatter of its ``mz``, so its chi-square needs ``noise_sigma``
+(``nan`` without it). Values of a held :math:`m_z` are independent; a SQUID ``mz`` is smoothed
+over the receiver's guard, its values along time are not, so ``independent`` counts sweep
+points there.
 """
 
 from __future__ import annotations
@@ -42,8 +55,10 @@ import numpy as np
 import xarray as xr
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
+from spin_echo.echo.analysis.mz import compared_quantity, held_mz, mz_noise, reading, record_mz
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
 from spin_echo.echo.record_info import RecordError, record_info
+from spin_echo.echo.units_format import format_quantity
 from spin_echo.sequences.errors import InputError
 
 __all__ = ["CompareError", "Comparison", "align_records", "compare_records", "protocol_structure"]
@@ -91,6 +106,8 @@ class Comparison:
         ``chi2_reduced`` of each sweep point.
     notes
         What alignment did (axes cut, interpolation), one line each.
+    quantity
+        What was compared: ``"signal"`` (complex ``c``) or ``"mz"`` (real ``c``).
     """
 
     measured: xr.DataArray
@@ -107,6 +124,7 @@ class Comparison:
     independent: float
     per_point: xr.Dataset
     notes: tuple[str, ...]
+    quantity: str = "signal"
 
     @property
     def residual(self) -> xr.DataArray:
@@ -191,14 +209,25 @@ def align_records(
     simulated: xr.Dataset,
     *,
     names: tuple[str, str] = ("measured", "simulated"),
+    quantity: str = "signal",
 ) -> tuple[xr.DataArray, xr.DataArray, tuple[str, ...]]:
     """Put two records on the measured grid restricted to the common ranges.
+
+    Parameters
+    ----------
+    measured, simulated
+        The records.
+    names
+        File names for messages.
+    quantity
+        ``"signal"``: the complex signals; ``"mz"``: both records' ``mz``, at the last
+        detection time only when the measured record holds a teslameter's :math:`m_z`.
 
     Returns
     -------
     tuple
-        ``(measured, simulated, notes)``: complex signals on the same grid and one note per
-        axis that needed cutting or interpolation.
+        ``(measured, simulated, notes)``: values on the same grid and one note per axis that
+        needed cutting or interpolation.
     """
     _check_same_structure(measured, simulated, names)
     dims_m, dims_s = sweep_dims(measured), sweep_dims(simulated)
@@ -208,23 +237,31 @@ def align_records(
             f"{names[1]} has {list(dims_s) or 'none'}",
             key="sweep",
         )
-    signal_m = record_signal(measured)
-    signal_s = record_signal(simulated).transpose(*dims_m, "time")
+    if quantity == "mz":
+        signal_m, signal_s = record_mz(measured, name=names[0]), record_mz(simulated, name=names[1])
+        if held_mz(measured):
+            signal_m, signal_s = reading(signal_m), reading(signal_s)
+            signal_s = signal_s.assign_coords(time=signal_m["time"].values)
+        signal_s = signal_s.transpose(*dims_m, "time")
+    else:
+        signal_m = record_signal(measured)
+        signal_s = record_signal(simulated).transpose(*dims_m, "time")
     notes = []
     selection: dict[str, np.ndarray] = {}
-    for dim in (*dims_m, "time"):
-        grid_m = np.asarray(measured[dim].values, dtype=float)
-        grid_s = np.asarray(simulated[dim].values, dtype=float)
+    axes = (*dims_m, "time") if signal_m.sizes["time"] > 1 else dims_m  # a reading: no time axis
+    for dim in axes:
+        grid_m = np.asarray(signal_m[dim].values, dtype=float)
+        grid_s = np.asarray(signal_s[dim].values, dtype=float)
         inside, note = _common_axis(dim, grid_m, grid_s, names)
         selection[dim] = inside
         if note:
             notes.append(note)
     signal_m = signal_m.isel(selection)
     if notes:
-        target = {dim: signal_m[dim].values for dim in (*dims_m, "time")}
+        target = {dim: signal_m[dim].values for dim in axes}
         real = signal_s.real.interp(target, method="linear", kwargs={"fill_value": None})
         imag = signal_s.imag.interp(target, method="linear", kwargs={"fill_value": None})
-        signal_s = real + 1j * imag
+        signal_s = real if quantity == "mz" else real + 1j * imag
     else:
         signal_s = signal_s.isel(selection)
         signal_s = signal_s.assign_coords({d: signal_m[d] for d in signal_m.dims})
@@ -237,6 +274,7 @@ def compare_records(
     *,
     noise_sigma: float | None = None,
     names: tuple[str, str] = ("measured", "simulated"),
+    quantity: str = "auto",
 ) -> Comparison:
     """Compare a measured and a simulated record (see the module docstring for definitions).
 
@@ -245,16 +283,23 @@ def compare_records(
     measured, simulated
         Records (SPEC.md), e.g. from :func:`echo.record.read_record`.
     noise_sigma
-        Known noise per quadrature of the measured signal; estimated from it when None.
+        Known noise per quadrature of the measured signal (of one :math:`m_z` value); estimated
+        from it when None.
     names
         File names for messages.
+    quantity
+        ``"auto"`` (:math:`m_z` for a teslameter's record, else the signal), ``"signal"`` or
+        ``"mz"`` (:func:`~.mz.compared_quantity`).
 
     Returns
     -------
     Comparison
         Scale factor, residuals, chi-square and per-point mismatch.
     """
-    signal_m, signal_s, notes = align_records(measured, simulated, names=names)
+    quantity = compared_quantity(measured, quantity, name=names[0])
+    if noise_sigma is not None and not (np.isfinite(noise_sigma) and noise_sigma > 0):
+        raise CompareError("must be a positive number", key="noise", value=noise_sigma)
+    signal_m, signal_s, notes = align_records(measured, simulated, names=names, quantity=quantity)
     written = np.isfinite(signal_m.values).all(axis=-1) & np.isfinite(signal_s.values).all(axis=-1)
     m = signal_m.values[written]
     s = signal_s.values[written]
@@ -263,24 +308,29 @@ def compare_records(
         raise CompareError("is zero on the common grid: nothing to scale", key=names[1])
     scale = complex(np.sum(np.conj(s) * m) / norm_s)
     residual = m - scale * s
-    bandwidth = receiver_bandwidth_hz(measured)
-    if noise_sigma is None:
-        estimate = record_noise(measured)
-        sigma, source, sigma_error = estimate.sigma, estimate.source, estimate.error
+    if quantity == "mz":
+        sigma, source, sigma_error = _mz_noise(measured, noise_sigma)
+        notes = (*notes, *_mz_notes(measured, simulated, signal_m, names))
+        rho = np.eye(m.shape[-1])
+        independent = float(m.size if held_mz(measured) else m.shape[0])
+        dof, values_per_time = m.size - 1, 1
     else:
-        if not (np.isfinite(noise_sigma) and noise_sigma > 0):
-            raise CompareError("must be a positive number", key="noise", value=noise_sigma)
-        sigma, source, sigma_error = float(noise_sigma), "given", 0.0
-    window = None
-    if "window" in measured:
-        window = measured["window"].sel(time=signal_m["time"].values).values
-    rho = correlation_matrix(signal_m["time"].values, bandwidth, window=window)
-    independent = 2 * m.shape[0] * m.shape[-1] ** 2 / float(np.sum(rho**2))
+        if noise_sigma is None:
+            estimate = record_noise(measured)
+            sigma, source, sigma_error = estimate.sigma, estimate.source, estimate.error
+        else:
+            sigma, source, sigma_error = float(noise_sigma), "given", 0.0
+        window = None
+        if "window" in measured:
+            window = measured["window"].sel(time=signal_m["time"].values).values
+        bandwidth = receiver_bandwidth_hz(measured)
+        rho = correlation_matrix(signal_m["time"].values, bandwidth, window=window)
+        independent = 2 * m.shape[0] * m.shape[-1] ** 2 / float(np.sum(rho**2))
+        dof, values_per_time = 2 * m.size - 2, 2
     spread = float(np.einsum("pi,ij,pj->", np.conj(s), rho, s).real)
     total = float(np.sum(np.abs(residual) ** 2))
-    dof = 2 * m.size - 2
     chi2 = _chi2(total, sigma, dof)
-    simulated_scaled = scale * signal_s
+    simulated_scaled = scale.real * signal_s if quantity == "mz" else scale * signal_s
     point_residual = np.abs(signal_m - simulated_scaled) ** 2
     point_signal = np.abs(signal_m) ** 2
     n_time = signal_m.sizes["time"]
@@ -290,7 +340,7 @@ def compare_records(
             "rms_residual": rms_point,
             "relative_residual": np.sqrt(point_residual.sum("time") / point_signal.sum("time")),
             "chi2_reduced": xr.apply_ufunc(
-                np.vectorize(lambda value: _chi2(value, sigma, 2 * n_time)),
+                np.vectorize(lambda value: _chi2(value, sigma, values_per_time * n_time)),
                 point_residual.sum("time"),
             ),
         }
@@ -310,7 +360,33 @@ def compare_records(
         independent=float(independent),
         per_point=per_point,
         notes=notes,
+        quantity=quantity,
     )
+
+
+def _mz_noise(measured: xr.Dataset, given: float | None) -> tuple[float, str, float]:
+    """Return (sigma, source, its error) of one m_z value; sigma nan when unknown."""
+    if given is not None:
+        return float(given), "given", 0.0
+    noise = mz_noise(measured)
+    if noise is not None:
+        return noise.sigma, noise.source, noise.error
+    what = "single-shot record" if held_mz(measured) else "record stores no scatter of its mz"
+    return float("nan"), f"unknown: {what}; give --noise", 0.0
+
+
+def _mz_notes(
+    measured: xr.Dataset, simulated: xr.Dataset, mz_m: xr.DataArray, names: tuple[str, str]
+) -> tuple[str, ...]:
+    """Say which simulated m_z a held reading is set against, and how much it varies there."""
+    if not held_mz(measured):
+        return ("m_z at every detection time (a SQUID loop's mz, Hann-weighted over the "
+                "receiver's guard)",)  # fmt: skip
+    when = format_quantity(float(mz_m["time"].values[-1]), "s")
+    spread = np.nanmax(np.ptp(record_mz(simulated, name=names[1]).values, axis=-1))
+    return (f"m_z at the last detection time ({when} into the window): the simulated instant "
+            "nearest the teslameter's reading after the sequence (the simulated mz changes by "
+            f"up to {spread:.3g} over the detection times)",)  # fmt: skip
 
 
 def _chi2(total: float, sigma: float, dof: int) -> float:

@@ -62,7 +62,6 @@ class EchoCurve:
     window: EchoWindow
 
 
-
 def echo_curve(
     dataset: xr.Dataset,
     *,

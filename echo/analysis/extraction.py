@@ -41,6 +41,7 @@ __all__ = [
     "zero_order_phase",
 ]
 
+
 class AnalysisError(InputError):
     """Data that cannot be analysed: empty, all zero, not finite, too few points, bad window."""
 

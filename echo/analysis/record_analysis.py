@@ -56,6 +56,7 @@ from spin_echo.echo.analysis.extraction import (
 )
 from spin_echo.echo.analysis.families import Family, classify_protocol, layout
 from spin_echo.echo.analysis.fitting import FitResult
+from spin_echo.echo.analysis.mz import fit_mz, held_mz, mz_analysis_kind, mz_curve
 from spin_echo.echo.analysis.noise import record_noise
 from spin_echo.echo.analysis.spectroscopy import fit_hole, fit_nutation
 from spin_echo.echo.record_info import record_info
@@ -134,6 +135,9 @@ class RecordAnalysis:
     notes
         Lines for the report and the figure (sign conventions, labels such as a signal below
         its Monte-Carlo error).
+    y_name
+        What the values are: ``"integrated echo"``, or ``"m_z"`` for a teslameter's record
+        (:mod:`~.mz`; kind ``"mz"`` and no fit when no m_z analysis fits its protocol).
     """
 
     kind: str
@@ -144,6 +148,7 @@ class RecordAnalysis:
     family: Family | None = None
     derived: tuple[Derived, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    y_name: str = "integrated echo"
 
     def report(self) -> str:
         """Return what ``spin-echo plot`` prints: the fit summary, derived values and notes."""
@@ -155,6 +160,7 @@ class RecordAnalysis:
     def as_dict(self) -> dict[str, object]:
         """Return the analysis as plain data (``reliable: false`` with reasons when flagged)."""
         data: dict[str, object] = {"analysis": self.kind, "notes": list(self.notes)}
+        data["quantity"] = self.y_name
         data["family"] = self.family.name if self.family else ""
         if self.fit is not None:
             data.update(self.fit.as_dict())
@@ -350,6 +356,36 @@ def _hole(dataset: xr.Dataset, family: Family | None) -> tuple[FitResult, str, t
     return fit, probe, (note,)
 
 
+def _held_mz(dataset: xr.Dataset, kind: str, family: Family) -> RecordAnalysis | None:
+    """Analyse a teslameter's record: its m_z per sweep point, signed, no phase (:mod:`~.mz`)."""
+    if len(sweep_dims(dataset)) != 1:
+        if kind == "auto":
+            return None
+        raise AnalysisError("an m_z analysis needs a record with one sweep axis", key="sweep")
+    curve = mz_curve(dataset)
+    reason = ""
+    if kind == "auto":
+        kind, reason = mz_analysis_kind(dataset, family)
+    labels = _noise_label(dataset, curve.y, curve.sigma)
+    units, name = curve.y_units, "m_z"
+    if not kind:
+        return RecordAnalysis("mz", None, curve.name, curve.units, units, family,
+                              notes=(reason, *labels), y_name=name)  # fmt: skip
+    try:
+        fit = fit_mz(curve, kind)
+    except AnalysisError as err:
+        if not reason:  # the analysis was named: say why it does not fit
+            raise
+        return RecordAnalysis("mz", None, curve.name, curve.units, units, family, notes=(
+            f"no m_z {kind} fit: {err}", *labels), y_name=name)  # fmt: skip
+    derived = _nutation_calibration(dataset, curve.name, fit) if kind == "nutation" else ()
+    x_name = _X_NAMES.get(kind, curve.name)
+    x_name = x_name if x_name == curve.name else f"{x_name} ({curve.name})"
+    notes = (*labels, "m_z as the teslameter read it: signed, no phase correction")
+    return RecordAnalysis(kind, fit.flagged(*labels), x_name, curve.units, units, family,
+                          derived, notes, y_name=name)  # fmt: skip
+
+
 def analyse_record(dataset: xr.Dataset, kind: str = "auto") -> RecordAnalysis | None:
     """Run the analysis the record's protocol calls for (``kind="auto"``) or the one named.
 
@@ -364,17 +400,20 @@ def analyse_record(dataset: xr.Dataset, kind: str = "auto") -> RecordAnalysis | 
     -------
     RecordAnalysis or None
         None when ``kind="auto"`` and no family fits the protocol (:func:`classify_record`
-        says why) or the record has not the sweep its family's fit needs.
+        says why) or the record has not the sweep its family's fit needs. A teslameter's
+        record (``signal_kind = held_mz``) is analysed through its m_z (:mod:`~.mz`).
     """
     family = classify_record(dataset)
+    if kind != "auto" and kind not in ANALYSES:
+        raise AnalysisError(f"must be 'auto' or one of {', '.join(ANALYSES)}", key="analysis")
+    if held_mz(dataset):
+        return _held_mz(dataset, kind, family)
     if kind == "auto":
         kind = _BY_FAMILY.get(family.name, "")
         dims = sweep_dims(dataset)
         one_axis = len(dims) == 1 or (kind == "hole" and family.pump_axis is not None)
         if not kind or (kind not in ("cpmg", "spectrum") and not one_axis):
             return None
-    if kind not in ANALYSES:
-        raise AnalysisError(f"must be 'auto' or one of {', '.join(ANALYSES)}", key="analysis")
     units = record_info(dataset).units
     known = _sigma_known(dataset)
     if kind == "spectrum":

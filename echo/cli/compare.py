@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from spin_echo.echo.analysis.compare import Comparison, compare_records
+from spin_echo.echo.analysis.mz import QUANTITIES
 from spin_echo.echo.cli.options import add_overwrite_option, image_output
 from spin_echo.echo.plots import plot_compare
+from spin_echo.echo.plots_mz import plot_mz_compare
 from spin_echo.echo.record import read_record
 from spin_echo.echo.units_format import format_quantity, short_units
 
@@ -26,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(amplitude and phase) and report the residual, the reduced chi-square with the noise of "
         "the measured record (its shot-to-shot standard error where stored, else fourth "
         "differences at the receiver's resolution), and the mismatch at every sweep point. "
-        "Exit 2 when the records cannot be compared.",
+        "A teslameter's record (its signal is the m_z the sequence left behind) is compared "
+        "with the simulated record's mz at the last detection time, with one real gain and "
+        "the shot-to-shot scatter of m_z. Exit 2 when the records cannot be compared.",
     )
     parser.add_argument("measured", type=Path, metavar="MEASURED.nc", help="measured record")
     parser.add_argument("simulated", type=Path, metavar="SIMULATED.nc", help="simulated record")
@@ -35,6 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         metavar="SIGMA",
         help="noise per quadrature of the measured signal, in its units (default: estimated)",
+    )
+    parser.add_argument(
+        "--quantity",
+        choices=QUANTITIES,
+        default="auto",
+        help="what to compare: signal (the demodulated signal) or mz (both records' mz; for a "
+        "SQUID loop's record, chi-square only with --noise); auto: mz for a teslameter's "
+        "record, else signal",
     )
     parser.add_argument(
         "--plot", type=Path, metavar="PNG", help="overlay of both records, residuals below"
@@ -54,22 +66,32 @@ def report(comparison: Comparison, names: tuple[str, str]) -> str:
     scale = comparison.scale
     magnitude = abs(scale)
     phase_error = np.degrees(comparison.scale_error / magnitude) if magnitude else float("inf")
+    mz = comparison.quantity == "mz"
     lines = [
-        f"compare {names[0]} (measured) with {names[1]} (simulated)",
+        f"compare {names[0]} (measured) with {names[1]} (simulated)" + (": m_z" if mz else ""),
         "  common grid: "
         + ", ".join(f"{dim} {size} points" for dim, size in comparison.measured.sizes.items()),
     ]
     lines += [f"  {note}" for note in comparison.notes]
+    if mz:
+        error = comparison.scale_error
+        shown = f" ± {error:.2g}" if np.isfinite(error) else ""
+        lines.append(f"  scale: c = {scale.real:.6g}{shown} (real: a calibration gain; m_z has "
+                     "no phase)")  # fmt: skip
+    else:
+        phase = np.degrees(np.angle(scale))
+        lines.append(f"  scale: |c| = {magnitude:.6g} ± {comparison.scale_error:.2g}, "
+                     f"arg c = {phase:.3f} ± {phase_error:.2g} deg")  # fmt: skip
+    per = "" if mz else " per quadrature"
+    noise = f"  noise: {comparison.noise_source}"
+    if np.isfinite(comparison.noise_sigma):
+        noise = (f"  noise: sigma = {comparison.noise_sigma:.4g} ± {comparison.noise_error:.2g} "
+                 f"{units}{per} ({comparison.noise_source})")  # fmt: skip
     lines += [
-        f"  scale: |c| = {magnitude:.6g} ± {comparison.scale_error:.2g}, "
-        f"arg c = {np.degrees(np.angle(scale)):.3f} ± {phase_error:.2g} deg",
-        f"  noise: sigma = {comparison.noise_sigma:.4g} ± {comparison.noise_error:.2g} {units} "
-        f"per quadrature ({comparison.noise_source})",
+        noise,
         f"  residual: rms {comparison.rms_residual:.4g} {units}, "
         f"relative {100 * comparison.relative_residual:.3g} %",
-        f"  reduced chi-square: {comparison.chi2_reduced:.4g} ({comparison.dof} dof; noise "
-        f"correlated along time: {comparison.independent:.4g} independent values, "
-        f"1 ± {np.sqrt(2.0 / comparison.independent):.2g} expected)",
+        "  reduced chi-square: " + _chi2_line(comparison),
     ]
     per_point = comparison.per_point
     dims = list(per_point.dims)
@@ -89,6 +111,21 @@ def report(comparison: Comparison, names: tuple[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _chi2_line(comparison: Comparison) -> str:
+    """Return the reduced chi-square with its dof and expected band, or why there is none."""
+    sigma, chi2 = comparison.noise_sigma, comparison.chi2_reduced
+    if not np.isfinite(sigma):
+        return f"not computed: noise {comparison.noise_source}"
+    if sigma == 0.0:
+        return (f"{chi2:.4g}: the shots agree exactly (a noise-free detector), no scatter "
+                "weights the residual; give --noise")  # fmt: skip
+    band = f"1 ± {np.sqrt(2.0 / comparison.independent):.2g} expected"
+    if comparison.quantity == "mz":
+        return f"{chi2:.4g} ({comparison.dof} dof; {band})"
+    return (f"{chi2:.4g} ({comparison.dof} dof; noise correlated along time: "
+            f"{comparison.independent:.4g} independent values, {band})")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     """Compare the two records, print the report, optionally plot; return the exit status."""
     names = (str(args.measured), str(args.simulated))
@@ -98,10 +135,12 @@ def run(args: argparse.Namespace) -> int:
         read_record(args.simulated),
         noise_sigma=args.noise,
         names=names,
+        quantity=args.quantity,
     )
     print(report(comparison, names))
     if plot is not None:
         with plot:
-            plot_compare(comparison, plot.partial)
+            draw = plot_mz_compare if comparison.quantity == "mz" else plot_compare
+            draw(comparison, plot.partial)
         print(f"plot: {plot.path}")
     return 0

@@ -20,6 +20,7 @@ from spin_echo.echo.analysis.record_analysis import (
 from spin_echo.echo.cli.options import add_overwrite_option
 from spin_echo.echo.output import OutputFile, image_formats, write_error
 from spin_echo.echo.plots import plot_decay_fit, plot_hole_spectrum, plot_record, plot_spectrum
+from spin_echo.echo.plots_mz import plot_mz
 from spin_echo.echo.record import read_record
 
 __all__ = ["analyse", "draw", "register", "run"]
@@ -144,6 +145,9 @@ def draw(dataset: xr.Dataset, analysis: RecordAnalysis | None, path: Path) -> st
     str
         What ``plot`` prints about it: the fit report, ``FID spectrum drawn, no fit``, or ``""``.
     """
+    if analysis is not None and analysis.y_name == "m_z":  # a teslameter's held m_z
+        plot_mz(dataset, analysis, path)
+        return analysis.report() or "m_z against the sweep, no fit"
     if analysis is None or analysis.fit is None:
         if analysis is not None and analysis.kind == "spectrum":
             plot_spectrum(dataset, path)
