@@ -16,10 +16,13 @@ changes between runs:
    ``bare`` and ``bare-t2``, against the same command in the rotating frame;
 4. the virtual-bench ``run hahn-echo --bench virtual --sample bare`` against the
    rotating-frame ``simulate hahn-echo --sample bare``;
-5. the README's worked-example fit (``--frame lab``) against the same fit through the former
-   lab-frame path (``SPIN_ECHO_LAB_METHOD=exact``; left out with ``--quick``, it takes minutes).
+5. the README's worked-example fit (``--frame lab``) against the same fit through the
+   step-by-step lab-frame path (``SPIN_ECHO_LAB_METHOD=exact``; left out with ``--quick``, it
+   takes minutes).
 
-Row 3 also runs the former lab-frame path, for the before/after comparison.
+Row 3 also runs the step-by-step lab-frame path (``SPIN_ECHO_LAB_METHOD=exact``, the lab
+frame's reference and its path before issue 14; it shares the rest of today's code, such as the
+Monte-Carlo groups from one propagation).
 
 Peak memory is the largest resident set of the task's child processes, and CPU time their
 user + system time (``resource.getrusage(RUSAGE_CHILDREN)``, read in a fresh helper process per
@@ -42,7 +45,7 @@ __all__ = ["main", "run_task"]
 
 PYTHON = sys.executable
 CLI = [PYTHON, "-m", "spin_echo.echo.cli"]
-#: Environment of the former lab-frame path (:data:`simulator.lab.frame.METHOD_ENV`).
+#: Environment of the step-by-step lab-frame path (:data:`simulator.lab.frame.METHOD_ENV`).
 EXACT = {"SPIN_ECHO_LAB_METHOD": "exact"}
 
 _HAHN_ONE = """\
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         _row(f"3 simulate --frame lab, {sample}, 1000 pk", lab, rotating, "rotating frame",
              "<= 1.5x")  # fmt: skip
         former = run_task([*base, next(names), "--frame", "lab"], env=EXACT)
-        _row("  the same, former lab path", former, rotating, "rotating frame", "(before)")
+        _row("  the same, step-by-step lab path", former, rotating, "rotating frame", "(reference)")
     rotating = run_task([*CLI, "simulate", "hahn-echo", "--sample", "bare", "-o", next(names)])
     bench = run_task([*CLI, "run", "hahn-echo", "--bench", "virtual", "--sample", "bare",
                       "-o", str(work / "measured-bare.nc")])  # fmt: skip
@@ -198,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     old = None
     if not args.quick:
         old = run_task([*fit, str(work / "fitted-exact.yaml")], env=EXACT)
-    _row("5 README fit --frame lab", new, old, "former lab path", "<= 15 s")
+    _row("5 README fit --frame lab", new, old, "step-by-step lab path", "<= 15 s")
     print(f"(files in {work}; {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.1f})")
     return 0
 
