@@ -51,6 +51,7 @@ from scipy.optimize import least_squares
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
 from spin_echo.echo.analysis.fit_yaml import annotate_sample_yaml, unit_of_key
+from spin_echo.echo.analysis.mz import held_mz
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
 from spin_echo.echo.record_info import record_info
 from spin_echo.echo.runs.simulation import MapFunction, StepsJob, simulate_steps
@@ -157,6 +158,10 @@ class RecordModel:
         info = record_info(dataset)
         if info.protocol_text is None:
             raise FitError("the record has no protocol attribute to re-run", key="protocol")
+        if held_mz(dataset):  # the model below is the demodulated signal, not m_z
+            raise FitError("a teslameter's record holds m_z, which fit does not model yet; "
+                           "compare it with a simulation's mz (spin-echo compare)",
+                           file=info.file, key="signal_kind", value="held_mz")  # fmt: skip
         protocol = info.protocol
         dims = sweep_dims(dataset)
         names = tuple(axis.name for axis in protocol.sweep_axes)
