@@ -345,3 +345,27 @@ def test_a_dynamic_bath_with_spin_diffusion_is_refused_in_both_frames(tmp_path):
         Simulation(sample, packets=10, frame=frame)
         with pytest.raises(InputError, match="spin diffusion"):
             Simulation(diffusing, packets=10, frame=frame)
+
+
+def test_lab_replica_groups_with_the_dynamic_bath_are_each_group_alone(tmp_path, make_timeline):
+    # simulation.py: in the lab frame the replica groups come from the one propagation; each
+    # must be its packets propagated alone, through the same redraws (normalised as documented)
+    sample = _dynamic_sample(tmp_path, "1", "true")
+    timeline = _selective_hahn(make_timeline, 1 / 8)
+    simulation = Simulation(sample, frame="lab")
+    result = simulation.run_with_error(timeline)
+    e = simulation.ensemble
+    delta0, base = e.channel_base()
+    rng = np.random.default_rng([simulation.seed, 3])
+    at = {}
+    for k in flip_segments(timeline):
+        delta, epsilon = redraw_channels(rng, delta0, base, sample.nuclear, sample.spin)
+        at[k] = Ensemble(delta, epsilon, e.cos_theta, e.weight, e.channel_weight, e.norm)
+    changing = SegmentChanges(e, at)
+    n = simulation.packets
+    assert np.array_equal(result.observables.signal, simulation.run(timeline).signal)
+    scale = np.abs(result.observables.signal).max()
+    for r in range(8):
+        lo, hi = n * r // 8, n * (r + 1) // 8
+        alone = propagate_lab(timeline, changing.chunk(lo, hi), temperature_k=0.0).signal
+        np.testing.assert_allclose(result.replicas[r], alone * n / (hi - lo), atol=1e-15 * scale)
