@@ -7,8 +7,8 @@ chooses give a smaller ``fit`` error on the virtual bench than the built-in prot
 
 1. the sample: ``bare-t2`` with T2 = 4 µs (the built-in ``hahn-echo`` sweeps tau to 40 µs,
    made for T2 = 20 µs: most of its points see no echo) and ``--packets`` packets;
-2. the optimisation: ``design hahn-echo --vary tau.stop,t_pi2 --target relaxation.T2`` in the
-   built-in's own time (:mod:`spin_echo.echo.design.optimise`);
+2. the optimisation: ``design hahn-echo --vary tau.stop=4us:40us,t_pi2 --target relaxation.T2``
+   in the built-in's own time (:mod:`spin_echo.echo.design.optimise`; ``--vary`` to change);
 3. for each protocol, ``--seeds`` runs on the virtual bench (detector noise seeds 0, 1, ...)
    and ``fit --free relaxation.T2 --frame lab`` of each record;
    the scatter of the fitted T2 (with its standard error ``s/sqrt(2(n-1))``) against the
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=30, help="bench runs per protocol")
     parser.add_argument("--packets", type=int, default=500, help="packets of the sample")
+    parser.add_argument("--vary", default="tau.stop=4us:40us,t_pi2", help="what design varies")
     args = parser.parse_args(argv)
     sample = load_sample("bare-t2").with_values(packets=args.packets, **{KEY: "4 us"})
     builtin = load_protocol("hahn-echo")
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result = optimise(
         builtin,
-        parse_vary("tau.stop,t_pi2", builtin, bench),
+        parse_vary(args.vary, builtin, bench),
         evaluator(sample, bench, target=KEY),
         bench=bench,
         target=KEY,
