@@ -192,4 +192,3 @@ def power_sums(coeff: np.ndarray, phase_rad: np.ndarray, count: int) -> np.ndarr
             total[q] += v @ powers(row[start : start + _BLOCK], ph, b0).T
     result = total.reshape(len(sets), -1)[:, :count]
     return result if np.ndim(coeff) == 2 else result[0]
-
