@@ -144,7 +144,10 @@ def test_budget_is_spin_echo_budget(name, capsys):
     result = se.budget(name)
     capsys.readouterr()
     assert main(["budget", name]) == 0
-    assert repr(result) == result.table() == capsys.readouterr().out.strip()
+    table, pointer = capsys.readouterr().out.strip().rsplit("\n\n", 1)
+    assert repr(result) == result.table() == table
+    # the command adds one paragraph pointing to the bench's question (spin-echo design)
+    assert pointer.endswith(f"spin-echo design hahn-echo --sample {name} --bench virtual")
     assert main(["budget", name, "--json"]) == 0
     assert result.to_dict() == json.loads(capsys.readouterr().out)
     assert result.conclusion in result.summary()
