@@ -183,6 +183,10 @@ class EchoTrain:
     pulse_fraction: float = 0.0
 
 
+#: Shot-to-shot scatter, relative to the signal's maximum, below which a measurement counts as
+#: noiseless (rounding of the averaged shots of an emulated bench without noise is ~1e-17).
+_ROUNDING_SCATTER = 1e-12
+
 #: Pulse fraction of a CPMG train above which the fit's note says T_2 is not the sample's T2
 #: (bare-t2: 1 us pi pulses fill up to 20 % of the library train: T_2 = 21.2 us for T2 = 20 us).
 _PULSE_FRACTION_NOTE = 0.05
@@ -274,8 +278,22 @@ def _noise_label(dataset: xr.Dataset, y: np.ndarray, sigma: float | None) -> tup
 
 
 def _sigma_known(dataset: xr.Dataset) -> bool:
-    """Return True for a measurement: its noise weights the fit."""
-    return record_info(dataset).measured
+    """Return True for a measurement whose shot-to-shot scatter weights the fit.
+
+    A measurement without noise (an emulated bench at ``--noise 0``: a scatter of ~1e-17 of
+    the signal, rounding) weights nothing: its fit estimates the noise from the residuals, as
+    for a simulation, rather than reporting a reduced chi-square of 1e27.
+    """
+    if not record_info(dataset).measured:
+        return False
+    if "signal_sem_re" not in dataset:
+        return True
+    sem = np.hypot(dataset["signal_sem_re"].values, dataset["signal_sem_im"].values)
+    signal = np.hypot(dataset["signal_re"].values, dataset["signal_im"].values)
+    finite = np.isfinite(sem) & np.isfinite(signal)
+    if not finite.any():
+        return True
+    return bool(np.max(sem[finite]) > _ROUNDING_SCATTER * np.max(signal[finite]))
 
 
 def _error(dataset: xr.Dataset, sigma: float) -> float | None:

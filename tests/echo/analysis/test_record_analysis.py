@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -258,3 +261,30 @@ def test_unknown_analysis_and_missing_windows_are_refused():
         analyse_record(record, "fourier")
     with pytest.raises(AnalysisError, match="one window per echo"):
         cpmg_train(cpmg_record(20e-6).isel(time=slice(0, 100)))
+
+
+def test_a_measurement_without_noise_is_fitted_on_its_residuals():
+    """A bench without noise (serve-virtual-lab's default ``--noise 0 V``) stores a shot scatter
+    of rounding size: it must not weight the fit (reduced chi-square ~1e27, UNRELIABLE)."""
+    import spin_echo as se
+
+    bench = (
+        "name: quiet\nawg: {driver: virtual-awg, sample_rate: 250 MHz}\n"
+        "detector: {driver: virtual-detector, noise: 0 V}\n"
+    )
+    library = Path(__file__).parents[3] / "sequences" / "library" / "hahn-echo.yaml"
+    text = re.sub(
+        r"tau: \{values: \[[^]]*\]\}",
+        "tau: {values: [2 us, 3.5 us, 6 us, 10.25 us, 17.75 us, 30.5 us, 40 us]}",
+        library.read_text(encoding="utf-8"),
+    ).replace("shots: 16", "shots: 2")
+    assert "17.75 us, 30.5 us, 40 us]" in text and "shots: 2\n" in text
+    sample = se.load_sample("bare-t2").with_values(packets="300")
+    record = se.run(se.load_protocol(text), bench, sample=sample)
+    assert float(np.abs(record.signal_sem_re).max()) == 0.0  # identical shots in process
+    # the emulated lab's averaged shots differ by rounding: a scatter of ~1e-17 (measured)
+    record["signal_sem_re"] = record.signal_sem_re + 3e-18
+    record["signal_sem_im"] = record.signal_sem_im + 3e-18
+    analysis = analyse_record(record)
+    assert analysis.fit.reliable, analysis.fit.health
+    assert analysis.fit.value("T_M") == pytest.approx(20e-6, rel=0.05)
