@@ -26,10 +26,8 @@ without waiting.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -45,7 +43,7 @@ from spin_echo.echo.analysis.extraction import (
 from spin_echo.echo.analysis.families import Family, classify_protocol
 from spin_echo.echo.design.noise import PointNoise, noise_per_point
 from spin_echo.echo.record import read_record
-from spin_echo.echo.runs.simulation import simulate_protocol
+from spin_echo.echo.runs.simulation import MapFunction, simulate_protocol
 from spin_echo.sequences import Protocol
 from spin_echo.simulator.sample import Sample
 
@@ -58,8 +56,6 @@ __all__ = [
     "predict",
     "simulate_record",
 ]
-
-MapFunction = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ of ``spin-echo budget``) beside the simulated answer. :class:`Design` renders as
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ import xarray as xr
 
 from spin_echo.drivers.config import BenchSpec
 from spin_echo.echo.design.hole import hole_depth
-from spin_echo.echo.design.predict import Prediction, predict
+from spin_echo.echo.design.predict import MapFunction, Prediction, predict
 from spin_echo.echo.design.scatter import REALISATIONS, plot_scatter
 from spin_echo.echo.design.verdict import SNR_DETECTABLE, HoleDepth, Verdict, verdict
 from spin_echo.echo.record import unit_of_kind
@@ -32,8 +32,6 @@ from spin_echo.simulator.budget.table import budget_inputs, decoherence_budget
 from spin_echo.simulator.sample import Sample
 
 __all__ = ["Design", "design_experiment", "format_duration"]
-
-MapFunction = Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]]
 
 
 def format_duration(seconds: float) -> str:
