@@ -180,11 +180,13 @@ class FrontEnd:
     noise_v
         Rms of the additive white noise per recorded sample, volts.
     seed
-        Noise seed. Unkeyed (the emulated lab's scope, which does not know the sweep point),
-        shot ``n`` uses the stream ``(seed, n)``; keyed (:meth:`key_noise`, the virtual bench),
-        shot ``n`` after the key uses ``SeedSequence(seed, spawn_key=(*key, n))``, so that a
-        shot's noise depends only on the seed, the sweep point, the phase step and the shot,
-        not on which points ran before in this process (a resumed record is bit-identical).
+        Noise seed. Unkeyed, shot ``n`` uses the stream ``(seed, n)``; keyed (:meth:`key_noise`,
+        the virtual bench), shot ``n`` after the key uses
+        ``SeedSequence(seed, spawn_key=(*key, n))``, so that a shot's noise depends only on the
+        seed, the sweep point, the phase step and the shot, not on which points ran before in
+        this process (a resumed record is bit-identical). The emulated lab, which does not know
+        the sweep point, gives each shot its own key (:meth:`record` ``key=``: the played
+        burst's digest and the triggers since the AWG was armed).
     """
 
     pickup_v: float
@@ -199,18 +201,27 @@ class FrontEnd:
         self.key = tuple(int(k) for k in key)
         self.shots = 0
 
-    def record(self, mz: np.ndarray, sample_rate_hz: float) -> np.ndarray:
-        """Return the recorded volts for ``mz`` sampled at ``sample_rate_hz`` (one shot)."""
+    def record(
+        self, mz: np.ndarray, sample_rate_hz: float, *, key: tuple[int, ...] | None = None
+    ) -> np.ndarray:
+        """Return the recorded volts for ``mz`` sampled at ``sample_rate_hz`` (one shot).
+
+        With ``key`` (non-negative integers), the shot's noise is drawn from
+        ``SeedSequence(seed, spawn_key=key)`` and the shot counter is left alone.
+        """
         a = np.exp(-2.0 * np.pi * self.bandwidth_hz / sample_rate_hz)
         clean = self.pickup_v * np.asarray(mz, dtype=float)
         section = np.array([[1.0 - a, 0.0, 0.0, 1.0, -a, 0.0]])  # y = (1 - a) x + a y[-1]
         filtered = sosfilt(section, clean, sosfilt_zi(section) * clean[0])
-        if self.key is None:
+        if key is not None:
+            rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
+        elif self.key is None:
             rng = np.random.default_rng([self.seed, self.shots])
         else:
             stream = np.random.SeedSequence(self.seed, spawn_key=(*self.key, self.shots))
             rng = np.random.default_rng(stream)
-        self.shots += 1
+        if key is None:
+            self.shots += 1
         return filtered + self.noise_v * rng.standard_normal(len(filtered))
 
 

@@ -274,6 +274,8 @@ class EmulatedTrueform(EmulatedInstrument):
 
     def _output(self, channel: int, value: str) -> None:
         self.output_on = parse_bool(value)
+        if self.output_on:
+            self.lab.arm()  # the shots' noise is numbered from here
 
     def _output_q(self, channel: int) -> str:
         return "1" if self.output_on else "0"

@@ -62,7 +62,10 @@ def sample_response(response: SampleResponse, front_end: FrontEnd, rabi_hz_per_v
 
     The burst's voltage drives the sample at ``rabi_hz_per_volt`` Hz per volt; the
     magnetisation, on the AWG's sample grid (equilibrium before the burst, free evolution after
-    it), is interpolated at the scope's times and recorded through ``front_end``.
+    it), is interpolated at the scope's times and recorded through ``front_end``, whose noise
+    for this shot is keyed by the burst's digest and its trigger count since the AWG was armed
+    (:class:`~drivers.emulated.wiring.AwgOutput`): a function of what the lab can know, not of
+    what it played before, so a resumed run records the same bits as an uninterrupted one.
     """
 
     def respond(output: AwgOutput, times_s: np.ndarray) -> np.ndarray:
@@ -72,7 +75,7 @@ def sample_response(response: SampleResponse, front_end: FrontEnd, rabi_hz_per_v
         grid = np.arange(count) / rate
         at = np.interp(times_s, grid, mz)
         spacing = float(times_s[1] - times_s[0]) if len(times_s) > 1 else 1.0 / rate
-        return front_end.record(at, 1.0 / spacing)
+        return front_end.record(at, 1.0 / spacing, key=(*output.digest, output.shot))
 
     return respond
 

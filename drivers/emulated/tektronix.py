@@ -94,6 +94,8 @@ class EmulatedTekAwg(EmulatedInstrument):
 
     def _output(self, channel: int, value: str) -> None:
         self.output_on = parse_bool(value)
+        if self.output_on:
+            self.lab.arm()  # the shots' noise is numbered from here
 
     def _output_q(self, channel: int) -> str:
         return "1" if self.output_on else "0"
@@ -118,6 +120,7 @@ class EmulatedTekAwg(EmulatedInstrument):
             self.push_error(-221, "Settings conflict; no waveform assigned")
         else:
             self.running = True
+            self.lab.arm()
 
     def _run_state(self) -> str:
         if not self.running:

@@ -6,15 +6,23 @@ when the AWG is triggered it passes an :class:`AwgOutput` to every armed scope
 loopback cable (:func:`loopback`, the AWG voltage itself, zero-order hold); behind
 ``spin-echo serve-virtual-lab``, a simulated sample (:mod:`spin_echo.drivers.emulated.lab`).
 
+Each played burst carries what the lab can know of it, not of the run's history: its
+:attr:`AwgOutput.digest` (of the samples and their scaling) and :attr:`AwgOutput.shot`, the
+number of triggers since the AWG was last armed (its output switched on or its sequencer
+started: :meth:`EmulatedLab.arm`). The lab's noise is keyed by them, so that a shot's noise
+does not depend on what was played before the AWG was armed (a resumed record is
+bit-identical).
+
 The instrument models are in :mod:`spin_echo.drivers.emulated.keysight` and
 :mod:`spin_echo.drivers.emulated.tektronix`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,12 +34,24 @@ __all__ = ["AwgOutput", "EmulatedLab", "EmulatedScope", "Response", "loopback"]
 
 @dataclass(frozen=True, eq=False)
 class AwgOutput:
-    """One played burst: the samples (fraction of full scale) and their scaling to volts."""
+    """One played burst: the samples (fraction of full scale) and their scaling to volts.
+
+    ``shot`` counts the triggers since the AWG was armed (0 for the first burst after it).
+    """
 
     sample_rate_hz: float
     samples: np.ndarray
     amplitude_vpp: float
     offset_v: float
+    shot: int = 0
+
+    @property
+    def digest(self) -> tuple[int, ...]:
+        """Digest of the burst (samples, sample rate, amplitude, offset): four 32-bit words."""
+        scaling = np.array([self.sample_rate_hz, self.amplitude_vpp, self.offset_v], dtype="<f8")
+        hashed = hashlib.blake2b(scaling.tobytes(), digest_size=16)
+        hashed.update(np.ascontiguousarray(self.samples, dtype="<f8").tobytes())
+        return tuple(int(word) for word in np.frombuffer(hashed.digest(), dtype="<u4"))
 
     @property
     def volts(self) -> np.ndarray:
@@ -68,9 +88,16 @@ class EmulatedLab:
         self.response = response
         self.scopes: list[Any] = []
         self.played: list[AwgOutput] = []
+        self.triggers = 0
+
+    def arm(self) -> None:
+        """Count the triggers from 0 again: the AWG was armed (output on, sequencer started)."""
+        self.triggers = 0
 
     def play(self, output: AwgOutput) -> None:
-        """Deliver a burst (and its trigger) to every connected scope."""
+        """Deliver a burst (and its trigger) to every connected scope, numbered since the arm."""
+        output = replace(output, shot=self.triggers)
+        self.triggers += 1
         self.played.append(output)
         for scope in self.scopes:
             scope.trigger_in(output, self.response)
