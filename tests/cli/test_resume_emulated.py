@@ -83,7 +83,14 @@ def test_a_run_killed_on_the_emulated_lab_resumes_to_the_uninterrupted_record(tm
         assert 2e-4 < float(np.median(sem)) < 1e-2
 
 
-def test_the_labs_noise_is_white_with_the_noise_rms_and_keyed_by_burst_and_shot(tmp_path):
+@pytest.mark.parametrize(
+    ("awg", "scope"),
+    [("keysight-33600a", "keysight-infiniivision"), ("tektronix-awg5200", "tektronix-mso")],
+    ids=["keysight", "tektronix"],
+)
+def test_the_labs_noise_is_white_with_the_noise_rms_and_keyed_by_burst_and_shot(
+    tmp_path, awg, scope
+):
     """Traces over TCP from a lab with 20 mV noise minus the same lab's without noise."""
     protocol = tmp_path / "short.yaml"
     protocol.write_text(SHORT_ECHO)
@@ -92,20 +99,21 @@ def test_the_labs_noise_is_white_with_the_noise_rms_and_keyed_by_burst_and_shot(
     traces = {}
     for noise in (0.0, noise_v):
         front = FrontEnd(pickup_v=1.0, bandwidth_hz=200e6, noise_v=noise, seed=3)
-        with VirtualLab(sample, full_scale_rabi_hz=2e6, front_end=front) as lab:
+        lab = VirtualLab(sample, awg=awg, scope=scope, full_scale_rabi_hz=2e6, front_end=front)
+        with lab:
             bench_path = tmp_path / f"lab-{noise}.yaml"
             bench_path.write_text(lab.bench_yaml(points=4000, range_v=4.0))
             with open_bench(load_bench(bench_path)) as bench:
                 got = []
                 for tau_s, step in ((1.5e-6, 0), (1.5e-6, 1), (2e-6, 0), (1.5e-6, 0)):
                     sequence = loaded.sequence({"tau": tau_s}, step)
-                    awg = bench.awg
-                    waveform = compile_waveform(sequence, awg.constraints(), awg.sample_rate_hz)
-                    awg.upload(waveform)
-                    awg.arm()
+                    out = bench.awg
+                    waveform = compile_waveform(sequence, out.constraints(), out.sample_rate_hz)
+                    out.upload(waveform)
+                    out.arm()
                     for _ in range(shots):
                         bench.detector.arm(0.0, 6e-6)
-                        awg.trigger()
+                        out.trigger()
                         got.append(bench.detector.acquire().values)
         traces[noise] = np.array(got).reshape(4, shots, -1)
     residual = traces[noise_v] - traces[0.0]
