@@ -148,10 +148,13 @@ class AnalysisResult:
             plot_record,
             plot_spectrum,
         )
+        from spin_echo.echo.plots_mz import plot_mz
 
         analysis = self.analysis
 
         def render(image: Path) -> Figure:
+            if analysis is not None and analysis.y_name == "m_z":  # a teslameter's held m_z
+                return plot_mz(self.record, analysis, image)
             if analysis is None or analysis.fit is None:
                 if analysis is not None and analysis.kind == "spectrum":
                     return plot_spectrum(self.record, image)
@@ -239,8 +242,10 @@ class ComparisonResult:
             Replace an existing ``path``.
         """
         from spin_echo.echo.plots import plot_compare
+        from spin_echo.echo.plots_mz import plot_mz_compare
 
-        return draw(lambda image: plot_compare(self.comparison, image), path, overwrite)
+        render = plot_mz_compare if self.comparison.quantity == "mz" else plot_compare
+        return draw(lambda image: render(self.comparison, image), path, overwrite)
 
 
 @dataclass(frozen=True, repr=False)
