@@ -2,7 +2,8 @@
 
 Independent references: closed forms written here, not the code's output --
 ``m_z = m_eq cos(2 pi f_R t_p)`` after a pulse of length t_p (nutation; f_R from the drive),
-``m_z = M_0 (1 - 2 b exp(-T/T_1))`` after a pi pulse (inversion recovery), and for compare,
+``m_z = M_0 (1 - 2 b exp(-T/T_1))`` after a pi pulse (inversion recovery), a Lorentzian hole
+in m_z against the probe offset, and for compare,
 measured = c x simulated + Gaussian shot noise of known size over many seeds (the reduced
 chi-square of a model that fits has the mean 1 and the standard deviation sqrt(2/dof)).
 Records are written to real files and read back (the validated path of every command).
@@ -45,6 +46,22 @@ sequence:
   - detect: {duration: 1 us, points: 8}
 sweep:
   T: {start: 1 us, stop: 200 us, points: 30}
+shots: 4
+full_scale_rabi: 1 MHz
+"""
+HOLE = """\
+name: mz-hole
+parameters: {carrier: 4 MHz, probe_offset: 0 Hz}
+sequence:
+  - pulse: {amplitude: 0.05, duration: 20 us}
+  - delay: 2 us
+  - pulse: {angle: pi/2, duration: 1 us, frequency: probe_offset}
+  - delay: 5 us
+  - pulse: {angle: pi, duration: 2 us, frequency: probe_offset}
+  - delay: 3 us
+  - detect: {duration: 1 us, points: 8}
+sweep:
+  probe_offset: {start: -1 MHz, stop: 1 MHz, points: 41}
 shots: 4
 full_scale_rabi: 1 MHz
 """
@@ -166,6 +183,18 @@ def test_inversion_recovery_in_mz_fits_t1_with_its_sign(tmp_path):
     assert fit.error("T_1") < 0.03 * t1_s
     assert abs(fit.value("M_0") - 0.25) < 3 * fit.error("M_0")
     assert mz_curve(data).y[0] < 0  # inverted: negative, as read
+
+
+def test_hole_read_through_mz_is_fitted_with_the_hole_model(tmp_path):
+    def hole(f):
+        return 0.2 * (1 - 0.5 / (1 + 4 * ((f - 0.1e6) / 0.3e6) ** 2))
+
+    data = read_record(held_record(tmp_path / "h.nc", HOLE, hole, sigma_shot=0.004))
+    analysis = analyse_record(data)
+    assert analysis.kind == "hole" and analysis.y_name == "m_z"
+    fit = analysis.fit
+    for name, truth in (("f0", 0.1e6), ("w", 0.3e6), ("d", 0.5), ("b0", 0.2)):
+        assert abs(fit.value(name) - truth) < 3 * fit.error(name), name
 
 
 def test_compare_chi_square_over_many_seeds(tmp_path):
