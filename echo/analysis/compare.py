@@ -380,8 +380,8 @@ def _mz_notes(
 ) -> tuple[str, ...]:
     """Say which simulated m_z a held reading is set against, and how much it varies there."""
     if not held_mz(measured):
-        return ("m_z at every detection time (a SQUID loop's mz, Hann-weighted over the "
-                "receiver's guard)",)  # fmt: skip
+        return ("m_z at every detection time (a SQUID loop's mz is the trace Hann-weighted "
+                "over the receiver's guard: neighbouring values are not independent)",)  # fmt: skip
     when = format_quantity(float(mz_m["time"].values[-1]), "s")
     spread = np.nanmax(np.ptp(record_mz(simulated, name=names[1]).values, axis=-1))
     return (f"m_z at the last detection time ({when} into the window): the simulated instant "
