@@ -119,6 +119,11 @@ class LiveFile:
         Number of snapshots published, and the wall time they took in total, seconds.
     """
 
+    @property
+    def due_s(self) -> float:
+        """``time.monotonic()`` from which the next point is published (the throttle rule)."""
+        return self._next
+
     def __init__(self, working: Path, public: Path) -> None:
         self.working = working
         self.public = public

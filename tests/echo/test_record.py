@@ -77,8 +77,9 @@ def test_hard_crash_leaves_a_valid_file_with_finished_points(tmp_path):
                            time_s=np.arange(4.0),
                            attrs={{"source": "simulate", "protocol": "name: p"}})
         for k, value in enumerate((1j, 2)):
-            # points slower than 9 snapshots each (the throttle rule) are each published
-            time.sleep(10 * rec.live.snapshot_s / rec.live.snapshots)
+            # a point ending after the throttle's due time (9x the last snapshot's cost after
+            # it) is published at once
+            time.sleep(max(0.0, rec.live.due_s - time.monotonic()) + 0.01)
             rec.write_point((k,), np.ones(4) * value)
         os._exit(9)  # no cleanup at all, as in a crash
         """
