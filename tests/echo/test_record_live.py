@@ -134,7 +134,7 @@ def test_a_kill_leaves_the_last_snapshot_and_the_next_writer_cleans_up(tmp_path)
         "from spin_echo.echo.record import RecordWriter\n"
         f"rec = RecordWriter({str(path)!r}, axes=[('tau', np.arange(3.0), 'time')],\n"
         "    time_s=np.arange(4.0), attrs={'source': 'simulate', 'protocol': 'name: p'})\n"
-        "time.sleep(10 * rec.live.snapshot_s / rec.live.snapshots)  # published at once\n"
+        "time.sleep(max(0.0, rec.live.due_s - time.monotonic()) + 0.01)  # published at once\n"
         "rec.write_point((0,), np.ones(4))\n"
         "os._exit(9)\n"
     )
