@@ -80,7 +80,9 @@ def test_a_record_is_readable_at_every_moment_while_it_is_written(tmp_path):
     _, err = plot.communicate(timeout=60)
     assert plot.returncode == 0, err.decode()
     for done, data, complete in reads:
-        assert complete == int(done.all())
+        # complete only with every point; every point may be published a moment before the
+        # writer closes and sets complete (a crash then leaves all points, complete = 0)
+        assert complete in (0, 1) and (complete == 0 or done.all())
         for name in DATA:
             np.testing.assert_array_equal(data[name][done], final[name][done], name)
             assert np.isfinite(data[name][done]).all(), name
