@@ -21,7 +21,7 @@ from spin_echo.echo.analysis.fit_yaml import unit_of_key
 from spin_echo.echo.design.knobs import knob_unit
 from spin_echo.echo.design.optimise import Optimisation
 from spin_echo.echo.figure import axis_label, new_figure, save_figure, set_scale, spacing
-from spin_echo.echo.units_format import display_scale
+from spin_echo.echo.units_format import display_scale, format_quantity
 
 __all__ = ["plot_optimisation"]
 
@@ -72,7 +72,7 @@ def plot_optimisation(result: Optimisation, path: str | Path | None = None) -> F
         set_scale(ax, "x", spacing(x) if x.size > 2 else "linear")
         if target is not None and y.size and y.min() > 0:
             set_scale(ax, "y", "log" if y.max() > 4 * y.min() else "linear")
-        title = f"in {result.budget_s:.4g} s"
+        title = f"search along {name}, each protocol in {format_quantity(result.budget_s, 's')}"
         ax.set_title(title + (f"; {skipped} not playable" if skipped else ""), fontsize="small")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
