@@ -2,8 +2,9 @@
 
 A new Agg-backed figure (no pyplot state), saving at 150 dpi, axis labels with units that wrap
 instead of clipping, sweep coordinates scaled to an SI prefix with a log axis where the sweep is
-geometric, the record's title, and the warning lines (``UNRELIABLE: ...``, labels) written
-across the top of a figure.
+geometric, the record's title, the warning lines (``UNRELIABLE: ...``, labels) written
+across the top of a figure, and the overlay of a measured and a scaled simulated record with
+its residual below (``spin-echo compare``, for the signal and for m_z alike).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from spin_echo.echo.units_format import display_scale, format_quantity, short_un
 __all__ = [
     "axis_label",
     "coordinate",
+    "draw_sweep_overlay",
     "figure_title",
+    "finish_overlay",
     "first_value",
     "new_figure",
+    "overlay_axes",
     "save_figure",
     "set_scale",
     "spacing",
@@ -121,3 +125,70 @@ def write_warnings(figure: Figure, lines: Sequence[str], notes: Sequence[str] = 
         return
     text = "\n".join(textwrap.fill(line, 100) for line in [*lines, *notes])
     figure.suptitle(text, color="C3" if lines else "0.3", fontsize="small", ha="left", x=0.02)
+
+
+def overlay_axes() -> tuple[Figure, Axes, Axes]:
+    """Return a comparison figure: the overlay axes above, the residual axes (shared x) below."""
+    figure = new_figure(6.4, 6.0)
+    top, residual = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    return figure, top, residual
+
+
+def draw_sweep_overlay(
+    axes: tuple[Axes, Axes],
+    measured: xr.DataArray,
+    values: tuple[np.ndarray, np.ndarray],
+    error: float | None,
+    *,
+    quantity: str,
+    simulated_label: str,
+) -> str:
+    """Draw one value per sweep point, measured and simulated, against the first sweep axis.
+
+    Parameters
+    ----------
+    axes
+        The overlay and residual axes of :func:`overlay_axes`.
+    measured
+        The measured record (its sweep coordinates and ``units``); other sweep axes are at their
+        first point, and without a sweep axis the one value is drawn at x = 0.
+    values
+        The measured and the (scaled) simulated value at each point of the first axis.
+    error
+        The error bar of a measured value, or None.
+    quantity, simulated_label
+        The y label's quantity and the simulated curve's legend label.
+
+    Returns
+    -------
+    str
+        The fixed values of the other sweep axes (``"B = 1 mT"``), for the title; ``""`` if none.
+    """
+    top, residual = axes
+    dims = [d for d in measured.dims if d != "time"]
+    units = str(measured.attrs.get("units", ""))
+    if dims:
+        x, x_label, x_scale = coordinate(measured, dims[0])
+    else:
+        x, x_label, x_scale = np.zeros(1), "", "linear"
+    y_measured, y_simulated = values
+    top.errorbar(x, y_measured, yerr=error, fmt="o", ms=3.5, color="k", lw=0.8, label="measured")
+    top.plot(x, y_simulated, color="C3", lw=1.5, label=simulated_label)
+    residual.plot(x, y_measured - y_simulated, "o-", ms=3, lw=0.8, color="k")
+    set_scale(residual, "x", x_scale)
+    residual.set_xlabel(x_label)
+    top.set_ylabel(axis_label(quantity, units))
+    return ", ".join(f"{d} = {first_value(measured, d)}" for d in dims[1:])
+
+
+def finish_overlay(
+    figure: Figure, axes: tuple[Axes, Axes], title: str, units: str, path: str | Path
+) -> Figure:
+    """Add the zero lines, the residual's label, the legend and ``title``; write to ``path``."""
+    top, residual = axes
+    top.axhline(0.0, color="0.6", lw=0.6)
+    residual.axhline(0.0, color="0.6", lw=0.6)
+    residual.set_ylabel(axis_label("residual", units))
+    top.legend(frameon=False, fontsize="small")
+    top.set_title(title, fontsize="medium")
+    return save_figure(figure, path)

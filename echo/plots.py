@@ -24,9 +24,12 @@ from spin_echo.echo.analysis.noise import signal_below_error
 from spin_echo.echo.figure import (
     axis_label,
     coordinate,
+    draw_sweep_overlay,
     figure_title,
+    finish_overlay,
     first_value,
     new_figure,
+    overlay_axes,
     save_figure,
     set_scale,
     spacing,
@@ -391,8 +394,7 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
     measured, simulated = comparison.measured, comparison.simulated
     units = str(measured.attrs.get("units", ""))
     dims = [d for d in measured.dims if d != "time"]
-    figure = new_figure(6.4, 6.0)
-    ax_top, ax_res = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    figure, ax_top, ax_res = overlay_axes()
     scale = comparison.scale
     title = (
         f"scale |c| = {format_quantity(abs(scale), '')}, "
@@ -433,28 +435,14 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
         echo_s = integrate_echo(reduced_s, window=window, mode="quadrature", phase_rad=phase)
         inside = (measured["time"] >= window.start_s) & (measured["time"] <= window.stop_s)
         error = comparison.noise_sigma / np.sqrt(int(inside.sum()))
-        x, x_label, x_scale = coordinate(measured, dims[0])
-        ax_top.errorbar(
-            x,
-            echo_m.values,
-            yerr=error if error > 0 else None,
-            fmt="o",
-            ms=3.5,
-            color="k",
-            lw=0.8,
-            label="measured",
+        fixed = draw_sweep_overlay(
+            (ax_top, ax_res),
+            measured,
+            (echo_m.values, echo_s.values),
+            error if error > 0 else None,
+            quantity="integrated echo",
+            simulated_label="simulated × c",
         )
-        ax_top.plot(x, echo_s.values, color="C3", lw=1.5, label="simulated × c")
-        ax_res.plot(x, echo_m.values - echo_s.values, "o-", ms=3, lw=0.8, color="k")
-        set_scale(ax_res, "x", x_scale)
-        ax_res.set_xlabel(x_label)
-        ax_top.set_ylabel(axis_label("integrated echo", units))
-        fixed = ", ".join(f"{d} = {first_value(measured, d)}" for d in dims[1:])
         if fixed:
             title += f"\n{fixed}"
-    ax_top.axhline(0.0, color="0.6", lw=0.6)
-    ax_res.axhline(0.0, color="0.6", lw=0.6)
-    ax_res.set_ylabel(axis_label("residual", units))
-    ax_top.legend(frameon=False, fontsize="small")
-    ax_top.set_title(title, fontsize="medium")
-    return save_figure(figure, path)
+    return finish_overlay(figure, (ax_top, ax_res), title, units, path)

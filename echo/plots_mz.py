@@ -20,10 +20,11 @@ from matplotlib.figure import Figure
 from spin_echo.echo.analysis.mz import mz_curve
 from spin_echo.echo.figure import (
     axis_label,
-    coordinate,
+    draw_sweep_overlay,
     figure_title,
-    first_value,
+    finish_overlay,
     new_figure,
+    overlay_axes,
     save_figure,
     set_scale,
     spacing,
@@ -118,32 +119,22 @@ def plot_mz_compare(comparison: Comparison, path: str | Path) -> Figure:
     measured, simulated = comparison.measured, comparison.simulated
     units = str(measured.attrs.get("units", ""))
     dims = [d for d in measured.dims if d != "time"]
-    figure = new_figure(6.4, 6.0)
-    ax_top, ax_res = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    figure, ax_top, ax_res = overlay_axes()
     title = (f"m_z: scale c = {format_quantity(comparison.scale.real, '')}; "
              f"reduced chi-square {comparison.chi2_reduced:.3g}")  # fmt: skip
     first = {d: 0 for d in dims[1:]}
     mean_m = measured.isel(first).mean("time")
     mean_s = simulated.isel(first).mean("time")
-    if dims:
-        x, x_label, x_scale = coordinate(measured, dims[0])
-    else:
-        x, x_label, x_scale = np.zeros(1), "", "linear"
     sigma = comparison.noise_sigma
     error = sigma / np.sqrt(measured.sizes["time"]) if np.isfinite(sigma) and sigma > 0 else None
-    ax_top.errorbar(x, mean_m.values, yerr=error, fmt="o", ms=3.5, color="k", lw=0.8,
-                    label="measured")  # fmt: skip
-    ax_top.plot(x, mean_s.values, "-", color="C3", lw=1.5, label="simulated mz × c")
-    ax_res.plot(x, mean_m.values - mean_s.values, "o-", ms=3, lw=0.8, color="k")
-    set_scale(ax_res, "x", x_scale)
-    ax_res.set_xlabel(x_label)
-    ax_top.set_ylabel(axis_label("m_z", units))
-    ax_res.set_ylabel(axis_label("residual", units))
-    fixed = ", ".join(f"{d} = {first_value(measured, d)}" for d in dims[1:])
+    fixed = draw_sweep_overlay(
+        (ax_top, ax_res),
+        measured,
+        (mean_m.values, mean_s.values),
+        error,
+        quantity="m_z",
+        simulated_label="simulated mz × c",
+    )
     if fixed:
         title += f"\n{fixed}"
-    ax_top.axhline(0.0, color="0.6", lw=0.6)
-    ax_res.axhline(0.0, color="0.6", lw=0.6)
-    ax_top.legend(frameon=False, fontsize="small")
-    ax_top.set_title(title, fontsize="medium")
-    return save_figure(figure, path)
+    return finish_overlay(figure, (ax_top, ax_res), title, units, path)
