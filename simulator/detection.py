@@ -227,6 +227,9 @@ class Accumulator:
         (a chunk's: clipped to ``[0, chunk size]``; the total's: the whole ensemble's): every
         detection sum is also taken over each group's packets, and :meth:`add` adds the
         groups of ``other`` to these.
+    with_signal
+        False: sum m_z only (the signal stays zero; :func:`free_run` then skips the power
+        sums, nearly all of a detection's cost).
     """
 
     def __init__(
@@ -236,6 +239,7 @@ class Accumulator:
         eigenbasis: bool = False,
         group_edges: tuple[int, ...] = (),
         packet_edges: tuple[int, ...] = (),
+        with_signal: bool = True,
     ) -> None:
         if group_edges and packet_edges:
             raise ValueError("give chunk group edges or packet group edges, not both")
@@ -247,6 +251,7 @@ class Accumulator:
         edges = self.group_edges or self.packet_edges
         self.groups = np.zeros((max(0, len(edges) - 1), points), dtype=complex)
         self.chunks = 0
+        self.with_signal = with_signal
 
     def packet_groups(self) -> Iterator[tuple[int, slice]]:
         """Yield ``(group, packets)`` for every non-empty packet group (``packet_edges``)."""
@@ -258,7 +263,8 @@ class Accumulator:
         """Add the chunk's packets in state ``(m, z)`` (carrier frame) to point ``index``."""
         a = frame.weight * frame.coupling
         across = a * frame.sin_eta
-        self.signal[index] -= kernels.dot(across, np.conj(m))
+        if self.with_signal:
+            self.signal[index] -= kernels.dot(across, np.conj(m))
         self.mz[index] += kernels.dot(a * frame.cos_eta, z - frame.z_eq) + frame.mz_eq
         if self.eigen is not None:
             self.eigen[index] += kernels.dot(frame.weight, m)
@@ -315,13 +321,17 @@ def free_run(
     tau0 = run.first_s - seg_start_s
     m0, z0 = free_evolve(m, z, frame, relax, tau0, carrier_hz)
     a = frame.weight * frame.coupling
+    j = np.arange(run.count) * run.spacing_s
+    sl = slice(run.offset, run.offset + run.count)
+    b = a * frame.cos_eta
+    acc.mz[sl] += frame.mz_eq + kernels.dot(b, z0 - frame.z_eq) * np.exp(-relax.gamma1 * j)
+    if not acc.with_signal:
+        return
     omega = TWO_PI * (2.0 * frame.energy_hz - carrier_hz)
     coeff = a * frame.sin_eta * m0
     if acc.eigen is not None:
         coeff = np.stack([coeff, frame.weight * m0])
     sums = kernels.power_sums(coeff, omega * run.spacing_s, run.count)
-    j = np.arange(run.count) * run.spacing_s
-    sl = slice(run.offset, run.offset + run.count)
     decay = np.exp(-relax.gamma2 * j)
     if acc.eigen is not None:
         acc.eigen[sl] += sums[1] * decay
@@ -332,5 +342,3 @@ def free_run(
             a[part] * frame.sin_eta[part] * m0[part], omega[part] * run.spacing_s, run.count
         )
         acc.groups[group, sl] -= np.conj(group_sums) * decay
-    b = a * frame.cos_eta
-    acc.mz[sl] += frame.mz_eq + kernels.dot(b, z0 - frame.z_eq) * np.exp(-relax.gamma1 * j)

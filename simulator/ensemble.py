@@ -43,6 +43,7 @@ from spin_echo.simulator.bath import (
     cos_pi_spin,
     draw_bath_bias,
     draw_splitting,
+    redraw_channels,
 )
 from spin_echo.simulator.distributions import Distribution, Orientation
 
@@ -209,6 +210,31 @@ class Ensemble:
         if self.bare_delta_hz is None or self.base_bias_hz is None:
             raise ValueError("the ensemble was not drawn with a nuclear bath")
         return self.bare_delta_hz, self.base_bias_hz
+
+    def redrawn(
+        self, bath: NuclearBath, spin: float | None, seed: int, count: int
+    ) -> list[Ensemble]:
+        """Return the ensemble after each of ``count`` redraws of every packet's channel.
+
+        The dynamic bath's redraws at the pulses (:func:`simulator.bath.redraw_channels`),
+        from one generator seeded by ``(seed, 3)``.
+
+        Raises
+        ------
+        ValueError
+            If the ensemble was not drawn with a nuclear bath.
+        """
+        delta0, base = self.channel_base()
+        rng = np.random.default_rng([seed, 3])
+        draws = []
+        for _ in range(count):
+            delta, epsilon = redraw_channels(rng, delta0, base, bath, spin)
+            draws.append(
+                Ensemble(
+                    delta, epsilon, self.cos_theta, self.weight, self.channel_weight, self.norm
+                )
+            )
+        return draws
 
 
 def _cauchy_logpdf(x: np.ndarray, center: np.ndarray | float, width: float) -> np.ndarray:

@@ -51,6 +51,8 @@ __all__ = [
     "driven_map",
     "propagate",
     "propagate_chunks",
+    "propagate_segments",
+    "timeline_work",
 ]
 
 TWO_PI = 2.0 * math.pi
@@ -117,17 +119,28 @@ class SegmentChanges:
         )
 
 
-def _propagate_chunk(
+def propagate_segments(
     timeline: Timeline,
     frame: PacketFrame,
     relax: Relaxation,
-    runs: dict[int, list[DetectionRun]],
+    runs: Mapping[int, list[DetectionRun]],
     acc: Accumulator,
+    state: tuple[np.ndarray, np.ndarray] | None = None,
+    segments: range | None = None,
     frames: Mapping[int, PacketFrame] | None = None,
-) -> None:
-    m = np.zeros(len(frame.energy_hz), dtype=complex)
-    z = frame.z_eq.copy()
-    for k in range(len(timeline.start_s)):
+) -> tuple[np.ndarray, np.ndarray]:
+    """Carry a chunk's packets through ``segments`` of ``timeline``; return their ``(m, z)``.
+
+    ``state`` is the packets' ``(m, z)`` at the first segment's start (carrier frame; the
+    equilibrium of ``frame`` when None), ``segments`` every segment when None. The detection
+    points of ``runs`` in those segments are added to ``acc``; ``frames`` replaces the
+    packets' frame from the given segments on (the dynamic bath).
+    """
+    if state is None:
+        m, z = np.zeros(len(frame.energy_hz), dtype=complex), frame.z_eq.copy()
+    else:
+        m, z = state
+    for k in range(len(timeline.start_s)) if segments is None else segments:
         t_k, d_k = float(timeline.start_s[k]), float(timeline.duration_s[k])
         if frames and k in frames:
             frame = frames[k]
@@ -142,6 +155,24 @@ def _propagate_chunk(
                 tau = run.first_s + j * run.spacing_s - t_k
                 acc.point(run.offset + j, frame, *apply(m, z, tau))
         m, z = apply(m, z, d_k)
+    return m, z
+
+
+def timeline_work(timeline: Timeline, packets: int, relax: Relaxation) -> float:
+    """Return the work of a rotating-frame propagation of ``timeline`` (packet-steps).
+
+    The measure of :func:`simulator.kernels.propagation_work`, which picks the backend.
+    """
+    runs = runs_by_segment(timeline)
+    driven = np.asarray(timeline.rabi_hz) != 0.0
+    driven_points = sum(run.count for k, segment in runs.items() if driven[k] for run in segment)
+    return kernels.propagation_work(
+        packets,
+        maps=int(np.count_nonzero(driven)) + driven_points,
+        free_segments=int(np.count_nonzero(~driven)),
+        free_points=len(timeline.detect_times_s) - driven_points,
+        anisotropic=not relax.isotropic,
+    )
 
 
 def propagate(
@@ -267,18 +298,10 @@ def propagate_chunks(
             frames = {k: PacketFrame.build(e, temperature_k) for k, e in part.at_segment.items()}
             part = part.ensemble
         frame = PacketFrame.build(part, temperature_k)
-        _propagate_chunk(timeline, frame, relax, runs, acc, frames)
+        propagate_segments(timeline, frame, relax, runs, acc, frames=frames)
         return acc
 
-    driven = np.asarray(timeline.rabi_hz) != 0.0
-    driven_points = sum(run.count for k, segment in runs.items() if driven[k] for run in segment)
-    steps = kernels.propagation_work(
-        len(ensemble),
-        maps=int(np.count_nonzero(driven)) + driven_points,
-        free_segments=int(np.count_nonzero(~driven)),
-        free_points=points - driven_points,
-        anisotropic=not relax.isotropic,
-    )
+    steps = timeline_work(timeline, len(ensemble), relax)
     total = Accumulator(points, eigenbasis=eigenbasis, group_edges=edges)
     with (
         kernels.backend_for(steps, backend),

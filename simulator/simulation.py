@@ -45,12 +45,10 @@ the ensemble signal (the packets are independent draws). The standard error is
 the one-group result (the same bits as :meth:`Simulation.run`); it equals
 :math:`\sum_r G_r` in exact arithmetic. The groups are formed in one of two ways:
 
-* one pass, in the rotating frame without spin diffusion when the ensemble makes at least
-  :data:`REPLICAS` propagator chunks (:data:`~simulator.detection.KERNEL_CHUNK` packets each,
-  so from 114,689 packets on): the groups are runs of whole chunks
-  (:func:`simulator.detection.chunk_groups`, sizes differing by at most one chunk), and the
-  propagation of the whole ensemble sums each chunk into its group as well as into the total
-  (the total's additions unchanged, so the signal keeps its bits) — no second propagation;
+* one pass, in the rotating frame without spin diffusion from :data:`REPLICAS` propagator
+  chunks on (114,689 packets): the groups are runs of whole chunks (sizes differing by at most
+  one, :func:`simulator.detection.chunk_groups`); each chunk is summed into its group as well
+  as into the total (whose additions, and bits, are unchanged) — no second propagation;
 * in the lab frame without spin diffusion, the groups are packets ``[N r // R, N (r + 1) // R)``
   (sizes differing by at most one): the detection sums are also taken over each group's
   packets in the one propagation (:func:`simulator.lab.frame.propagate_lab` ``groups``);
@@ -70,8 +68,8 @@ import numpy as np
 from spin_echo.sequences.compile import compile_timeline
 from spin_echo.sequences.protocol import Protocol, combine_phase_cycle
 from spin_echo.sequences.timeline import DetectWindow, Timeline, Waveform
-from spin_echo.simulator.bath import redraw_channels
 from spin_echo.simulator.bloch import Relaxation
+from spin_echo.simulator.cycle import SharedCycle, propagate_cycle, shared_cycle
 from spin_echo.simulator.detection import KERNEL_CHUNK, Observables, chunk_groups
 from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, propagate_diffusing
 from spin_echo.simulator.ensemble import Ensemble
@@ -240,11 +238,13 @@ class Simulation:
         g1, g2 = self.relaxation.gamma1, self.relaxation.gamma2
         return (1.0 / g1 if g1 > 0 else None, 1.0 / g2 if g2 > 0 else None)
 
-    def run(self, timeline: Timeline) -> Observables:
+    def run(self, timeline: Timeline | SharedCycle) -> Observables:
         """Propagate ``timeline`` through every packet; return the normalised observables."""
         return self._propagate(timeline, self.ensemble, self.seed, 0, self.packets)
 
-    def run_with_error(self, timeline: Timeline, replicas: int = REPLICAS) -> SimulatedSignal:
+    def run_with_error(
+        self, timeline: Timeline | SharedCycle, replicas: int = REPLICAS
+    ) -> SimulatedSignal:
         """Return :meth:`run` with the Monte-Carlo standard error of ``replicas`` groups.
 
         Raises
@@ -275,7 +275,14 @@ class Simulation:
         replicas
             Replica groups for the Monte-Carlo error (0: none). The replicas of every step are
             combined with the phase cycle replica by replica (the same packets in each).
+            Steps that end alike are propagated as one where they can (:mod:`simulator.cycle`).
         """
+        receivers = [step.receiver for step in phase_cycle]
+        cycle = None if self.frame != "rotating" else shared_cycle(steps, receivers)
+        if cycle is not None and self.diffusion is None and not self.dynamic:
+            run = self.run_with_error(cycle, replicas) if replicas else None
+            observed = run.observables if run else self.run(cycle)
+            return PointSignal(observed.signal, observed.mz, run and run.sem, steps[0].detect)
         if replicas:
             runs = [self.run_with_error(t, replicas) for t in steps]
             signals = [r.observables.signal for r in runs]
@@ -404,6 +411,8 @@ class Simulation:
         ``edges``: of groups of packets at these edges (lab frame, no diffusion).
         """
         temperature_k = self.sample.temperature_k
+        if isinstance(timeline, SharedCycle):  # run_point's: rotating frame, no environments
+            return propagate_cycle(timeline, ensemble, self.relaxation, temperature_k, groups)
         packets: Ensemble | SegmentChanges = ensemble
         if self.dynamic:  # the same redraws in both frames
             at = {k: e.chunk(start, stop) for k, e in self._segment_changes(timeline).items()}
@@ -442,16 +451,8 @@ class Simulation:
 
     def _redraws(self, count: int) -> list[Ensemble]:
         """Return the whole ensemble after each of ``count`` flips (stream ``(seed, 3)``)."""
-        bath = self.sample.nuclear
-        assert bath is not None
-        delta0, base = self.ensemble.channel_base()
-        rng = np.random.default_rng([self.seed, 3])
-        e = self.ensemble
-        draws = []
-        for _ in range(count):
-            delta, epsilon = redraw_channels(rng, delta0, base, bath, self.sample.spin)
-            draws.append(Ensemble(delta, epsilon, e.cos_theta, e.weight, e.channel_weight, e.norm))
-        return draws
+        assert self.sample.nuclear is not None
+        return self.ensemble.redrawn(self.sample.nuclear, self.sample.spin, self.seed, count)
 
 
 def simulate(

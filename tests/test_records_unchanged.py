@@ -3,7 +3,7 @@
 ``tests/data/records_before_restructure.npz`` holds records made with ``spin-echo simulate
 ... --packets 300`` by the code *before* the import namespace, the rooms and the single
 simulation path were introduced (commit 577fc96). A refactor must reproduce the rotating-frame
-records bit for bit. The lab-frame records are compared to 2e-6 of the signal maximum: the lab
+records bit for bit, but for the rounding of :data:`ROUNDING`. The lab-frame records are compared to 2e-6 of the signal maximum: the lab
 frame's driven segments are now whole carrier-period maps (issue 14), 5e-9 from a converged
 1024-step reference, while the old default (64 CF4 steps per period) was itself up to 1.3e-6
 from it on the nutation's 4 us pulse (measured); the records moved by that old error.
@@ -26,6 +26,10 @@ ROOT = Path(__file__).parent.parent
 DATA = np.load(Path(__file__).parent / "data" / "records_before_restructure.npz")
 CASES = sorted({key.split("/")[0] for key in DATA.files})
 LAB_TOLERANCE = 2e-6
+#: Rotating-frame signals, of the signal maximum: phase steps that end alike are now combined
+#: before their shared segments (simulator/cycle.py), the same sums in another order; measured
+#: at most 1.6e-15 (hahn-echo on tb-grain). m_z (step 0's own propagation) keeps its bits.
+ROUNDING = 5e-15
 
 
 def _split(case: str) -> tuple[str, str, str]:
@@ -60,12 +64,16 @@ def test_seeded_record_is_unchanged(case, tmp_path, capsys):
         np.testing.assert_allclose(ds.time.values, DATA[f"{case}/time"], rtol=1e-14, atol=0)
         for name in ("signal_re", "signal_im", "mz"):
             new, old = ds[name].values, DATA[f"{case}/{name}"]
-            if frame == "rotating":
+            scale = np.max(np.hypot(DATA[f"{case}/signal_re"], DATA[f"{case}/signal_im"]))
+            if frame == "rotating" and name == "mz":
                 np.testing.assert_array_equal(new, old, err_msg=f"{case}: {name}")
+            elif frame == "rotating":
+                np.testing.assert_allclose(
+                    new, old, rtol=0, atol=ROUNDING * scale, err_msg=f"{case}: {name}"
+                )
             else:
                 # "of the signal maximum": the largest |s| of the old record (mz is in the same
                 # normalised magnetisation units)
-                scale = np.max(np.hypot(DATA[f"{case}/signal_re"], DATA[f"{case}/signal_im"]))
                 np.testing.assert_allclose(
                     new, old, rtol=0, atol=LAB_TOLERANCE * scale, err_msg=f"{case}: {name}"
                 )

@@ -84,7 +84,10 @@ def test_record_holds_the_phase_cycled_simulation_of_each_point(hahn_record):
                 for k in range(len(protocol.phase_cycle))
             ]
             expected = combine_phase_cycle(steps, protocol.phase_cycle)
-            np.testing.assert_array_equal(signal_rec[index], expected)
+            # the steps end alike, so the record's point combines them before their shared
+            # segments (simulator/cycle.py): the same sums in another order, to rounding
+            scale = np.abs(expected).max()
+            np.testing.assert_allclose(signal_rec[index], expected, rtol=0, atol=4e-15 * scale)
 
 
 def test_plot_is_an_image(hahn_record):
