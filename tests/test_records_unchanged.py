@@ -3,10 +3,11 @@
 ``tests/data/records_before_restructure.npz`` holds records made with ``spin-echo simulate
 ... --packets 300`` by the code *before* the import namespace, the rooms and the single
 simulation path were introduced (commit 577fc96). A refactor must reproduce the rotating-frame
-records bit for bit, but for the rounding of :data:`ROUNDING`. The lab-frame records are compared to 2e-6 of the signal maximum: the lab
-frame's driven segments are now whole carrier-period maps (issue 14), 5e-9 from a converged
-1024-step reference, while the old default (64 CF4 steps per period) was itself up to 1.3e-6
-from it on the nutation's 4 us pulse (measured); the records moved by that old error.
+records bit for bit, but for the rounding of :data:`ROUNDING`. The lab-frame records are
+compared to 2e-6 of the signal maximum: the lab frame's driven segments are now whole
+carrier-period maps (issue 14), 5e-9 from a converged 1024-step reference, while the old
+default (64 CF4 steps per period) was itself up to 1.3e-6 from it on the nutation's 4 us pulse
+(measured); the records moved by that old error.
 Not stored: samples with spin diffusion (``ferritin``: the diffusion now runs through pulses,
 issue 12), the hole-burning protocol (its phase cycle changed) and the virtual bench (it now
 propagates every environment of the sample): each of those changed on purpose.

@@ -89,7 +89,7 @@ CASES = {
     "quadrature": (
         [(0.0, PI / 2), (PI / 2, PI / 2), (PI, PI / 2), (1.5 * PI, PI / 2)],
         [1, -1j, -1, 1j],
-    ),  # fmt: skip
+    ),
     # receivers that add up to 2: the equilibrium part of the maps is scaled, not cancelled
     "receivers add": ([(0.0, PI / 2), (PI, PI / 2)], [1, 1]),
 }
