@@ -36,13 +36,20 @@ root of the number of samples per correlation time). They assume the noise estim
 the reduced chi-square is well above 1 the model does not describe the data and the errors are
 too small by about ``sqrt(chi2)``. The fit stops when an iteration lowers the
 chi-square by less than 1e-5 of itself (for a good fit, a step well below one standard error).
+
+Every fit checks itself before its numbers are shown (:attr:`SampleFit.health`, the checks of
+:mod:`spin_echo.echo.analysis.health`): a value at a bound or still at its start, an error
+larger than a positive value or below what noisy data can determine, a reduced chi-square
+outside its 99.99 % band — at the effective number of independent values of the correlated
+noise, not the number of samples — and a fit stopped before it converged make it
+``UNRELIABLE: <reasons>``.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import numpy as np
@@ -51,6 +58,7 @@ from scipy.optimize import least_squares
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
 from spin_echo.echo.analysis.fit_yaml import annotate_sample_yaml, unit_of_key
+from spin_echo.echo.analysis.health import FitHealth, check_fit
 from spin_echo.echo.analysis.mz import held_mz
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
 from spin_echo.echo.record_info import record_info
@@ -234,6 +242,10 @@ class SampleFit:
         Number of simulations of the whole record.
     converged
         False when the fit stopped at ``max_evaluations``.
+    health
+        The fit's self-checks (:func:`spin_echo.echo.analysis.health.check_fit`, the chi-square
+        band at the effective degrees of freedom of the correlated noise, and convergence):
+        ``health.line()`` is ``"UNRELIABLE: ..."`` when a check failed.
     """
 
     sample: Sample
@@ -248,6 +260,7 @@ class SampleFit:
     noise_source: str
     evaluations: int
     converged: bool
+    health: FitHealth = field(default_factory=FitHealth)
 
     def to_yaml(self, *, record: str = "the measured record") -> str:
         """Return the fitted sample YAML, with the uncertainties as comments."""
@@ -265,6 +278,7 @@ class SampleFit:
                 f"noise sigma = {self.noise_sigma:.4g} per quadrature ({self.noise_source}), "
                 f"{self.evaluations} evaluations"
                 + ("" if self.converged else " (stopped before converging)"),
+                *([self.health.line()] if not self.health.reliable else []),
             ],
         )
 
@@ -397,17 +411,41 @@ def fit_sample(
     derivative = np.array([p.derivative(x) for p, x in zip(parameters, q, strict=True)])
     covariance = covariance_q * np.outer(derivative, derivative)
     errors = np.sqrt(np.diag(covariance))
+    values = np.array([p.to_value(x) for p, x in zip(parameters, q, strict=True)])
+    chi2_reduced = float(np.sum(final**2)) / dof
+    # the chi-square band at the effective number of independent values: the receiver
+    # correlates the noise along time (N^2 / sum rho^2 per trace, noise.NoiseEstimate)
+    independent = len(blocks) * rho.shape[0] ** 2 / float(np.sum(rho**2))
+    health = check_fit(
+        names=[p.key for p in parameters],
+        units=[unit_of_key(p.key) for p in parameters],
+        values=values,
+        errors=errors,
+        start=np.array([p.start for p in parameters]),
+        lower=np.array([p.lower for p in parameters]),
+        upper=np.array([p.upper for p in parameters]),
+        points=max(round(independent) - (2 if fit_scale else 0), 1),
+        chi2_reduced=chi2_reduced,
+        magnitudes=[p.log for p in parameters],
+    )
+    converged = bool(solution.status > 0)
+    if not converged:
+        health = health.with_reasons(
+            f"stopped at the evaluation limit before converging ({state['evaluations']} "
+            "simulations)"
+        )
     return SampleFit(
         sample=trial(q),
         parameters=parameters,
-        values=np.array([p.to_value(x) for p, x in zip(parameters, q, strict=True)]),
+        values=values,
         errors=errors,
         correlation=covariance / np.outer(errors, errors),
         scale=state["scale"],
-        chi2_reduced=float(np.sum(final**2)) / dof,
+        chi2_reduced=chi2_reduced,
         dof=dof,
         noise_sigma=sigma,
         noise_source=source,
         evaluations=state["evaluations"],
-        converged=bool(solution.status > 0),
+        converged=converged,
+        health=health,
     )

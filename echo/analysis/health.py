@@ -14,6 +14,9 @@ print it on the figure, and data outputs carry ``reliable: false`` with the reas
 ``error > value``
     for magnitudes (times, rates, widths, amplitudes, depths): a standard error larger than the
     value, the quantity is not measured;
+``error > range``
+    a standard error larger than the whole range between two finite bounds (an angle in
+    [0, pi] known to ±2000 rad): the data do not determine the parameter;
 ``error below precision``
     a standard error below :data:`PRECISION` times the value's magnitude (or zero): no data
     with noise determine a number to 13 digits; it means an exact fit of noise-free data or a
@@ -174,6 +177,13 @@ def check_fit(
             reasons.append(f"{name} = {shown} still at its start value")
         if magnitudes[k] and np.isfinite(error) and error > abs(value):
             reasons.append(f"{name} error {format_quantity(error, unit, digits=2)} > value")
+        span = upper[k] - lower[k]
+        if np.isfinite(span) and np.isfinite(error) and error > span:
+            reasons.append(
+                f"{name} error {format_quantity(error, unit, digits=2)} > its whole range "
+                f"[{format_quantity(lower[k], unit, digits=3)}, "
+                f"{format_quantity(upper[k], unit, digits=3)}]"
+            )
         if not np.isfinite(error) or error <= PRECISION * abs(value) or error == 0:
             reasons.append(
                 f"{name} error {format_quantity(error, unit, digits=2)} below what data determine"

@@ -119,5 +119,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {parameter.key} = {format_with_error(value, error, unit_of_key(parameter.key))}")
     print(f"  reduced chi-square = {result.chi2_reduced:.4g} ({result.dof} dof)")
     print(f"  noise sigma = {result.noise_sigma:.4g} per quadrature ({result.noise_source})")
+    if not result.health.reliable:
+        print(f"  {result.health.line()}")
     print(f"fitted sample: {output.path}")
     return 0

@@ -96,6 +96,7 @@ def test_fit_then_compare_worked_example(measured, capsys):
         assert abs(value - truth) < 3 * error, (key, value, error)
     chi2 = float(out.split("reduced chi-square = ")[1].split()[0])
     assert 0.7 < chi2 < 1.3
+    assert "UNRELIABLE" not in out and "UNRELIABLE" not in fitted.read_text()
     sample = load_sample(fitted)
     assert sample.value("relaxation.T2") == pytest.approx(found["relaxation.T2"][0], rel=0.01)
     assert "# fitted: ±" in fitted.read_text()
@@ -109,6 +110,18 @@ def test_fit_then_compare_worked_example(measured, capsys):
     assert 0.7 < float(out.split("reduced chi-square: ")[1].split()[0]) < 1.3
     image = mpimg.imread(overlay)
     assert image.shape[0] > 100 and image[..., :3].std() > 0.05
+
+
+def test_a_fit_that_fails_its_checks_says_unreliable(measured, capsys):
+    """Noise given at half its true value: the chi-square (about 4) is outside its band."""
+    folder, record = measured
+    fitted = folder / "half-noise.yaml"
+    argv = ["fit", str(record), "--sample", str(folder / "truth.yaml"), "--free", "bias.width"]
+    assert main([*argv, "--noise", str(NOISE / 2), "-o", str(fitted)]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "UNRELIABLE" in line)
+    assert "reduced chi-square" in line and "outside" in line
+    assert "# UNRELIABLE: reduced chi-square" in fitted.read_text()
 
 
 @pytest.mark.parametrize(

@@ -94,3 +94,15 @@ def test_check_fit_on_values_directly():
     assert [r.split()[0] for r in sick.reasons] == ["T", "T", "reduced"]
     assert "T = 0 s at its lower bound" in sick.line()
     assert sick.with_reasons("signal below its Monte-Carlo error").reasons[-1].startswith("signal")
+
+
+@pytest.mark.parametrize(("error", "flagged"), [(3.2, True), (3.1, False)])
+def test_an_error_wider_than_the_whole_range_is_unreliable(error, flagged):
+    """An angle on [0, pi] rad: an error above pi (and only then) says nothing is determined."""
+    health = check_fit(names=("theta",), units=("rad",), values=np.array([1.0]),
+                       errors=np.array([error]), start=np.array([0.5]), lower=np.array([0.0]),
+                       upper=np.array([np.pi]), points=50, chi2_reduced=1.0,
+                       magnitudes=(False,))  # fmt: skip
+    assert (not health.reliable) is flagged
+    if flagged:
+        assert health.reasons == ("theta error 1.8e+02 deg > its whole range [0 deg, 180 deg]",)
