@@ -41,8 +41,9 @@ Every fit checks itself before its numbers are shown (:attr:`SampleFit.health`, 
 :mod:`spin_echo.echo.analysis.health`): a value at a bound or still at its start, an error
 larger than a positive value or below what noisy data can determine, a reduced chi-square
 outside its 99.99 % band — at the effective number of independent values of the correlated
-noise, not the number of samples — and a fit stopped before it converged make it
-``UNRELIABLE: <reasons>``.
+noise, not the number of samples —, a chi-square that is not quadratic within a parameter's
+error (:func:`~spin_echo.echo.analysis.health.check_quadratic`, two more evaluations per
+parameter) and a fit stopped before it converged make it ``UNRELIABLE: <reasons>``.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from scipy.optimize import least_squares
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
 from spin_echo.echo.analysis.fit_yaml import annotate_sample_yaml, unit_of_key
-from spin_echo.echo.analysis.health import FitHealth, check_fit
+from spin_echo.echo.analysis.health import FitHealth, check_fit, check_quadratic
 from spin_echo.echo.analysis.mz import held_mz
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
 from spin_echo.echo.record_info import record_info
@@ -428,6 +429,9 @@ def fit_sample(
         chi2_reduced=chi2_reduced,
         magnitudes=[p.log for p in parameters],
     )
+    keys, scale = [p.key for p in parameters], state["scale"]
+    health = health.with_reasons(*check_quadratic(residuals, q, curvature, keys, lower, upper))
+    state["scale"] = scale  # the optimum's, not the last probe's
     converged = bool(solution.status > 0)
     if not converged:
         health = health.with_reasons(

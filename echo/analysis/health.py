@@ -21,6 +21,12 @@ print it on the figure, and data outputs carry ``reliable: false`` with the reas
     a standard error below :data:`PRECISION` times the value's magnitude (or zero): no data
     with noise determine a number to 13 digits; it means an exact fit of noise-free data or a
     degenerate weight;
+``not quadratic``
+    (:func:`check_quadratic`, for fits that can evaluate their residuals again) chi-square's
+    rise one conditional standard error :math:`1/\sqrt{A_{ii}}` (:math:`A = J^TJ`) either side
+    of the optimum differs from 1, its value for a model linear there, by more than
+    :data:`QUADRATIC_TOLERANCE`: the residuals times the model's second derivative are not small
+    against :math:`A`, and the linear standard errors do not hold;
 ``reduced chi-square``
     with a known noise: :math:`\chi^2_\nu` outside the central :data:`CHI2_CONFIDENCE` interval
     of the :math:`\chi^2_\nu/\nu` distribution for :math:`\nu` degrees of freedom (too large:
@@ -41,7 +47,7 @@ stated in the README.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,8 +58,10 @@ from spin_echo.echo.units_format import format_quantity
 __all__ = [
     "CHI2_CONFIDENCE",
     "PRECISION",
+    "QUADRATIC_TOLERANCE",
     "FitHealth",
     "check_fit",
+    "check_quadratic",
     "chi2_band",
 ]
 
@@ -61,6 +69,8 @@ __all__ = [
 CHI2_CONFIDENCE = 0.9999
 #: Standard errors below this fraction of a value are below what noisy data can determine.
 PRECISION = 1e-12
+#: Largest departure from 1 of chi-square's rise one conditional error from the optimum.
+QUADRATIC_TOLERANCE = 0.1
 _AT_BOUND = 1e-6
 _AT_START = 1e-9
 
@@ -211,3 +221,55 @@ def check_fit(
                 f"{format_quantity(high, unit, digits=3)})"
             )
     return FitHealth(tuple(reasons))
+
+
+def check_quadratic(
+    residuals: Callable[[np.ndarray], np.ndarray],
+    optimum: np.ndarray,
+    curvature: np.ndarray,
+    names: Sequence[str],
+    lower: Sequence[float],
+    upper: Sequence[float],
+) -> list[str]:
+    r"""Return a reason for each parameter along which chi-square is not quadratic.
+
+    Parameters
+    ----------
+    residuals
+        The fit's normalised residuals as a function of its parameters (chi-square is their
+        sum of squares).
+    optimum
+        The best-fit parameters.
+    curvature
+        :math:`A = J^TJ` at the optimum.
+    names
+        Parameter names for the messages.
+    lower, upper
+        Bounds: a probe beyond one is skipped.
+
+    Returns
+    -------
+    list of str
+        One reason per parameter whose chi-square rises, one conditional standard error
+        :math:`1/\sqrt{A_{ii}}` either side, by more than :data:`QUADRATIC_TOLERANCE` away
+        from 1 (module docstring); 2 evaluations of ``residuals`` per parameter.
+    """
+    here = residuals(optimum)
+    base = float(here @ here)
+    reasons = []
+    for i, name in enumerate(names):
+        step = 1.0 / np.sqrt(curvature[i, i])
+        rises = []
+        for sign in (1.0, -1.0):
+            probe = np.array(optimum, dtype=float)
+            probe[i] += sign * step
+            if lower[i] <= probe[i] <= upper[i]:
+                r = residuals(probe)
+                rises.append(float(r @ r) - base)
+        if any(abs(rise - 1.0) > QUADRATIC_TOLERANCE for rise in rises):
+            shown = ", ".join(f"{rise:.3g}" for rise in rises)
+            reasons.append(
+                f"{name}: chi-square not quadratic within its error (it rises by {shown} one "
+                "error either side, 1 if linear): the error does not hold"
+            )
+    return reasons

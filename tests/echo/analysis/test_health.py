@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from spin_echo.echo.analysis.decay_fits import fit_echo_decay
-from spin_echo.echo.analysis.health import FitHealth, check_fit, chi2_band
+from spin_echo.echo.analysis.health import FitHealth, check_fit, check_quadratic, chi2_band
 from spin_echo.echo.analysis.spectroscopy import fit_hole
 
 TAU = np.linspace(0.1e-6, 8e-6, 30)
@@ -106,3 +106,34 @@ def test_an_error_wider_than_the_whole_range_is_unreliable(error, flagged):
     assert (not health.reliable) is flagged
     if flagged:
         assert health.reasons == ("theta error 1.8e+02 deg > its whole range [0 deg, 180 deg]",)
+
+
+@pytest.mark.parametrize(("b", "flagged"), [(0.0, False), (0.3, False), (0.33, True), (0.5, True)])
+def test_chi_square_not_quadratic_within_the_error(b, flagged):
+    """r(q) = (q, b q^2): A = 1 at q = 0, and one error either side chi-square rises by exactly
+    1 + b^2 (1 for the linear model b = 0); the tolerance 0.1 falls between b = 0.3 and 0.33."""
+    calls = []
+
+    def residuals(q):
+        calls.append(float(q[0]))
+        return np.array([q[0], b * q[0] ** 2])
+
+    reasons = check_quadratic(residuals, np.array([0.0]), np.array([[1.0]]), ["k"], [-1e9], [1e9])
+    assert sorted(calls) == [-1.0, 0.0, 1.0]
+    rise = 1.0 + b * b
+    if flagged:
+        assert reasons == [
+            f"k: chi-square not quadratic within its error (it rises by {rise:.3g}, {rise:.3g} "
+            "one error either side, 1 if linear): the error does not hold"
+        ]
+    else:
+        assert reasons == []
+
+
+def test_a_probe_beyond_a_bound_is_skipped():
+    reasons = check_quadratic(
+        lambda q: np.array([q[0], q[0] ** 2]), np.array([0.0]), np.array([[1.0]]), ["k"], [0.0],
+        [1e9],
+    )  # fmt: skip
+    assert reasons == ["k: chi-square not quadratic within its error (it rises by 2 one error "
+                       "either side, 1 if linear): the error does not hold"]  # fmt: skip
