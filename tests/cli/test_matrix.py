@@ -45,6 +45,7 @@ ANALYSIS = {
     "fid": "FID spectrum",
     "nutation": "nutation",
     "hahn-echo": "echo decay|no hahn-echo fit",
+    "hahn-echo-exorcycle": "echo decay|no hahn-echo fit",
     "cpmg": "CPMG train|no cpmg fit",
     "stimulated-echo": "stimulated-echo decay|no stimulated-echo fit",
     "inversion-recovery": "inversion recovery|no inversion-recovery fit",

@@ -9,6 +9,7 @@ from spin_echo.sequences import Protocol, list_protocols, load_protocol
 
 EXPECTED = {
     "hahn-echo": ("hahn-echo", "tau"),
+    "hahn-echo-exorcycle": ("hahn-echo", "tau"),
     "stimulated-echo": ("stimulated-echo", "T_mix"),
     "inversion-recovery": ("inversion-recovery", "T_rec"),
     "cpmg": ("cpmg", "tau"),
