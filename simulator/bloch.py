@@ -24,6 +24,7 @@ diagonal. The loops over packets run in :mod:`simulator.kernels` (numpy or numba
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -119,6 +120,14 @@ class PacketFrame:
             z_eq = np.where(energy > 0, -1.0, 0.0)
         mz_eq = float(kernels.dot(ensemble.grain_weight * ensemble.cos_theta * cos_eta, z_eq))
         return cls(energy, cos_eta, sin_eta, ensemble.cos_theta, ensemble.weight, z_eq, mz_eq)
+
+    def scaled(self, factor: float) -> PacketFrame:
+        """Return the frame with its equilibrium (``z_eq``, ``mz_eq``) scaled by ``factor``.
+
+        The maps towards it then carry a weighted sum of states whose weights add up to
+        ``factor`` (:mod:`simulator.cycle`).
+        """
+        return dataclasses.replace(self, z_eq=factor * self.z_eq, mz_eq=factor * self.mz_eq)
 
 
 def free_evolve(

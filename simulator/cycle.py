@@ -23,8 +23,7 @@ step's own segments), when the steps share at least their detection's segments.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,10 +36,12 @@ from spin_echo.simulator.detection import (
     Accumulator,
     Observables,
     chunk_groups,
-    map_chunks,
+    map_chunk_ranges,
     runs_by_segment,
 )
 from spin_echo.simulator.ensemble import Ensemble
+from spin_echo.simulator.lab.frame import LabSpan, default_method
+from spin_echo.simulator.lab.pulse import PERIOD_STEPS
 from spin_echo.simulator.propagator import propagate_segments, timeline_work
 
 __all__ = ["SharedCycle", "propagate_cycle", "shared_cycle"]
@@ -88,13 +89,18 @@ def _shared_segments(steps: Sequence[Timeline]) -> int:
     return shared
 
 
-def shared_cycle(steps: Sequence[Timeline], receivers: Sequence[complex]) -> SharedCycle | None:
+def shared_cycle(
+    steps: Sequence[Timeline], receivers: Sequence[complex], frame: str = "rotating"
+) -> SharedCycle | None:
     """Return the steps as a :class:`SharedCycle` if propagating them as one saves work, else None.
 
     They must have one carrier, the same detection times, every detection point in segments
     they all end with, and fewer combined vectors than steps (one for real receivers, two for
-    complex ones).
+    complex ones); ``frame`` must be the rotating frame or the lab frame with its fast maps
+    (not the step-by-step reference, :func:`simulator.lab.frame.default_method`).
     """
+    if frame not in ("rotating", "lab") or (frame == "lab" and default_method() != "fast"):
+        return None
     if len(steps) < 2 or len(receivers) != len(steps):
         return None
     first = steps[0]
@@ -125,11 +131,6 @@ def _parts(weights: np.ndarray) -> list[tuple[np.ndarray, complex]]:
     return [(w, factor) for w, factor in parts if np.any(w != 0.0)]
 
 
-def _scaled(frame: PacketFrame, factor: float) -> PacketFrame:
-    """Return ``frame`` with its equilibrium scaled by ``factor`` (the affine part of a sum)."""
-    return dataclasses.replace(frame, z_eq=factor * frame.z_eq, mz_eq=factor * frame.mz_eq)
-
-
 def propagate_cycle(
     cycle: SharedCycle,
     ensemble: Ensemble,
@@ -137,18 +138,23 @@ def propagate_cycle(
     temperature_k: float,
     groups: int = 0,
     *,
+    frame: str = "rotating",
+    edges: tuple[int, ...] = (),
     chunk: int = KERNEL_CHUNK,
     threads: int | None = None,
     backend: kernels.Backend | None = None,
 ) -> Observables:
     """Propagate every step of ``cycle`` and return the combined observables (module docstring).
 
+    ``frame="lab"`` propagates with the lab frame's fast maps (:class:`simulator.lab.frame.
+    LabSpan`, as :func:`simulator.lab.frame.propagate_lab` with its default method); ``groups``
+    (rotating frame) and ``edges`` (lab frame) are the Monte-Carlo groups of
+    :func:`simulator.propagator.propagate_chunks` and :func:`~simulator.lab.frame.propagate_lab`.
+
     Returns
     -------
     Observables
-        ``signal`` (and ``group_signals`` with ``groups``, as
-        :func:`simulator.propagator.propagate_chunks` gives them) of the phase cycle combined;
-        ``mz`` of step 0.
+        ``signal`` (and ``group_signals``) of the phase cycle combined; ``mz`` of step 0.
 
     Raises
     ------
@@ -156,45 +162,47 @@ def propagate_cycle(
         If ``groups`` is given and there are fewer chunks than groups.
     """
     points = len(cycle.detect_times_s)
-    edges: tuple[int, ...] = ()
+    chunk_edges: tuple[int, ...] = ()
     if groups:
         found = chunk_groups(len(ensemble), chunk, groups)
         if found is None:
             raise ValueError(f"{len(ensemble)} packets make fewer than {groups} chunks of {chunk}")
-        edges = found
+        chunk_edges = found
     parts = _parts(cycle.weights)
-    suffix = runs_by_segment(cycle.steps[0])
+    carry = _lab_carry(cycle, relax) if frame == "lab" else _rotating_carry(cycle, relax)
     last = cycle.steps[0]
-    split = len(last.start_s) - cycle.shared
+    tail = range(len(last.start_s) - cycle.shared, len(last.start_s))
 
-    def work(part: Ensemble) -> tuple[Accumulator, list[Accumulator]]:
-        frame = PacketFrame.build(part, temperature_k)
+    def work(part: Ensemble, start: int) -> tuple[Accumulator, list[Accumulator]]:
+        local = tuple(int(np.clip(e - start, 0, len(part))) for e in edges)
+        packets = PacketFrame.build(part, temperature_k)
         states = []
-        for t in cycle.steps:
+        for k, t in enumerate(cycle.steps):
             segments = range(len(t.start_s) - cycle.shared)
-            states.append(propagate_segments(t, frame, relax, {}, Accumulator(0), None, segments))
-        tail = range(split, len(last.start_s))
+            states.append(carry(k, packets, Accumulator(0), None, segments, 1.0))
         mz = Accumulator(points, with_signal=False)
-        propagate_segments(last, frame, relax, suffix, mz, states[0], tail)
+        carry(0, packets, mz, states[0], tail, 1.0)
         sums = []
         for weights, _ in parts:
             m = sum(w * s[0] for w, s in zip(weights, states, strict=True) if w != 0.0)
             z = sum(w * s[1] for w, s in zip(weights, states, strict=True) if w != 0.0)
-            acc = Accumulator(points)
-            scaled = _scaled(frame, float(weights.sum()))
-            propagate_segments(last, scaled, relax, suffix, acc, (m + 0j, z + 0.0), tail)
+            acc = Accumulator(points, packet_edges=local)
+            carry(0, packets, acc, (m + 0j, z + 0.0), tail, float(weights.sum()))
             sums.append(acc)
         return mz, sums
 
     # the backend a step propagated alone would get (it decides by one propagation's work)
-    work_steps = max(timeline_work(t, len(ensemble), relax) for t in cycle.steps)
+    if frame == "lab":
+        work_steps = max(len(ensemble) * (len(t.start_s) + points) for t in cycle.steps)
+    else:
+        work_steps = max(timeline_work(t, len(ensemble), relax) for t in cycle.steps)
     mz_total = Accumulator(points)
-    totals = [Accumulator(points, group_edges=edges) for _ in parts]
+    totals = [Accumulator(points, group_edges=chunk_edges, packet_edges=edges) for _ in parts]
     with (
         kernels.backend_for(work_steps, backend),
         kernels.blas_single_thread(),
     ):
-        for mz, sums in map_chunks(work, ensemble, chunk, threads):
+        for mz, sums in map_chunk_ranges(work, ensemble, chunk, threads):
             mz_total.add(mz)
             for total, acc in zip(totals, sums, strict=True):
                 total.add(acc)
@@ -203,8 +211,47 @@ def propagate_cycle(
     observed = [total.observables(times, norm) for total in totals]
     signal = sum(factor * o.signal for (_, factor), o in zip(parts, observed, strict=True))
     group_signals = None
-    if groups:
+    if groups or edges:
         group_signals = sum(
             factor * o.group_signals for (_, factor), o in zip(parts, observed, strict=True)
         )
     return Observables(times, np.asarray(signal), mz_total.mz / norm, group_signals=group_signals)
+
+
+#: ``carry(step, packets, acc, state, segments, offset) -> (m, z)``: one chunk through segments.
+State = tuple[np.ndarray, np.ndarray]
+Carry = Callable[[int, PacketFrame, Accumulator, State | None, range, float], State]
+
+
+def _rotating_carry(cycle: SharedCycle, relax: Relaxation) -> Carry:
+    runs = [runs_by_segment(t) for t in cycle.steps]
+
+    def carry(
+        step: int,
+        packets: PacketFrame,
+        acc: Accumulator,
+        state: State | None,
+        segments: range,
+        offset: float,
+    ) -> State:
+        frame = packets if offset == 1.0 else packets.scaled(offset)
+        timeline = cycle.steps[step]
+        return propagate_segments(timeline, frame, relax, runs[step], acc, state, segments)
+
+    return carry
+
+
+def _lab_carry(cycle: SharedCycle, relax: Relaxation) -> Carry:
+    spans = [LabSpan(t, relax, PERIOD_STEPS) for t in cycle.steps]
+
+    def carry(
+        step: int,
+        packets: PacketFrame,
+        acc: Accumulator,
+        state: State | None,
+        segments: range,
+        offset: float,
+    ) -> State:
+        return spans[step].carry(packets, acc, state, segments, offset=offset)
+
+    return carry

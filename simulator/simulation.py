@@ -29,11 +29,10 @@ here and only here:
   it was;
 * the frame: ``"rotating"`` (exact maps in the rotating-wave approximation, an error of order
   Rabi/carrier) or ``"lab"`` (the full lab-frame Hamiltonian with the carrier,
-  :func:`simulator.lab.frame.propagate_lab`). Both carry every environment, the same way: the
-  same bias paths of spin diffusion (same steps, same noise; the lab frame's driven pieces
-  :func:`simulator.lab.drive.lab_piece`) and the same channel redraws, so the two frames
-  differ by the rotating-wave error only. The dynamic bath is not simulated with spin
-  diffusion (an :class:`~sequences.errors.InputError`).
+  :func:`simulator.lab.frame.propagate_lab`). Both carry every environment the same way (the
+  same bias paths of spin diffusion, with the lab frame's driven pieces
+  :func:`simulator.lab.drive.lab_piece`, and the same channel redraws), so they differ by the
+  rotating-wave error only. The dynamic bath is not simulated with spin diffusion.
 
 The same ``(timeline, sample, seed, packets, frame)`` gives the same result bit for bit.
 
@@ -277,9 +276,9 @@ class Simulation:
             combined with the phase cycle replica by replica (the same packets in each).
             Steps that end alike are propagated as one where they can (:mod:`simulator.cycle`).
         """
-        receivers = [step.receiver for step in phase_cycle]
-        cycle = None if self.frame != "rotating" else shared_cycle(steps, receivers)
-        if cycle is not None and self.diffusion is None and not self.dynamic:
+        receivers = [s.receiver for s in phase_cycle]
+        alone = self.diffusion is not None or self.dynamic  # per-step noise and redraws
+        if not alone and (cycle := shared_cycle(steps, receivers, self.frame)):
             run = self.run_with_error(cycle, replicas) if replicas else None
             observed = run.observables if run else self.run(cycle)
             return PointSignal(observed.signal, observed.mz, run and run.sem, steps[0].detect)
@@ -411,11 +410,18 @@ class Simulation:
         ``edges``: of groups of packets at these edges (lab frame, no diffusion).
         """
         temperature_k = self.sample.temperature_k
-        if isinstance(timeline, SharedCycle):  # run_point's: rotating frame, no environments
-            return propagate_cycle(timeline, ensemble, self.relaxation, temperature_k, groups)
+        if isinstance(timeline, SharedCycle):  # run_point's: no stochastic environments
+            lab = self.frame == "lab"  # the lab frame's rates as below
+            relax = Relaxation.from_times(*self.relaxation_times_s) if lab else self.relaxation
+            chunks = 0 if lab else groups  # the lab frame's groups are packet edges
+            return propagate_cycle(
+                timeline, ensemble, relax, temperature_k, chunks, frame=self.frame, edges=edges
+            )
         packets: Ensemble | SegmentChanges = ensemble
         if self.dynamic:  # the same redraws in both frames
-            at = {k: e.chunk(start, stop) for k, e in self._segment_changes(timeline).items()}
+            flips = flip_segments(timeline)  # the whole ensemble after each flip
+            after = zip(flips, self._redraws(len(flips)), strict=True)
+            at = {k: e.chunk(start, stop) for k, e in after}
             packets = SegmentChanges(ensemble, at)
         if self.frame == "lab":  # the environments as below, each pulse the lab frame's
             t1_s, t2_s = self.relaxation_times_s
@@ -443,11 +449,6 @@ class Simulation:
         return propagate_diffusing(
             timeline, ensemble, self.relaxation, temperature_k, self.diffusion, seed=noise_seed
         )
-
-    def _segment_changes(self, timeline: Timeline) -> dict[int, Ensemble]:
-        """Return the whole ensemble after each flip of ``timeline`` (the dynamic bath)."""
-        flips = flip_segments(timeline)
-        return dict(zip(flips, self._redraws(len(flips)), strict=True))
 
     def _redraws(self, count: int) -> list[Ensemble]:
         """Return the whole ensemble after each of ``count`` flips (stream ``(seed, 3)``)."""

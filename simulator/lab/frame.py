@@ -62,6 +62,8 @@ __all__ = [
     "MIN_FREE_SAMPLES",
     "STEPS_PER_PERIOD",
     "ChangingPackets",
+    "LabSpan",
+    "default_method",
     "propagate_lab",
 ]
 
@@ -191,52 +193,121 @@ def _fast_chunk(
     ``frames``: the packets from the given segments on (the state carried unchanged); the
     maps are kept in ``memo`` (:mod:`simulator.lab.memo`).
     """
-    runs = runs_by_segment(timeline)
-    fc = timeline.carrier_hz
-    m = np.zeros(len(frame.energy_hz), dtype=complex)
-    z = frame.z_eq.copy()
-    count = len(timeline.start_s)
-    freq = fc + np.asarray(timeline.offset_hz, dtype=float)
-    cycles = (fc * np.asarray(timeline.start_s)) % 1.0 + np.asarray(timeline.phase_rad) / TWO_PI
-    length = freq * np.asarray(timeline.duration_s)
-    k = 0
-    while k < count:
-        frame = frames.get(k, frame)
-        here = runs.get(k, [])
-        if timeline.rabi_hz[k] == 0.0:
-            m, z = _free_segment(m, z, frame, relax, timeline, k, here, acc)
-            k += 1
-            continue
-        if here or freq[k] <= 0.0:
-            m, z = _drive_segment(m, z, frame, relax, timeline, k, here, acc, steps_per_period)
-            k += 1
-            continue
+    span = LabSpan(timeline, relax, steps_per_period, cache, memo)
+    span.carry(frame, acc, frames=frames)
+
+
+class LabSpan:
+    """The fast lab-frame maps of a timeline, applied to a chunk over a run of its segments.
+
+    Parameters
+    ----------
+    timeline
+        The compiled timeline.
+    relax
+        Relaxation rates.
+    steps_per_period, cache, memo
+        As :func:`propagate_lab` (``steps_per_period`` for the fast maps).
+    """
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        relax: Relaxation,
+        steps_per_period: int,
+        cache: GridCache | None = None,
+        memo: MapMemo | None = None,
+    ) -> None:
+        self.timeline = timeline
+        self.relax = relax
+        self.steps_per_period = steps_per_period
+        self.cache = SHARED_GRIDS if cache is None else cache
+        self.memo = SHARED_MAPS if memo is None else memo
+        self.runs = runs_by_segment(timeline)
+        fc = timeline.carrier_hz
+        self.freq = fc + np.asarray(timeline.offset_hz, dtype=float)
+        start = np.asarray(timeline.start_s)
+        self.cycles = (fc * start) % 1.0 + np.asarray(timeline.phase_rad) / TWO_PI
+        self.length = self.freq * np.asarray(timeline.duration_s)
+
+    def carry(
+        self,
+        frame: PacketFrame,
+        acc: Accumulator,
+        state: tuple[np.ndarray, np.ndarray] | None = None,
+        segments: range | None = None,
+        *,
+        frames: Mapping[int, PacketFrame] | None = None,
+        offset: float = 1.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Carry a chunk's lab-frame ``(m, z)`` through ``segments``; return it.
+
+        ``state``: at the first segment's start (the equilibrium of ``frame`` when None);
+        ``segments``: all when None; the detection points in them are added to ``acc``.
+        ``offset`` scales the maps' equilibrium part, for a weighted sum of states whose
+        weights add up to it (:mod:`simulator.cycle`).
+        """
+        timeline, relax, runs = self.timeline, self.relax, self.runs
+        frames = frames or {}
+        if state is None:
+            m, z = np.zeros(len(frame.energy_hz), dtype=complex), frame.z_eq.copy()
+        else:
+            m, z = state
+        scaled = frame if offset == 1.0 else frame.scaled(offset)
+        spp = self.steps_per_period
+        k, count = (
+            (0, len(timeline.start_s)) if segments is None else (segments.start, segments.stop)
+        )
+        while k < count:
+            if k in frames:
+                frame = frames[k]
+                scaled = frame if offset == 1.0 else frame.scaled(offset)
+            here = runs.get(k, [])
+            if timeline.rabi_hz[k] == 0.0:
+                m, z = _free_segment(m, z, scaled, relax, timeline, k, here, acc)
+                k += 1
+                continue
+            if here or self.freq[k] <= 0.0:
+                m, z = _drive_segment(m, z, scaled, relax, timeline, k, here, acc, spp)
+                k += 1
+                continue
+            a, k = self._map(frame, k, count, frames)
+            x, y, z = apply(a, m.real, m.imag, z, offset)
+            m = x + 1j * y
+        return m, z
+
+    def _map(
+        self, frame: PacketFrame, k: int, count: int, frames: Mapping[int, PacketFrame]
+    ) -> tuple[np.ndarray, int]:
+        """Return the map of driven segment ``k`` (and of the short ones after it), and the next."""
+        timeline, relax, memo, spp = self.timeline, self.relax, self.memo, self.steps_per_period
+        length, freq, cycles = self.length, self.freq, self.cycles
         if length[k] >= 1.0:
             drive = (float(timeline.rabi_hz[k]), float(freq[k]), float(cycles[k]) % 1.0)
             drive += (float(length[k]),)
             build = partial(
-                segment_map, frame, relax, *drive, steps_per_period=steps_per_period, cache=cache
+                segment_map, frame, relax, *drive, steps_per_period=spp, cache=self.cache
             )
-            a = memo.get(("segment", *drive, steps_per_period), frame, relax, build)
-            k += 1
-        else:
-            stop = k + 1
-            while (
-                stop < count
-                and timeline.rabi_hz[stop] != 0.0
-                and not runs.get(stop)
-                and 0.0 < length[stop] < 1.0
-                and stop not in frames
-            ):
-                stop += 1
-            part = slice(k, stop)
-            steps = max(1, math.ceil(float(np.max(length[part])) * steps_per_period))
-            pieces = (timeline.rabi_hz[part], freq[part], cycles[part], length[part])
-            key = ("pieces", *(np.asarray(v, dtype=float).tobytes() for v in pieces), steps)
-            a = memo.get(key, frame, relax, partial(_pieces_map, frame, relax, pieces, steps))
-            k = stop
-        x, y, z = apply(a, m.real, m.imag, z)
-        m = x + 1j * y
+            return memo.get(("segment", *drive, spp), frame, relax, build), k + 1
+        stop = k + 1
+        while (
+            stop < count
+            and timeline.rabi_hz[stop] != 0.0
+            and not self.runs.get(stop)
+            and 0.0 < length[stop] < 1.0
+            and stop not in frames
+        ):
+            stop += 1
+        part = slice(k, stop)
+        steps = max(1, math.ceil(float(np.max(length[part])) * spp))
+        pieces = (timeline.rabi_hz[part], freq[part], cycles[part], length[part])
+        key = ("pieces", *(np.asarray(v, dtype=float).tobytes() for v in pieces), steps)
+        return memo.get(key, frame, relax, partial(_pieces_map, frame, relax, pieces, steps)), stop
+
+
+def default_method() -> str:
+    """Return the lab-frame method: ``SPIN_ECHO_LAB_METHOD`` if set, else ``"fast"``."""
+    return os.environ.get(METHOD_ENV, "").strip().lower() or "fast"
 
 
 def propagate_lab(
@@ -289,7 +360,7 @@ def propagate_lab(
         propagation (the Monte-Carlo error of :meth:`simulator.Simulation.run_with_error`).
     """
     if method is None:
-        method = os.environ.get(METHOD_ENV, "").strip().lower() or "fast"
+        method = default_method()
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     relax = Relaxation.from_times(t1_s, t2_s)

@@ -81,10 +81,17 @@ def power(a: np.ndarray, count: int) -> np.ndarray:
 
 
 def apply(
-    a: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
+    a: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, offset: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the Bloch vector ``(x, y, z)`` mapped by ``a``."""
-    return tuple(a[i, 0] * x + a[i, 1] * y + a[i, 2] * z + a[i, 3] for i in range(3))
+    """Return the Bloch vector ``(x, y, z)`` mapped by ``a``.
+
+    ``offset`` scales the map's affine part (the relaxation towards equilibrium): a weighted sum
+    of states with weights adding up to ``offset`` maps to the same sum of their images
+    (:mod:`simulator.cycle`).
+    """
+    if offset == 1.0:
+        return tuple(a[i, 0] * x + a[i, 1] * y + a[i, 2] * z + a[i, 3] for i in range(3))
+    return tuple(a[i, 0] * x + a[i, 1] * y + a[i, 2] * z + offset * a[i, 3] for i in range(3))
 
 
 def _degree(norm: float) -> int:

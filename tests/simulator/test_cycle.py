@@ -22,6 +22,7 @@ import pytest
 from spin_echo.sequences import combine_phase_cycle
 from spin_echo.simulator import kernels, load_sample
 from spin_echo.simulator.cycle import shared_cycle
+from spin_echo.simulator.lab.frame import METHOD_ENV
 from spin_echo.simulator.simulation import REPLICAS, Simulation
 
 ROUNDING = 2e-15
@@ -102,13 +103,15 @@ CASES = {
     ids=["T2", "T1,T2,warm"],
 )
 @pytest.mark.parametrize("in_pulse", [False, True], ids=["free", "in-pulse"])
+@pytest.mark.parametrize("frame", ["rotating", "lab"])
 def test_combined_cycle_equals_the_steps(
-    case, relaxation, temperature, in_pulse, tmp_path, make_timeline, kernel_backend
+    case, relaxation, temperature, in_pulse, frame, tmp_path, make_timeline, kernel_backend
 ):
     phases, receivers = CASES[case]
     steps = [_echo(make_timeline, a, b, detect_in_pulse=in_pulse) for a, b in phases]
     cycle = _cycle(receivers)
-    sim = Simulation(_sample(tmp_path, relaxation, temperature))
+    packets = 1000 if frame == "rotating" else 200  # the lab frame steps through the pulses
+    sim = Simulation(_sample(tmp_path, relaxation, temperature), packets=packets, frame=frame)
     assert shared_cycle(steps, receivers) is not None
     point = sim.run_point(steps, cycle)
     expected, scale = _by_steps(sim, steps, cycle)
@@ -118,12 +121,18 @@ def test_combined_cycle_equals_the_steps(
     np.testing.assert_array_equal(point.mz, sim.run(steps[0]).mz)
 
 
-@pytest.mark.parametrize("packets", [3000, 9 * 16384], ids=["separate groups", "one pass"])
-def test_combined_cycle_error_equals_the_steps(packets, tmp_path, make_timeline, kernel_backend):
+@pytest.mark.parametrize(
+    ("packets", "frame"),
+    [(3000, "rotating"), (9 * 16384, "rotating"), (3000, "lab")],
+    ids=["separate groups", "one pass", "lab groups"],
+)
+def test_combined_cycle_error_equals_the_steps(
+    packets, frame, tmp_path, make_timeline, kernel_backend
+):
     phases, receivers = CASES["pi/2 flipped"]
     steps = [_echo(make_timeline, a, b) for a, b in phases]
     cycle = _cycle(receivers)
-    sim = Simulation(_sample(tmp_path, "{T2: 20 us}"), packets=packets)
+    sim = Simulation(_sample(tmp_path, "{T2: 20 us}"), packets=packets, frame=frame)
     point = sim.run_point(steps, cycle, replicas=REPLICAS)
     signal, sem = _by_steps(sim, steps, cycle, REPLICAS)
     atol = NUFFT if kernel_backend == "numba" else ROUNDING * np.abs(signal).max()
@@ -143,9 +152,13 @@ def test_identical_steps_share_everything(tmp_path, make_timeline):
     np.testing.assert_allclose(point.signal, single, rtol=0, atol=ROUNDING * abs(single).max())
 
 
-def test_steps_that_cannot_share_are_not_combined(make_timeline):
+def test_steps_that_cannot_share_are_not_combined(make_timeline, monkeypatch):
     flipped = [_echo(make_timeline, a, b) for a, b in CASES["pi/2 flipped"][0]]
     assert shared_cycle(flipped[:1], [1]) is None  # one step
+    assert shared_cycle(flipped, [1, -1], "lab") is not None
+    monkeypatch.setenv(METHOD_ENV, "exact")  # the lab frame's step-by-step reference
+    assert shared_cycle(flipped, [1, -1], "lab") is None
+    assert shared_cycle(flipped, [1, -1], "rotating") is not None
     assert shared_cycle(flipped, [1, 1j]) is None  # two vectors for two steps: no saving
     last = [_echo(make_timeline, 0.0, PI / 2), _echo(make_timeline, 0.0, PI / 2)]
     differs = make_timeline(
