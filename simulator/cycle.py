@@ -35,7 +35,7 @@ from spin_echo.simulator.detection import (
     KERNEL_CHUNK,
     Accumulator,
     Observables,
-    chunk_groups,
+    group_edges,
     map_chunk_ranges,
     runs_by_segment,
 )
@@ -162,14 +162,9 @@ def propagate_cycle(
         If ``groups`` is given and there are fewer chunks than groups.
     """
     points = len(cycle.detect_times_s)
-    chunk_edges: tuple[int, ...] = ()
-    if groups:
-        found = chunk_groups(len(ensemble), chunk, groups)
-        if found is None:
-            raise ValueError(f"{len(ensemble)} packets make fewer than {groups} chunks of {chunk}")
-        chunk_edges = found
+    chunk_edges = group_edges(len(ensemble), chunk, groups)
     parts = _parts(cycle.weights)
-    carry = _lab_carry(cycle, relax) if frame == "lab" else _rotating_carry(cycle, relax)
+    carry = _carrier(cycle, relax, frame)
     last = cycle.steps[0]
     tail = range(len(last.start_s) - cycle.shared, len(last.start_s))
 
@@ -223,7 +218,9 @@ State = tuple[np.ndarray, np.ndarray]
 Carry = Callable[[int, PacketFrame, Accumulator, State | None, range, float], State]
 
 
-def _rotating_carry(cycle: SharedCycle, relax: Relaxation) -> Carry:
+def _carrier(cycle: SharedCycle, relax: Relaxation, frame: str) -> Carry:
+    """Return how a chunk is carried through a run of one step's segments in ``frame``."""
+    spans = [LabSpan(t, relax, PERIOD_STEPS) for t in cycle.steps] if frame == "lab" else []
     runs = [runs_by_segment(t) for t in cycle.steps]
 
     def carry(
@@ -234,24 +231,10 @@ def _rotating_carry(cycle: SharedCycle, relax: Relaxation) -> Carry:
         segments: range,
         offset: float,
     ) -> State:
-        frame = packets if offset == 1.0 else packets.scaled(offset)
+        if spans:
+            return spans[step].carry(packets, acc, state, segments, offset=offset)
+        scaled = packets if offset == 1.0 else packets.scaled(offset)
         timeline = cycle.steps[step]
-        return propagate_segments(timeline, frame, relax, runs[step], acc, state, segments)
-
-    return carry
-
-
-def _lab_carry(cycle: SharedCycle, relax: Relaxation) -> Carry:
-    spans = [LabSpan(t, relax, PERIOD_STEPS) for t in cycle.steps]
-
-    def carry(
-        step: int,
-        packets: PacketFrame,
-        acc: Accumulator,
-        state: State | None,
-        segments: range,
-        offset: float,
-    ) -> State:
-        return spans[step].carry(packets, acc, state, segments, offset=offset)
+        return propagate_segments(timeline, scaled, relax, runs[step], acc, state, segments)
 
     return carry

@@ -56,6 +56,7 @@ __all__ = [
     "Observables",
     "chunk_groups",
     "free_run",
+    "group_edges",
     "map_chunk_ranges",
     "map_chunks",
     "runs_by_segment",
@@ -208,6 +209,22 @@ def chunk_groups(packets: int, chunk: int, groups: int) -> tuple[int, ...] | Non
     if count < groups:
         return None
     return tuple(count * r // groups for r in range(groups + 1))
+
+
+def group_edges(packets: int, chunk: int, groups: int) -> tuple[int, ...]:
+    """Return :func:`chunk_groups`' edges for a propagation asked for ``groups`` (0: none, ``()``).
+
+    Raises
+    ------
+    ValueError
+        If there are fewer chunks than groups.
+    """
+    if not groups:
+        return ()
+    found = chunk_groups(packets, chunk, groups)
+    if found is None:
+        raise ValueError(f"{packets} packets make fewer than {groups} chunks of {chunk}")
+    return found
 
 
 class Accumulator:

@@ -36,8 +36,8 @@ from spin_echo.simulator.detection import (
     Accumulator,
     DetectionRun,
     Observables,
-    chunk_groups,
     free_run,
+    group_edges,
     map_chunks,
     runs_by_segment,
 )
@@ -284,12 +284,7 @@ def propagate_chunks(
     """
     runs = runs_by_segment(timeline)
     points = len(timeline.detect_times_s)
-    edges: tuple[int, ...] = ()
-    if groups:
-        found = chunk_groups(len(ensemble), chunk, groups)
-        if found is None:
-            raise ValueError(f"{len(ensemble)} packets make fewer than {groups} chunks of {chunk}")
-        edges = found
+    edges = group_edges(len(ensemble), chunk, groups)
 
     def work(part: Ensemble | SegmentChanges) -> Accumulator:
         acc = Accumulator(points, eigenbasis=eigenbasis)
