@@ -351,6 +351,8 @@ def fit(
         noise_source=result.noise_source,
         evaluations=int(result.evaluations),
         converged=bool(result.converged),
+        reliable=result.health.reliable,
+        reasons=tuple(result.health.reasons),
         fit=result,
     )
 

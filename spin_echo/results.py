@@ -268,6 +268,9 @@ class FitResult:
         Noise per quadrature that normalised the residuals, and where it came from.
     evaluations, converged
         Simulations of the whole record, and False when the fit stopped at the limit.
+    reliable, reasons
+        Whether the fit passed its self-checks, and why not (``spin-echo fit`` prints them as
+        ``UNRELIABLE: ...``; :mod:`spin_echo.echo.analysis.health`).
     fit
         The :class:`~spin_echo.echo.analysis.fit_sample.SampleFit`.
     """
@@ -285,6 +288,8 @@ class FitResult:
     noise_source: str
     evaluations: int
     converged: bool
+    reliable: bool
+    reasons: tuple[str, ...]
     fit: SampleFit = field(compare=False)
 
     def to_yaml(self, *, record: str = "the measured record") -> str:
@@ -308,6 +313,8 @@ class FitResult:
         ]
         lines.append(f"  reduced chi-square = {self.chi2_reduced:.4g} ({self.dof} dof)")
         lines.append(f"  noise sigma = {self.noise_sigma:.4g} per quadrature ({self.noise_source})")
+        if not self.reliable:
+            lines.append("  UNRELIABLE: " + "; ".join(self.reasons))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -322,6 +329,8 @@ class FitResult:
             f"reduced chi-square = {self.chi2_reduced:.4g} ({self.dof} dof); "
             f"{self.evaluations} evaluations" + ("" if self.converged else ", not converged")
         ]
+        if not self.reliable:
+            footer.append("UNRELIABLE: " + "; ".join(self.reasons))
         caption = f"fit of sample {self.sample.name}"
         return html_table(["sample key", "fitted value"], rows, caption=caption, footer=footer)
 

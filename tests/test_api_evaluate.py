@@ -129,6 +129,12 @@ def test_fit_recovers_the_truth_of_a_noise_free_record():
     assert fitted.t2_s == result.sample.t2_s
     assert "relaxation.T2 = 8.0000" in repr(result)
     assert "bias.width" in result._repr_html_()
+    # the noise given (1e-3) is far above the residuals (none): the fit says it is not to be
+    # believed as it stands, in its data, its text and its table
+    assert not result.reliable
+    assert any(r.startswith("reduced chi-square") for r in result.reasons)
+    assert "UNRELIABLE: reduced chi-square" in repr(result)
+    assert "UNRELIABLE: reduced chi-square" in result._repr_html_()
 
 
 def test_fit_refuses_bad_options(echo_record):
