@@ -17,7 +17,8 @@ changes between runs:
    ``bare`` and ``bare-t2``, against the same command in the rotating frame;
 4. the virtual-bench ``run hahn-echo --bench virtual --sample bare`` against the
    rotating-frame ``simulate hahn-echo --sample bare``;
-5. the README's worked-example fit (``--frame lab``) against the same fit through the
+5. the README's worked-example fit (``--frame lab``, a ``hahn-echo-exorcycle`` record of the
+   virtual bench; with the fit's own checks) against the same fit through the
    step-by-step lab-frame path (``SPIN_ECHO_LAB_METHOD=exact``; left out with ``--quick``, it
    takes minutes).
 
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         relaxation: {T2: 20 us}
         """))  # fmt: skip
     measured = str(work / "measured.nc")
-    run_task([*CLI, "run", "hahn-echo", "--bench", "virtual", "--sample", str(grains),
+    run_task([*CLI, "run", "hahn-echo-exorcycle", "--bench", "virtual", "--sample", str(grains),
               "-o", measured])  # fmt: skip
     fit = [*CLI, "fit", measured, "--sample", str(grains), "--set", "relaxation.T2=26 us",
            "--set", "bias.width=0.21 MHz", "--free", "relaxation.T2,bias.width",
