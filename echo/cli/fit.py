@@ -31,7 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the --free sample keys by least squares against the measured signal (one complex "
         "scale factor profiled out; the same seed at every evaluation), then write the fitted "
         "sample YAML with the standard errors as comments. Start values are the sample's "
-        "(change them with --set KEY=VALUE).",
+        "(change them with --set KEY=VALUE). A fit that fails its self-checks (a value at a "
+        "bound or its start, an error beyond the value or the range, chi-square outside its "
+        "band or not quadratic within an error, no convergence) prints UNRELIABLE with the "
+        "reasons.",
     )
     parser.add_argument("measured", type=Path, metavar="MEASURED.nc", help="measured record")
     parser.add_argument(
