@@ -215,6 +215,8 @@ def compare(
         noise_sigma=float(comparison.noise_sigma),
         noise_source=comparison.noise_source,
         names=names,
+        reliable=comparison.health.reliable,
+        reasons=tuple(comparison.health.reasons),
         comparison=comparison,
     )
 

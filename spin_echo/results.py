@@ -188,6 +188,9 @@ class ComparisonResult:
         Noise per quadrature of the measured signal and where it came from.
     names
         The names of the two records in the report.
+    reliable, reasons
+        Whether the reduced chi-square lies in the band the noise allows, and why not (the
+        report's ``UNRELIABLE`` line; :attr:`~spin_echo.echo.analysis.compare.Comparison.health`).
     comparison
         The :class:`~spin_echo.echo.analysis.compare.Comparison` (aligned signals, residual,
         the mismatch at every sweep point).
@@ -203,6 +206,8 @@ class ComparisonResult:
     noise_sigma: float
     noise_source: str
     names: tuple[str, str]
+    reliable: bool
+    reasons: tuple[str, ...]
     comparison: Comparison = field(compare=False)
 
     def report(self) -> str:
@@ -229,7 +234,8 @@ class ComparisonResult:
             ],
         ]
         caption = f"{self.names[0]} (measured) against {self.names[1]} (simulated)"
-        return html_table(["quantity", "value"], rows, caption=caption)
+        footer = [] if self.reliable else ["UNRELIABLE: " + "; ".join(self.reasons)]
+        return html_table(["quantity", "value"], rows, caption=caption, footer=footer)
 
     def plot(self, path: str | Path | None = None, *, overwrite: bool = False) -> Figure:
         """Overlay both records, residuals below (``spin-echo compare --plot``); return it.

@@ -55,6 +55,7 @@ import numpy as np
 import xarray as xr
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
+from spin_echo.echo.analysis.health import FitHealth, chi2_band
 from spin_echo.echo.analysis.mz import compared_quantity, held_mz, mz_noise, reading, record_mz
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
 from spin_echo.echo.record_info import RecordError, record_info
@@ -130,6 +131,32 @@ class Comparison:
     def residual(self) -> xr.DataArray:
         """Return ``m - c s`` on the common grid."""
         return self.measured - self.simulated
+
+    @property
+    def health(self) -> FitHealth:
+        """The comparison's check: a reduced chi-square inside the band the noise allows.
+
+        The band is :func:`~spin_echo.echo.analysis.health.chi2_band` at the independent values
+        the correlated noise amounts to, less the two fitted parts of ``c``; outside it the
+        simulation does not describe the measurement (or the noise is misjudged) and the
+        errors of ``c`` do not hold. No check without a noise (unknown, or zero).
+        """
+        if not (np.isfinite(self.noise_sigma) and self.noise_sigma > 0):
+            return FitHealth()
+        dof = max(round(self.independent) - (1 if self.quantity == "mz" else 2), 1)
+        low, high = chi2_band(dof)
+        if low <= self.chi2_reduced <= high:
+            return FitHealth()
+        why = (
+            "the simulation does not describe the measurement, or the noise is underestimated"
+            if self.chi2_reduced > high
+            else "the noise is overestimated, or the records share their noise"
+        )
+        return FitHealth((
+            f"reduced chi-square {self.chi2_reduced:.3g} outside [{low:.2g}, {high:.2g}] "
+            f"allowed by the noise at {dof} independent values: {why}; the errors of the "
+            "scale do not hold",
+        ))  # fmt: skip
 
 
 def protocol_structure(dataset: xr.Dataset, *, name: str) -> tuple[str, ...]:

@@ -93,6 +93,8 @@ def report(comparison: Comparison, names: tuple[str, str]) -> str:
         f"relative {100 * comparison.relative_residual:.3g} %",
         "  reduced chi-square: " + _chi2_line(comparison),
     ]
+    if not comparison.health.reliable:
+        lines.append("  " + comparison.health.line())
     per_point = comparison.per_point
     dims = list(per_point.dims)
     if dims:

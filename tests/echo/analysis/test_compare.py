@@ -64,6 +64,8 @@ def test_record_with_itself_gives_zero_residual():
     assert result.chi2_reduced < 1e-25
     assert float(result.per_point["rms_residual"].max()) < 1e-15
     assert result.notes == ()
+    (reason,) = result.health.reasons  # a record shares its noise with itself
+    assert "outside" in reason and "the records share their noise" in reason
 
 
 def test_scale_noise_and_chi_square_are_recovered():
@@ -76,21 +78,36 @@ def test_scale_noise_and_chi_square_are_recovered():
     assert abs(result.chi2_reduced - 1.0) < 0.05 + 5 * np.sqrt(2 / dof)
     assert result.per_point["chi2_reduced"].dims == ("tau",)
     assert result.rms_residual == pytest.approx(0.004 * np.sqrt(2), rel=0.1)
+    assert result.health.reliable
+
+
+def test_a_simulation_that_misses_the_measurement_is_unreliable():
+    """The measured decay is 20 % slower than the simulated one: chi-square far above its band."""
+    measured = record(TAU, TIME, noise=0.004)
+    measured["signal_re"] = measured["signal_re"] * np.exp(0.2 * 2 * TAU / 4e-6)[:, None]
+    measured["signal_im"] = measured["signal_im"] * np.exp(0.2 * 2 * TAU / 4e-6)[:, None]
+    result = compare_records(measured, record(TAU, TIME))
+    assert result.chi2_reduced > 2
+    (reason,) = result.health.reasons
+    assert reason.startswith("reduced chi-square") and "does not describe the measurement" in reason
 
 
 def test_scale_error_coverage():
     """Re and Im of c fall within one standard error 68.3 % +- 3 binomial sd of 200 seeds."""
     scale = 0.8 - 0.3j
     simulated = record(TAU, TIME)
-    hits = []
+    hits, alarms = [], 0
     for seed in range(200):
         result = compare_records(
             record(TAU, TIME, scale=scale, noise=0.02, seed=seed), simulated, noise_sigma=0.02
         )
         error = result.scale - scale
         hits += [abs(error.real) < result.scale_error, abs(error.imag) < result.scale_error]
+        alarms += not result.health.reliable
     margin = 3 * np.sqrt(0.6827 * 0.3173 / len(hits))
     assert abs(np.mean(hits) - 0.6827) < margin
+    # the chi-square band holds 99.99 % of correct comparisons: 0.02 false alarms expected here
+    assert alarms <= 1
 
 
 def test_different_grids_are_interpolated_on_the_common_range():
