@@ -245,7 +245,9 @@ def check_quadratic(
     names
         Parameter names for the messages.
     lower, upper
-        Bounds: a probe beyond one is skipped.
+        Bounds: a probe beyond one is skipped, as is one where ``residuals`` raises a
+        ``ValueError`` or ``ArithmeticError`` or returns a value that is not finite (a
+        parameter known to ±e^50 of itself: the "error > value" check speaks for it).
 
     Returns
     -------
@@ -263,8 +265,13 @@ def check_quadratic(
         for sign in (1.0, -1.0):
             probe = np.array(optimum, dtype=float)
             probe[i] += sign * step
-            if lower[i] <= probe[i] <= upper[i]:
+            if not lower[i] <= probe[i] <= upper[i]:
+                continue
+            try:
                 r = residuals(probe)
+            except (ValueError, ArithmeticError):  # outside the model's domain (T1 = inf s)
+                continue
+            if np.all(np.isfinite(r)):
                 rises.append(float(r @ r) - base)
         if any(abs(rise - 1.0) > QUADRATIC_TOLERANCE for rise in rises):
             shown = ", ".join(f"{rise:.3g}" for rise in rises)

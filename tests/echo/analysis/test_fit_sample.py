@@ -119,6 +119,18 @@ def test_a_fit_stopped_at_its_evaluation_limit_is_unreliable(truth):
     assert "# UNRELIABLE: " in result.to_yaml()
 
 
+def test_a_key_the_data_barely_see_is_unreliable_not_a_crash(truth):
+    """T1 of 1 s under a 12 us echo: its error is e^50 of itself, the checks' probes would ask
+    for T1 = inf s (refused by the sample, so left out); the error > value check speaks."""
+    record, sample = truth
+    off = sample.with_overrides({"relaxation.T1": "1 s"})
+    result = fit_sample(noisy(record), off, ["relaxation.T1"], noise_sigma=NOISE)
+    assert result.errors[0] > result.values[0]
+    assert result.health.reasons == (
+        f"relaxation.T1 error {result.errors[0] / 1e3:.2g} ks > value",
+    )
+
+
 def test_a_parameter_the_data_do_not_determine_is_unreliable(truth):
     """The grains lie along the field (theta = 0); with the gain profiled out, cos(theta) is
     nearly all scale: theta's error (about 2e3 rad) exceeds its whole range [0, 180 deg]."""

@@ -137,3 +137,22 @@ def test_a_probe_beyond_a_bound_is_skipped():
     )  # fmt: skip
     assert reasons == ["k: chi-square not quadratic within its error (it rises by 2 one error "
                        "either side, 1 if linear): the error does not hold"]  # fmt: skip
+
+
+def test_a_probe_outside_the_model_domain_is_skipped():
+    """A probe whose parameters the model refuses (or that gives no finite residual) is left
+    out; the other side still speaks."""
+
+    def residuals(q):
+        if q[0] > 0.5:
+            raise ValueError("relaxation.T1 = 'inf s': is not a valid quantity")
+        if q[0] < -0.5:
+            return np.array([np.nan, 0.0])
+        return np.array([q[0], 0.0])
+
+    assert check_quadratic(residuals, np.array([0.0]), np.array([[1.0]]), ["k"], [-9], [9]) == []
+    assert check_quadratic(
+        lambda q: np.array([q[0], q[0] ** 2]) if q[0] < 0.5 else 1 / 0.0 * q,
+        np.array([0.0]), np.array([[1.0]]), ["k"], [-9], [9],
+    ) == ["k: chi-square not quadratic within its error (it rises by 2 one error either side, "
+          "1 if linear): the error does not hold"]  # fmt: skip
