@@ -182,9 +182,18 @@ def draw_sweep_overlay(
 
 
 def finish_overlay(
-    figure: Figure, axes: tuple[Axes, Axes], title: str, units: str, path: str | Path
+    figure: Figure,
+    axes: tuple[Axes, Axes],
+    title: str,
+    units: str,
+    path: str | Path,
+    warnings: Sequence[str] = (),
 ) -> Figure:
-    """Add the zero lines, the residual's label, the legend and ``title``; write to ``path``."""
+    """Add the zero lines, the residual's label, the legend and ``title``; write to ``path``.
+
+    ``warnings`` are written in red across the top (the comparison's ``UNRELIABLE: ...``).
+    """
+    write_warnings(figure, warnings)
     top, residual = axes
     top.axhline(0.0, color="0.6", lw=0.6)
     residual.axhline(0.0, color="0.6", lw=0.6)

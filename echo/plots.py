@@ -445,4 +445,5 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
         )
         if fixed:
             title += f"\n{fixed}"
-    return finish_overlay(figure, (ax_top, ax_res), title, units, path)
+    unreliable = [] if comparison.health.reliable else [comparison.health.line()]
+    return finish_overlay(figure, (ax_top, ax_res), title, units, path, unreliable)

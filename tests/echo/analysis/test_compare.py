@@ -166,3 +166,15 @@ def test_protocol_structure():
         protocol_structure(
             record(TAU, TIME, protocol="a: &x 1\nb: *x\nsequence: [1]\n"), name="m.nc"
         )
+
+
+def test_the_overlay_says_unreliable_across_its_top(tmp_path):
+    from spin_echo.echo.plots import plot_compare
+
+    measured = record(TAU, TIME, noise=0.004)
+    for name in ("signal_re", "signal_im"):
+        measured[name] = measured[name] * np.exp(0.2 * 2 * TAU / 4e-6)[:, None]
+    figure = plot_compare(compare_records(measured, record(TAU, TIME)), tmp_path / "bad.png")
+    assert figure.get_suptitle().startswith("UNRELIABLE: reduced chi-square")
+    good = compare_records(record(TAU, TIME, noise=0.004), record(TAU, TIME))
+    assert plot_compare(good, tmp_path / "good.png").get_suptitle() == ""
