@@ -1,24 +1,27 @@
 r"""Phase steps that end alike, propagated as one: the phase cycle combined before detection.
 
 The steps of a phase cycle often differ only in their first pulses: the built-in Hahn echo
-flips its pi/2 pulse, EXORCYCLE turns its pi pulse. Every map of a rotating-frame propagation
-is affine in a packet's Bloch vector, :math:`x \to A x + b` with :math:`b` proportional to the
-packet's equilibrium :math:`z_{eq}` (relaxation towards it), and the detected signal is real-
-linear in :math:`x` (:mod:`simulator.detection`). So the combined signal
-:math:`\sum_k c_k s_k` with real weights :math:`c_k` (receiver / number of steps,
-:func:`sequences.combine_phase_cycle`) is the signal of the one vector
+flips its pi/2 pulse, EXORCYCLE turns its pi pulse. Every map of a propagation, in the
+rotating frame or the lab frame, is affine in a packet's Bloch vector, :math:`x \to A x + b`
+with :math:`b` proportional to the packet's equilibrium :math:`z_{eq}` (relaxation towards it),
+and the detected signal is real-linear in :math:`x` (:mod:`simulator.detection`). So the
+combined signal :math:`\sum_k c_k s_k` with real weights :math:`c_k` (receiver / number of
+steps, :func:`sequences.combine_phase_cycle`) is the signal of the one vector
 :math:`X = \sum_k c_k x_k`, taken just before the segments every step shares, propagated through
 those segments with :math:`b` scaled by :math:`\sum_k c_k` (a frame whose :math:`z_{eq}` and
-equilibrium magnetisation are scaled so). Complex receivers (:math:`\pm i`) split into the real
+equilibrium magnetisation are scaled so, :meth:`simulator.bloch.PacketFrame.scaled`; the lab
+frame's memoised pulse maps get their affine column scaled, :func:`simulator.lab.maps.apply`).
+Complex receivers (:math:`\pm i`) split into the real
 and imaginary parts of the weights, two vectors. The power sums of the detection, nearly all of
 a propagation's cost, are then done once (twice) instead of once per step; m_z, which is that of
 step 0 (:class:`simulator.simulation.PointSignal`), is carried through the shared segments on
 step 0's own state, without power sums.
 
 The result equals the step-by-step combination to rounding (not bit for bit: the additions come
-in another order). Used by :meth:`simulator.simulation.Simulation.run_point` in the rotating
-frame without spin diffusion or a dynamic bath (their per-packet noise and redraws follow each
-step's own segments), when the steps share at least their detection's segments.
+in another order). Used by :meth:`simulator.simulation.Simulation.run_point` in either frame
+(the lab frame with its fast maps, :class:`simulator.lab.frame.LabSpan`, not its step-by-step
+reference) without spin diffusion or a dynamic bath (their per-packet noise and redraws follow
+each step's own segments), when the steps share at least their detection's segments.
 """
 
 from __future__ import annotations
