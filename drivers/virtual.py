@@ -108,6 +108,17 @@ class SampleResponse:
         self.simulation = Simulation(sample, seed=seed, packets=packets, frame="rotating")
         self._cache: dict[tuple, np.ndarray] = {}
 
+    def work(self, samples: np.ndarray) -> float:
+        """Return the packet-steps of one waveform's magnetisation, every map built.
+
+        (:func:`simulator.lab.sampled.sampled_work`, for the run's kernel backend.)
+        """
+        from spin_echo.simulator.bloch import Relaxation
+        from spin_echo.simulator.lab.sampled import sampled_work
+
+        relax = Relaxation.from_times(*self.simulation.relaxation_times_s)
+        return sampled_work(samples, self.simulation.packets, relax)
+
     def rabi_hz_per_tesla(self) -> float:
         r"""Return :math:`g\mu_B S/h`, the drive in Hz per tesla of coil field.
 

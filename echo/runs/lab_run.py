@@ -47,6 +47,7 @@ from spin_echo.echo.runs.progress import ProgressCallback
 from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
 from spin_echo.sequences.errors import CompileError, SpinEchoError
 from spin_echo.sequences.timeline import Waveform
+from spin_echo.simulator import kernels
 from spin_echo.simulator.limits import check_finite
 
 __all__ = [
@@ -274,6 +275,10 @@ def run_protocol(
         attrs["sample"] = sample.to_yaml()
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
     realtime = bench.realtime and not dry_run
+    total_work = 0.0  # the virtual bench: one kernel backend for the whole run, from all points
+    if isinstance(bench.detector, VirtualDetector):
+        per_waveform = bench.detector.response.work(reference.samples)
+        total_work = len(points) * len(protocol.phase_cycle) * per_waveform
 
     def measure(
         index: tuple[int, ...], values: dict[str, float]
@@ -284,17 +289,18 @@ def run_protocol(
             check_detection_grid(waveform.detect, reference.detect, point=index)
             if isinstance(bench.detector, VirtualDetector):  # noise of (seed, point, step, shot)
                 bench.detector.key_noise(index, step)
-            signals.append(
-                acquire_shots(
-                    bench,
-                    waveform,
-                    shots=protocol.shots,
-                    bandwidth_hz=bandwidth,
-                    repetition_time_s=protocol.repetition_time_s,
-                    realtime=realtime,
-                    read=read,
+            with kernels.backend_for_run(total_work):
+                signals.append(
+                    acquire_shots(
+                        bench,
+                        waveform,
+                        shots=protocol.shots,
+                        bandwidth_hz=bandwidth,
+                        repetition_time_s=protocol.repetition_time_s,
+                        realtime=realtime,
+                        read=read,
+                    )
                 )
-            )
         if read is not None:
             mean, sem, mz = combine_magnetisation(
                 np.array(signals), protocol.phase_cycle, bench=bench, combine=combine_shots

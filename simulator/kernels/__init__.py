@@ -63,6 +63,7 @@ __all__ = [
     "available_backends",
     "backend",
     "backend_for",
+    "backend_for_run",
     "blas_single_thread",
     "cos_sin",
     "default_backend",
@@ -225,6 +226,24 @@ def backend_for(work: float, chosen: Backend | None = None) -> Iterator[None]:
         yield
     finally:
         _pop()
+
+
+@contextmanager
+def backend_for_run(total_work: float) -> Iterator[None]:
+    """Choose the backend once for a run of many propagations whose work adds up to ``total_work``.
+
+    Each propagation otherwise decides alone (:func:`backend_for`), so a run of many small ones
+    (a virtual-bench run: one sampled waveform per phase step and sweep point) stays on numpy
+    even when their sum repays numba's start-up many times over. When ``total_work`` reaches
+    :data:`NUMBA_MIN_WORK` and no backend was chosen, the whole run uses the default backend
+    (numba where installed); below it, each propagation decides as before. Deterministic in
+    ``total_work``: a run computes it from its whole protocol, so a resumed run chooses the same.
+    """
+    if _chosen_backend() or total_work < NUMBA_MIN_WORK:
+        yield
+        return
+    with use_backend(default_backend()):
+        yield
 
 
 def propagation_work(

@@ -258,3 +258,28 @@ def test_blas_runs_single_threaded_inside_the_propagators():
         inside = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert inside
     assert inside == [1] * len(inside)
+
+
+def test_a_run_of_many_small_jobs_chooses_its_backend_once(monkeypatch):
+    """backend_for_run: the total decides for every propagation inside; a chosen one wins."""
+    if "numba" not in kernels.available_backends():
+        pytest.skip("numba is not installed (pip install -e '.[fast]')")
+    monkeypatch.delenv("SPIN_ECHO_KERNELS", raising=False)
+    with kernels.backend_for_run(kernels.NUMBA_MIN_WORK), kernels.backend_for(1.0):
+        assert kernels.backend() == "numba"  # a small job inside a large run
+    with kernels.backend_for_run(kernels.NUMBA_MIN_WORK - 1), kernels.backend_for(1.0):
+        assert kernels.backend() == "numpy"  # a small run: each job decides, as before
+    with kernels.use_backend("numpy"), kernels.backend_for_run(1e12):
+        assert kernels.backend() == "numpy"
+
+
+def test_sampled_work_counts_maps_and_points():
+    from spin_echo.simulator.bloch import Relaxation
+    from spin_echo.simulator.lab.sampled import sampled_work
+
+    samples = np.array([0.0, 0.0, 0.5, -1.0, 0.25, 0.0])
+    step = kernels.STEP_WORK
+    rotation = 10 * (3 * step["rotation"] + 3 * step["free_point"])
+    assert sampled_work(samples, 10, Relaxation.from_times(None, None)) == pytest.approx(rotation)
+    affine = 10 * (3 * step["affine"] + 3 * step["free_point"])
+    assert sampled_work(samples, 10, Relaxation.from_times(None, 20e-6)) == pytest.approx(affine)
