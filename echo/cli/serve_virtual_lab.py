@@ -28,7 +28,7 @@ from spin_echo.echo.cli.options import add_overwrite_option
 from spin_echo.echo.output import OutputFile
 from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.quantity import parse_quantity
-from spin_echo.simulator import load_sample
+from spin_echo.simulator import kernels, load_sample
 
 __all__ = ["check_options", "register", "run"]
 
@@ -161,7 +161,9 @@ def run(args: argparse.Namespace) -> int:
         tesla_per_unit_t=values["tesla_per_unit"],
     )
     duration = values["duration"]
-    with lab:
+    # a server plays waveforms until stopped: its work is unbounded, so one kernel backend (the
+    # default, numba where installed) for all of them, not numpy for each small one
+    with kernels.backend_for_run(math.inf), lab:
         awg, scope = lab.resources
         print(f"virtual lab around sample {sample.name!r}:", flush=True)
         print(f"  awg    {args.awg:24s} {awg}", flush=True)
