@@ -267,7 +267,7 @@ def _fit_figure(
     ax_res.set_ylabel("residual (σ)")
     ax_res.set_xlabel(x_label)
     set_scale(ax_res, "x", scale)
-    health = [] if fit.reliable else [fit.health.line()]
+    health = fit.health.lines()
     write_warnings(figure, health, [n for n in notes if n not in fit.health.reasons])
     return figure, ax_fit, factor
 
@@ -445,5 +445,4 @@ def plot_compare(comparison: Comparison, path: str | Path) -> Figure:
         )
         if fixed:
             title += f"\n{fixed}"
-    unreliable = [] if comparison.health.reliable else [comparison.health.line()]
-    return finish_overlay(figure, (ax_top, ax_res), title, units, path, unreliable)
+    return finish_overlay(figure, (ax_top, ax_res), title, units, path, comparison.health.lines())

@@ -91,7 +91,7 @@ def plot_mz(dataset: xr.Dataset, analysis: RecordAnalysis, path: str | Path) -> 
         ax_top.legend(frameon=False, fontsize="small")
     bottom.set_xlabel(axis_label(curve.name, shown))
     set_scale(bottom, "x", scale)
-    health = [] if fit is None or fit.reliable else [fit.health.line()]
+    health = [] if fit is None else fit.health.lines()
     reasons = () if fit is None else fit.health.reasons
     write_warnings(figure, health, [n for n in analysis.notes if n not in reasons])
     return save_figure(figure, path)
@@ -137,5 +137,4 @@ def plot_mz_compare(comparison: Comparison, path: str | Path) -> Figure:
     )
     if fixed:
         title += f"\n{fixed}"
-    unreliable = [] if comparison.health.reliable else [comparison.health.line()]
-    return finish_overlay(figure, (ax_top, ax_res), title, units, path, unreliable)
+    return finish_overlay(figure, (ax_top, ax_res), title, units, path, comparison.health.lines())

@@ -125,8 +125,10 @@ class PacketFrame:
         """Return the frame with its equilibrium (``z_eq``, ``mz_eq``) scaled by ``factor``.
 
         The maps towards it then carry a weighted sum of states whose weights add up to
-        ``factor`` (:mod:`simulator.cycle`).
+        ``factor`` (:mod:`simulator.cycle`); the frame itself for a factor of 1.
         """
+        if factor == 1.0:
+            return self
         return dataclasses.replace(self, z_eq=factor * self.z_eq, mz_eq=factor * self.mz_eq)
 
 

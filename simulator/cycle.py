@@ -236,8 +236,8 @@ def _carrier(cycle: SharedCycle, relax: Relaxation, frame: str) -> Carry:
     ) -> State:
         if spans:
             return spans[step].carry(packets, acc, state, segments, offset=offset)
-        scaled = packets if offset == 1.0 else packets.scaled(offset)
         timeline = cycle.steps[step]
-        return propagate_segments(timeline, scaled, relax, runs[step], acc, state, segments)
+        frame = packets.scaled(offset)
+        return propagate_segments(timeline, frame, relax, runs[step], acc, state, segments)
 
     return carry

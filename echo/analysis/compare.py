@@ -50,12 +50,13 @@ points there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import xarray as xr
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
-from spin_echo.echo.analysis.health import FitHealth, chi2_band
+from spin_echo.echo.analysis.health import FitHealth, chi2_outside
 from spin_echo.echo.analysis.mz import compared_quantity, held_mz, mz_noise, reading, record_mz
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
 from spin_echo.echo.record_info import RecordError, record_info
@@ -132,7 +133,7 @@ class Comparison:
         """Return ``m - c s`` on the common grid."""
         return self.measured - self.simulated
 
-    @property
+    @cached_property
     def health(self) -> FitHealth:
         """The comparison's check: a reduced chi-square inside the band the noise allows.
 
@@ -144,9 +145,10 @@ class Comparison:
         if not (np.isfinite(self.noise_sigma) and self.noise_sigma > 0):
             return FitHealth()
         dof = max(round(self.independent) - (1 if self.quantity == "mz" else 2), 1)
-        low, high = chi2_band(dof)
-        if low <= self.chi2_reduced <= high:
+        band = chi2_outside(self.chi2_reduced, dof)
+        if band is None:
             return FitHealth()
+        low, high = band
         why = (
             "the simulation does not describe the measurement, or the noise is underestimated"
             if self.chi2_reduced > high

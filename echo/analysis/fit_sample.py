@@ -279,7 +279,7 @@ class SampleFit:
                 f"noise sigma = {self.noise_sigma:.4g} per quadrature ({self.noise_source}), "
                 f"{self.evaluations} evaluations"
                 + ("" if self.converged else " (stopped before converging)"),
-                *([self.health.line()] if not self.health.reliable else []),
+                *self.health.lines(),
             ],
         )
 
@@ -417,8 +417,9 @@ def fit_sample(
     # the chi-square band at the effective number of independent values: the receiver
     # correlates the noise along time (N^2 / sum rho^2 per trace, noise.NoiseEstimate)
     independent = len(blocks) * rho.shape[0] ** 2 / float(np.sum(rho**2))
+    keys = [p.key for p in parameters]
     health = check_fit(
-        names=[p.key for p in parameters],
+        names=keys,
         units=[unit_of_key(p.key) for p in parameters],
         values=values,
         errors=errors,
@@ -429,8 +430,9 @@ def fit_sample(
         chi2_reduced=chi2_reduced,
         magnitudes=[p.log for p in parameters],
     )
-    keys, scale = [p.key for p in parameters], state["scale"]
-    health = health.with_reasons(*check_quadratic(residuals, q, curvature, keys, lower, upper))
+    scale = state["scale"]
+    probes = check_quadratic(residuals, q, curvature, keys, lower, upper, at_optimum=final)
+    health = health.with_reasons(*probes)
     state["scale"] = scale  # the optimum's, not the last probe's
     converged = bool(solution.status > 0)
     if not converged:

@@ -63,6 +63,7 @@ __all__ = [
     "check_fit",
     "check_quadratic",
     "chi2_band",
+    "chi2_outside",
 ]
 
 #: Two-sided confidence of the reduced chi-square band (false alarm 1e-4 for a correct model).
@@ -96,6 +97,10 @@ class FitHealth:
         """Return ``"UNRELIABLE: reason; reason"``, or ``""`` for a reliable fit."""
         return "" if self.reliable else "UNRELIABLE: " + "; ".join(self.reasons)
 
+    def lines(self) -> list[str]:
+        """Return ``[self.line()]`` for an unreliable fit, ``[]`` for a reliable one."""
+        return [] if self.reliable else [self.line()]
+
     def as_dict(self) -> dict[str, object]:
         """Return ``{"reliable": bool, "reasons": [...]}`` for data outputs."""
         return {"reliable": self.reliable, "reasons": list(self.reasons)}
@@ -125,6 +130,12 @@ def chi2_band(dof: int, confidence: float = CHI2_CONFIDENCE) -> tuple[float, flo
         float(stats.chi2.ppf(tail, dof) / dof),
         float(stats.chi2.isf(tail, dof) / dof),
     )
+
+
+def chi2_outside(chi2_reduced: float, dof: int) -> tuple[float, float] | None:
+    """Return :func:`chi2_band` for ``dof`` when ``chi2_reduced`` lies outside it, else None."""
+    low, high = chi2_band(dof)
+    return None if low <= chi2_reduced <= high else (low, high)
 
 
 def check_fit(
@@ -201,13 +212,12 @@ def check_fit(
     dof = points - len(names)
     if dof < len(names):
         reasons.append(f"too few points: {points} for {len(names)} parameters")
-    if chi2_reduced is not None and dof >= 1:
-        low, high = chi2_band(dof)
-        if not low <= chi2_reduced <= high:
-            reasons.append(
-                f"reduced chi-square {chi2_reduced:.3g} outside [{low:.2g}, {high:.2g}] "
-                f"allowed by the noise at {dof} dof"
-            )
+    if chi2_reduced is not None and dof >= 1 and (band := chi2_outside(chi2_reduced, dof)):
+        low, high = band
+        reasons.append(
+            f"reduced chi-square {chi2_reduced:.3g} outside [{low:.2g}, {high:.2g}] "
+            f"allowed by the noise at {dof} dof"
+        )
     for name, (low, high) in (resolved or {}).items():
         if name not in names:
             continue
@@ -230,6 +240,7 @@ def check_quadratic(
     names: Sequence[str],
     lower: Sequence[float],
     upper: Sequence[float],
+    at_optimum: np.ndarray | None = None,
 ) -> list[str]:
     r"""Return a reason for each parameter along which chi-square is not quadratic.
 
@@ -248,6 +259,8 @@ def check_quadratic(
         Bounds: a probe beyond one is skipped, as is one where ``residuals`` raises a
         ``ValueError`` or ``ArithmeticError`` or returns a value that is not finite (a
         parameter known to ±e^50 of itself: the "error > value" check speaks for it).
+    at_optimum
+        ``residuals(optimum)`` when the caller has it (evaluated here when None).
 
     Returns
     -------
@@ -256,7 +269,7 @@ def check_quadratic(
         :math:`1/\sqrt{A_{ii}}` either side, by more than :data:`QUADRATIC_TOLERANCE` away
         from 1 (module docstring); 2 evaluations of ``residuals`` per parameter.
     """
-    here = residuals(optimum)
+    here = residuals(optimum) if at_optimum is None else at_optimum
     base = float(here @ here)
     reasons = []
     for i, name in enumerate(names):

@@ -253,7 +253,7 @@ class LabSpan:
             m, z = np.zeros(len(frame.energy_hz), dtype=complex), frame.z_eq.copy()
         else:
             m, z = state
-        scaled = frame if offset == 1.0 else frame.scaled(offset)
+        scaled = frame.scaled(offset)
         spp = self.steps_per_period
         k, count = (
             (0, len(timeline.start_s)) if segments is None else (segments.start, segments.stop)
@@ -261,7 +261,7 @@ class LabSpan:
         while k < count:
             if k in frames:
                 frame = frames[k]
-                scaled = frame if offset == 1.0 else frame.scaled(offset)
+                scaled = frame.scaled(offset)
             here = runs.get(k, [])
             if timeline.rabi_hz[k] == 0.0:
                 m, z = _free_segment(m, z, scaled, relax, timeline, k, here, acc)

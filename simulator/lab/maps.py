@@ -89,8 +89,6 @@ def apply(
     of states with weights adding up to ``offset`` maps to the same sum of their images
     (:mod:`simulator.cycle`).
     """
-    if offset == 1.0:
-        return tuple(a[i, 0] * x + a[i, 1] * y + a[i, 2] * z + a[i, 3] for i in range(3))
     return tuple(a[i, 0] * x + a[i, 1] * y + a[i, 2] * z + offset * a[i, 3] for i in range(3))
 
 
