@@ -21,7 +21,9 @@ measures magnetisation: required with a teslameter detector, refused beside ``co
 :func:`check_protocol_fits` compiles every sweep point and phase step of a protocol against
 the bench AWG's model constraints (memory, length granularity, sample-rate range, DAC) and
 the bench file's sample rate, so that a waveform the AWG cannot hold is an input error
-(exit 2) found before connecting.
+(exit 2) found before connecting; with it the checks of :mod:`drivers.preflight` (drive
+frequencies below the AWG's Nyquist frequency, pulses above half a DAC step, a receiver that
+can demodulate the carrier, a virtual trace of bounded length).
 
 :func:`load_bench` reads a built-in bench (``drivers/benches/<name>.yaml``) or a path;
 :func:`open_bench` connects the instruments (or a dry-run recorder) and returns a
@@ -41,6 +43,8 @@ from spin_echo.drivers.config import BenchSpec, Coil, InstrumentConfig
 from spin_echo.drivers.dry_run import DryRunTransport
 from spin_echo.drivers.interface import Bench, BenchError
 from spin_echo.drivers.magnetometer import MagnetometerChain, check_chain, parse_magnetometer
+from spin_echo.drivers.preflight import check_drive, check_receiver
+from spin_echo.drivers.receiver import default_bandwidth_hz
 from spin_echo.drivers.settings import BENCH_LIMITS
 from spin_echo.drivers.virtual import VirtualAwg, VirtualDetector, open_virtual
 from spin_echo.drivers.visa.keysight_awg import Keysight33500B, Keysight33600A
@@ -331,19 +335,34 @@ def check_protocol_fits(spec: BenchSpec, protocol: Protocol) -> None:
     model = DRIVERS[config.driver].MODEL
     constraints = model.constraints(config.limits.get("sample_rate_hz"))
     rate = float(config.options["sample_rate"])
+    # the virtual detector records at the AWG's rate; a VISA scope's rate is its own
+    trace_rate = rate if DRIVERS[spec.detector.driver] is VirtualDetector else None
     for _, values in protocol.iter_points():
+        point = ", ".join(f"{k} = {v:.6g}" for k, v in values.items())
+        at = f" at {point}" if point else ""
         for step in range(len(protocol.phase_cycle)):
+            seq = protocol.sequence(values, step)
             try:
-                compile_waveform(protocol.sequence(values, step), constraints, rate)
+                waveform = compile_waveform(seq, constraints, rate)
+                check_drive(seq, constraints, rate)
             except CompileError as err:
-                point = ", ".join(f"{k} = {v:.6g}" for k, v in values.items())
-                at = f" at {point}" if point else ""
                 raise BenchError(
                     f"protocol {protocol.name!r}{at} does not fit this AWG ({config.driver}, "
-                    f"{model.memory} samples of memory, {rate:g} Sa/s): {err.message}",
+                    f"{model.memory} samples of memory, {rate:g} Sa/s): "
+                    + (f"{err.key}: {err.message}" if err.key else err.message),
                     file=spec.source or spec.name,
                     key="awg",
                 ) from None
+            if spec.magnetometer is not None:
+                continue
+            bandwidth = spec.receiver_bandwidth_hz or default_bandwidth_hz(seq.carrier_hz)
+            reason = check_receiver(waveform, bandwidth, trace_rate)
+            if reason is not None:
+                raise BenchError(
+                    f"protocol {protocol.name!r}{at} cannot be detected on this bench: {reason}",
+                    file=spec.source or spec.name,
+                    key="receiver.bandwidth" if spec.receiver_bandwidth_hz else "detector",
+                )
 
 
 def _open_visa(config: InstrumentConfig, emit: Callable[[str], None] | None) -> Any:
