@@ -64,6 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "MAX_GROUP_TERMS",
     "NuclearBath",
     "bath_log_density",
     "channel_probabilities",
@@ -74,6 +75,10 @@ __all__ = [
     "same_channel_probability",
 ]
 
+#: Most polarisation groups summed per bias value in :func:`bath_log_density`.
+MAX_GROUP_TERMS = 4096
+#: Elements of one chunk of that sum (x values times groups): 8 MB per array.
+_CHUNK_ELEMENTS = 1 << 20
 _TAIL = 1e-14
 
 
@@ -203,7 +208,7 @@ def _log_binomial(n_spins: int, k: np.ndarray) -> np.ndarray:
 
 
 def bath_log_density(bath: NuclearBath, x_hz: np.ndarray) -> np.ndarray:
-    r"""Return :math:`\ln W(x)` of the nuclear bias density (1/Hz), exactly.
+    r"""Return :math:`\ln W(x)` of the nuclear bias density (1/Hz).
 
     .. math::
 
@@ -211,25 +216,54 @@ def bath_log_density(bath: NuclearBath, x_hz: np.ndarray) -> np.ndarray:
         \frac{e^{-(\epsilon - \omega_o(2k-N))^2 / 2s^2}}{\sqrt{2\pi}\,s},
         \qquad s = \mu\omega_o = N^{1/2}\delta\omega > 0 .
 
-    Only the groups within 9 s of x contribute above double precision; they are summed.
+    Only the groups within 9 s of x, and within :math:`20\sqrt N` of the binomial's centre
+    (beyond it a binomial weight is below :math:`e^{-800}` of the largest), contribute above
+    double precision; they are summed exactly, in chunks of the x values that bound the memory,
+    when they number at most :data:`MAX_GROUP_TERMS`. More only when the groups overlap
+    densely (:math:`s > 455\,\omega_o`) *and* the binomial is wide (:math:`N > 10^4`): then
+    the lattice sum equals its integral to :math:`e^{-2\pi^2 (s/2\omega_o)^2}` (Poisson
+    summation) and the binomial its Gaussian limit to :math:`O(1/N)`, so W is the Gaussian of
+    variance :math:`s^2 + N\omega_o^2` (measured against the full sum at :math:`N = 2\times10^4` and
+    :math:`10^5`: within :math:`2.6\times10^{-6}` in ln W over three standard deviations,
+    :math:`7.4\times10^{-5}` at six; this is what keeps a bath of :math:`10^{12}` spins, or an
+    :math:`\omega_o` of 1 µHz, from asking for terabytes).
     """
-    from scipy import special
-
     s = bath.group_width_hz
     if s <= 0:
         raise ValueError("the nuclear bias has no density when delta_omega = 0")
     x = np.asarray(x_hz, dtype=float)
-    spacing = 2.0 * bath.omega0_hz
-    reach = math.ceil(9.0 * s / spacing) + 1
-    nearest = np.clip(np.rint((x / bath.omega0_hz + bath.n_spins) / 2.0), 0, bath.n_spins)
-    offsets = np.arange(-reach, reach + 1)
-    k = nearest[..., None] + offsets
-    valid = (k >= 0) & (k <= bath.n_spins)
-    kc = np.clip(k, 0, bath.n_spins)
-    z = (x[..., None] - bath.omega0_hz * (2.0 * kc - bath.n_spins)) / s
-    terms = _log_binomial(bath.n_spins, kc) - 0.5 * z * z
-    terms = np.where(valid, terms, -np.inf)
-    return special.logsumexp(terms, axis=-1) - math.log(math.sqrt(2.0 * math.pi) * s)
+    n = bath.n_spins
+    reach = math.ceil(9.0 * s / (2.0 * bath.omega0_hz)) + 1
+    half = math.ceil(20.0 * math.sqrt(n)) + 1
+    lo, hi = max(0, n // 2 - half), min(n, n // 2 + half)
+    if min(2 * reach + 1, hi - lo + 1) > MAX_GROUP_TERMS:
+        variance = s * s + n * bath.omega0_hz**2
+        return -0.5 * x * x / variance - 0.5 * math.log(2.0 * math.pi * variance)
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape)
+    terms = min(2 * reach + 1, hi - lo + 1)
+    size = max(1, _CHUNK_ELEMENTS // terms)
+    for start in range(0, len(flat), size):
+        out[start : start + size] = _group_sum(bath, flat[start : start + size], reach, lo, hi)
+    return out.reshape(x.shape)
+
+
+def _group_sum(bath: NuclearBath, x: np.ndarray, reach: int, lo: int, hi: int) -> np.ndarray:
+    """:func:`bath_log_density` of a 1-d ``x``: the groups ``lo..hi`` within ``reach`` of x."""
+    from scipy import special
+
+    s, n = bath.group_width_hz, bath.n_spins
+    if 2 * reach + 1 <= hi - lo + 1:
+        nearest = np.clip(np.rint((x / bath.omega0_hz + n) / 2.0), 0, n)
+        k = nearest[:, None] + np.arange(-reach, reach + 1)
+        valid = (k >= 0) & (k <= n)
+        k = np.clip(k, 0, n)
+        weight = np.where(valid, _log_binomial(n, k), -np.inf)
+    else:  # every group of the binomial's window, the same for every x
+        k = np.arange(lo, hi + 1, dtype=float)
+        weight = _log_binomial(n, k)
+    z = (x[:, None] - bath.omega0_hz * (2.0 * k - n)) / s
+    return special.logsumexp(weight - 0.5 * z * z, axis=-1) - math.log(math.sqrt(2.0 * math.pi) * s)
 
 
 def draw_bath_bias(rng: np.random.Generator, bath: NuclearBath, n: int) -> np.ndarray:

@@ -65,6 +65,7 @@ __all__ = [
     "PULSE_TOLERANCE",
     "DrivenPiece",
     "OrnsteinUhlenbeck",
+    "diffusion_steps",
     "propagate_diffusing",
     "rotating_piece",
 ]
@@ -122,6 +123,21 @@ class OrnsteinUhlenbeck:
         end = xi * (1.0 - e1) + end_noise
         mean = (xi * self.t2_s * e1 + int_noise) / h
         return end, mean
+
+
+def diffusion_steps(timeline: Timeline, process: OrnsteinUhlenbeck) -> int:
+    """Return the drift steps one packet takes through ``timeline`` (the step rule above).
+
+    Every segment in steps of at most :attr:`OrnsteinUhlenbeck.max_step_s` (free) or
+    :meth:`OrnsteinUhlenbeck.driven_step_s` (driven), at least one, plus one per detection
+    time (each ends a step); a float, so that an absurd count does not overflow.
+    """
+    driven, free = process.driven_step_s(), process.max_step_s
+    steps = sum(
+        max(1.0, math.ceil(duration / (driven if rabi > 0 else free)))
+        for duration, rabi in zip(timeline.duration_s, timeline.rabi_hz, strict=True)
+    )
+    return steps + sum(window.points for window in timeline.detect)
 
 
 #: The map of a piece of a driven segment at constant packets, ``piece(frame, relax, timeline,

@@ -6,6 +6,9 @@
   packets, its detection points per sweep point and its sweep points, with per-item costs
   measured on the built-in samples (README "Limits"); :func:`check_simulation_size` refuses
   an estimate above :data:`MAX_SIMULATION_BYTES` before the first packet is drawn.
+- :func:`check_diffusion_work`: spin diffusion steps every packet's bias at most T2/20 apart
+  (shorter in pulses), so a short T2 or a wide drift asks for unbounded time: refused above
+  :data:`MAX_DIFFUSION_PACKET_STEPS` before the first step.
 - :func:`check_finite`: the last guard where a point's signal is produced; a NaN or an infinity
   is an error, never data.
 """
@@ -22,9 +25,11 @@ __all__ = [
     "BYTES_PER_DETECTION_POINT",
     "BYTES_PER_PACKET",
     "BYTES_PER_RECORD_VALUE",
+    "MAX_DIFFUSION_PACKET_STEPS",
     "MAX_PACKETS",
     "MAX_SIMULATION_BYTES",
     "NonFiniteResultError",
+    "check_diffusion_work",
     "check_finite",
     "check_packets",
     "check_simulation_size",
@@ -43,6 +48,55 @@ BYTES_PER_DETECTION_POINT = 2048
 BYTES_PER_RECORD_VALUE = 40
 #: Largest estimated peak memory of one simulation, bytes.
 MAX_SIMULATION_BYTES = 8 * 1024**3
+
+
+#: Most packet-steps of the spin-diffusion propagation of one simulation: about 0.4 µs each
+#: (``simulate hahn-echo --sample ferritin --packets 2000``, 1.8e7 packet-steps, 8 s), so 10^10
+#: are about an hour; the built-in protocols on ferritin take at most 1.9e9 (hole-burning).
+MAX_DIFFUSION_PACKET_STEPS = 10**10
+
+
+def check_diffusion_work(
+    steps_per_packet: float,
+    packets: int,
+    runs: int,
+    *,
+    t2_s: float,
+    width_hz: float,
+    file: str | None = None,
+) -> None:
+    """Refuse a spin-diffusion simulation of more than :data:`MAX_DIFFUSION_PACKET_STEPS`.
+
+    Parameters
+    ----------
+    steps_per_packet
+        Drift steps of one packet through one phase step of one sweep point
+        (:func:`simulator.diffusion.diffusion_steps`).
+    packets
+        Packets of the ensemble.
+    runs
+        Sweep points times phase steps.
+    t2_s, width_hz
+        The drift's correlation time (s) and width (Hz), for the message.
+    file
+        The sample file, for the message.
+
+    Raises
+    ------
+    InputError
+        Keyed ``environment.spin_diffusion``, with the counts, before any step is taken.
+    """
+    total = float(steps_per_packet) * packets * runs
+    if total > MAX_DIFFUSION_PACKET_STEPS:
+        raise InputError(
+            f"T2 = {t2_s:.3g} s, width = {width_hz:.3g} Hz: the drift takes {steps_per_packet:.3g} "
+            "steps per packet and run (of at most T2/20, shorter within pulses): "
+            f"{packets} packets x {runs} runs = {total:.3g} packet-steps; "
+            f"at most {MAX_DIFFUSION_PACKET_STEPS:.0e} (a longer T2, a narrower width, fewer "
+            "packets or sweep points)",
+            file=file,
+            key="environment.spin_diffusion",
+        )
 
 
 class NonFiniteResultError(InputError):

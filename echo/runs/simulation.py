@@ -32,7 +32,8 @@ from spin_echo.sequences.errors import SpinEchoError
 from spin_echo.sequences.protocol import Protocol
 from spin_echo.sequences.timeline import Timeline
 from spin_echo.simulator import Sample
-from spin_echo.simulator.limits import check_finite, check_simulation_size
+from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, diffusion_steps
+from spin_echo.simulator.limits import check_diffusion_work, check_finite, check_simulation_size
 from spin_echo.simulator.rwa import RotatingWaveWarning, rwa_error
 from spin_echo.simulator.simulation import (
     REPLICAS,
@@ -45,6 +46,7 @@ __all__ = [
     "MapFunction",
     "PointResult",
     "StepsJob",
+    "check_drift_work",
     "simulate_point",
     "simulate_protocol",
     "simulate_steps",
@@ -146,9 +148,35 @@ def simulate_steps(job: StepsJob) -> PointSignal:
     reproduction): :meth:`simulator.simulation.Simulation.run_point` on the worker's prepared
     packets. BLAS runs on one thread (see :func:`simulate_point`).
     """
+    count = job.sample.packets if job.packets is None else job.packets
+    check_drift_work(job.sample, job.steps, count)
     with threadpool_limits(limits=1, user_api="blas"):
         simulation = _prepared(job.sample, job.seed, job.packets, job.frame)
         return simulation.run_point(job.steps, job.phase_cycle, replicas=job.replicas)
+
+
+def check_drift_work(
+    sample: Sample, timelines: Iterable[Timeline], packets: int, *, runs: int = 1
+) -> None:
+    """Refuse a spin-diffusion simulation too long to run (:func:`~.limits.check_diffusion_work`).
+
+    Parameters
+    ----------
+    sample
+        The sample (nothing is checked without ``environment.spin_diffusion``).
+    timelines
+        The phase steps of one sweep point.
+    packets
+        Packets of the ensemble.
+    runs
+        Sweep points with these phase steps.
+    """
+    if sample.diffusion is None:
+        return
+    t2_s, width_hz = sample.diffusion.t2_s, sample.diffusion.width_hz
+    process = OrnsteinUhlenbeck(t2_s, width_hz)
+    steps = sum(diffusion_steps(timeline, process) for timeline in timelines)
+    check_diffusion_work(steps, packets, runs, t2_s=t2_s, width_hz=width_hz, file=sample.source)
 
 
 def simulate_point(job: _PointJob) -> PointResult:
@@ -241,6 +269,7 @@ def simulate_protocol(
         raise SpinEchoError(f"protocol {protocol.name!r} has no detect step: nothing to record")
     detection_points = sum(w.points for w in first.detect)
     check_simulation_size(count, detection_points, len(jobs), file=protocol.source)
+    check_drift_work(sample, [first] * len(protocol.phase_cycle), count, runs=len(jobs))
     time_s, window = record_time_axis(first.detect)
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
     attrs = {}

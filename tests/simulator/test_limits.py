@@ -63,3 +63,62 @@ def test_check_finite_returns_finite_values_unchanged():
     values = np.array([0.0, -1e300, 1e-300j])
     assert check_finite(values) is not None
     np.testing.assert_array_equal(check_finite(values), values)
+
+
+def _diffusing(t2: str, width: str = "") -> str:
+    from spin_echo.simulator.sample import load_sample
+
+    text = load_sample("ferritin").text
+    block = f"spin_diffusion: {{T2: {t2}{', width: ' + width if width else ''}}}"
+    return text.replace("spin_diffusion: {T2: 1 ms}", block)
+
+
+def test_diffusion_steps_follow_the_step_rule():
+    from spin_echo.sequences import compile_timeline
+    from spin_echo.sequences.protocol_files import load_protocol
+    from spin_echo.simulator.diffusion import OrnsteinUhlenbeck, diffusion_steps
+
+    protocol = load_protocol("hahn-echo")
+    timeline = compile_timeline(protocol.sequence(dict(next(protocol.iter_points())[1]), 0))
+    process = OrnsteinUhlenbeck(1e-6, 2e6)
+    driven, free = process.driven_step_s(), process.max_step_s
+    expected = sum(
+        max(1, math.ceil(d / (driven if r > 0 else free)))
+        for d, r in zip(timeline.duration_s, timeline.rabi_hz, strict=True)
+    ) + sum(w.points for w in timeline.detect)
+    assert diffusion_steps(timeline, process) == expected
+    assert expected > 100  # T2/20 = 50 ns over microseconds: the count is not the floor of 1
+
+
+@pytest.mark.parametrize(
+    ("t2", "width"), [("1e-15 s", ""), ("1 ms", "1e15 Hz"), ("1 ps", "")], ids=str
+)
+def test_an_unbounded_spin_diffusion_run_exits_2_before_the_record(tmp_path, capsys, t2, width):
+    from spin_echo.echo.cli.main import main
+
+    sample = tmp_path / "drifting.yaml"
+    sample.write_text(_diffusing(t2, width))
+    out = tmp_path / "out.nc"
+    args = ["simulate", "hahn-echo", "--sample", str(sample), "--packets", "200", "-o", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{sample}: environment.spin_diffusion: T2 = " in err
+    assert "packet-steps; at most 1e+10" in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["drifting.yaml"]
+
+
+def test_the_built_in_protocols_on_ferritin_stay_within_the_bound():
+    from spin_echo.echo.runs.simulation import check_drift_work
+    from spin_echo.sequences import compile_timeline
+    from spin_echo.sequences.protocol_files import LIBRARY_DIR, load_protocol
+    from spin_echo.simulator.sample import load_sample
+
+    sample = load_sample("ferritin")
+    for path in sorted(LIBRARY_DIR.glob("*.yaml")):
+        protocol = load_protocol(path.stem)
+        for _, values in protocol.iter_points():
+            steps = [
+                compile_timeline(protocol.sequence(values, k))
+                for k in range(len(protocol.phase_cycle))
+            ]
+            check_drift_work(sample, steps, sample.packets, runs=len(list(protocol.iter_points())))
