@@ -62,26 +62,19 @@ def environment_rates(sample: Sample) -> tuple[float, float]:
 
 
 def check_frame(sample: Sample, frame: str) -> None:
-    """Refuse a frame that is unknown, or an environment that no frame can carry.
+    """Refuse a frame that is unknown.
 
     Both frames carry spin diffusion and the dynamic bath (:mod:`simulator.simulation`), but
-    not the two together.
+    not the two together: the sample file refuses that pair where it names them
+    (:func:`simulator.sample.load_sample`), before any record is opened.
 
     Raises
     ------
     InputError
-        For an unknown frame, or a dynamic bath with spin diffusion.
+        For an unknown frame.
     """
     if frame not in FRAMES:
         raise InputError(f"must be one of {', '.join(FRAMES)}", key="frame", value=frame)
-    dynamic = sample.nuclear is not None and sample.nuclear.dynamic
-    if dynamic and sample.diffusion is not None:
-        raise InputError(
-            "a dynamic nuclear bath is simulated without spin diffusion; remove "
-            "environment.spin_diffusion or set environment.nuclear.dynamic: false",
-            key="environment.nuclear.dynamic",
-            value="true",
-        )
 
 
 def flip_segments(timeline: Timeline) -> list[int]:

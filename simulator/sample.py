@@ -435,6 +435,11 @@ def _environment(root: MapNode) -> dict[str, Any]:
                 "group width N^(1/2) delta_omega is the default)"
             )
         result["spin_diffusion"] = SpinDiffusion(t2, width)
+        if "nuclear" in result and result["nuclear"].dynamic:
+            raise blocks["nuclear"]["dynamic"].error(
+                "a dynamic nuclear bath is simulated without spin diffusion; remove "
+                "environment.spin_diffusion or set environment.nuclear.dynamic: false"
+            )
     if "electrons" in blocks:
         result["electrons"] = blocks["electrons"]["alpha"].quantity(
             "dimensionless", nonnegative=True

@@ -85,9 +85,26 @@ def test_dynamic_bath_refuses_diffusion(tmp_path) -> None:
     sample = wide(tmp_path, 1.0, True)
     timeline = compile_timeline(load_protocol("hahn-echo").sequence({"tau": TAU_S}, 0))
     simulate(timeline, sample, packets=10, frame="lab")
-    diffusing = sample.with_overrides({"environment.spin_diffusion.T2": "10 us"})
     with pytest.raises(InputError, match="spin diffusion"):
-        simulate(timeline, diffusing, packets=10)
+        sample.with_overrides({"environment.spin_diffusion.T2": "10 us"})
+
+
+def test_a_dynamic_bath_with_diffusion_is_refused_in_the_file_before_any_record(tmp_path, capsys):
+    # refused where the file names it (it was found per sweep point, after the record opened)
+    from spin_echo.echo.cli.main import main
+
+    text = WIDE.format(lam=1.0, dynamic="true", temperature="0 K")
+    text = text.replace("environment:\n", "environment:\n  spin_diffusion: {T2: 1 ms}\n", 1)
+    path = tmp_path / "both.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = 1 + next(k for k, row in enumerate(text.splitlines()) if "dynamic" in row)
+    with pytest.raises(SampleError, match="simulated without spin diffusion") as info:
+        load_sample(path)
+    assert (info.value.file, info.value.line) == (str(path), line)
+    out = tmp_path / "out.nc"
+    assert main(["simulate", "hahn-echo", "--sample", str(path), "-o", str(out)]) == 2
+    assert f"{path}:{line}: environment.nuclear.dynamic" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["both.yaml"]
 
 
 def test_flip_events_are_the_pulses_after_the_first() -> None:
