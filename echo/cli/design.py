@@ -24,6 +24,7 @@ import xarray as xr
 
 from spin_echo.drivers.bench import check_protocol_fits, load_bench
 from spin_echo.drivers.config import BenchSpec
+from spin_echo.echo.cli.main import whole_number
 from spin_echo.echo.cli.options import (
     add_executor_options,
     add_overwrite_option,
@@ -106,8 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="take the noise from a measured record's shot-to-shot scatter instead",
     )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
-    parser.add_argument("--seed", type=int, help="override the sample's seed")
-    parser.add_argument("--packets", type=int, help="override the sample's packet count")
+    parser.add_argument("--seed", type=whole_number, help="override the sample's seed")
+    parser.add_argument("--packets", type=whole_number, help="override the sample's packet count")
     parser.add_argument(
         "--frame",
         choices=FRAMES,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from spin_echo.echo.analysis.fit_sample import fit_sample
 from spin_echo.echo.analysis.fit_yaml import format_with_error, unit_of_key
+from spin_echo.echo.cli.main import whole_number
 from spin_echo.echo.cli.options import (
     add_executor_options,
     add_overwrite_option,
@@ -51,8 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "-o", "--output", type=Path, help="fitted sample YAML (default: SAMPLE-fitted.yaml)"
     )
     add_overwrite_option(parser)
-    parser.add_argument("--seed", type=int, help="seed of every simulation (default: sample's)")
-    parser.add_argument("--packets", type=int, help="packets per simulation (default: sample's)")
+    parser.add_argument(
+        "--seed", type=whole_number, help="seed of every simulation (default: sample's)"
+    )
+    parser.add_argument(
+        "--packets", type=whole_number, help="packets per simulation (default: sample's)"
+    )
     parser.add_argument(
         "--noise",
         type=float,
@@ -72,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compare without a free gain and phase (both records in normalised units)",
     )
     parser.add_argument(
-        "--max-evaluations", type=int, default=200, help="largest number of simulations"
+        "--max-evaluations", type=whole_number, default=200, help="largest number of simulations"
     )
     add_executor_options(parser)
     parser.set_defaults(func=run)

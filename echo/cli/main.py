@@ -8,16 +8,17 @@ Nothing but an unexpected bug prints a traceback.
 from __future__ import annotations
 
 import argparse
+import decimal
 import gc
 import importlib
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from spin_echo.sequences.errors import InputError, SpinEchoError, SpinEchoWarning
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "CommandParser", "build_parser", "main", "whole_number"]
 
 #: Every sub-command, in the order ``--help`` lists them: its module (which has
 #: ``register(sub)`` and ``run(args)``) and the one line that ``spin-echo --help`` shows.
@@ -71,6 +72,37 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class CommandParser(argparse.ArgumentParser):
+    """The command line's parser: a bad option is one line on stderr and exit status 2.
+
+    argparse's own :meth:`~argparse.ArgumentParser.error` prints the whole usage first; here
+    the message names the option and the value, and points to ``--help``. Sub-command parsers
+    are of this class too (argparse gives them their parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` on one line and exit 2."""
+        self.exit(2, f"spin-echo: error: {message} (see '{self.prog} --help')\n")
+
+
+def whole_number(text: str) -> int:
+    """Parse an option's whole number: ``12``, ``-3``, ``1e3``; nothing fractional or huge.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For text that is not a whole number of at most 30 digits (the option's own range is
+        checked by its command, with its message).
+    """
+    try:
+        value = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        value = decimal.Decimal("nan")
+    if not value.is_finite() or value.adjusted() > 30 or value != value.to_integral_value():
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}")
+    return int(value)
+
+
 class _Registrar:
     """The sub-parsers action as a command module sees it: ``add_parser`` adds the help line."""
 
@@ -86,7 +118,7 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
 
     The other commands get a placeholder that only lists them in ``spin-echo --help``.
     """
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="spin-echo",
         description="Pulsed coherence experiments on magnetic grains: simulate, run, compare.",
     )

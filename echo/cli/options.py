@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from spin_echo.echo.cli.main import whole_number
 from spin_echo.echo.output import OutputFile, check_output, image_formats
 from spin_echo.echo.record_resume import check_resume
 from spin_echo.sequences.errors import InputError
@@ -66,7 +67,7 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--workers N`` and ``--scheduler ADDRESS`` (:func:`~.executor.make_executor`)."""
     group = parser.add_argument_group("scale-out")
     group.add_argument(
-        "--workers", type=int, metavar="N", help="run sweep points in N local processes"
+        "--workers", type=whole_number, metavar="N", help="run sweep points in N local processes"
     )
     group.add_argument(
         "--scheduler",

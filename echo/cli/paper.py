@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from spin_echo.echo.cli.main import whole_number
 from spin_echo.echo.cli.options import add_overwrite_option, check_counts
 from spin_echo.echo.paper.report import DEFAULT_PACKETS, reproduce_paper
 from spin_echo.sequences.errors import InputError
@@ -34,12 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--outdir", default="paper", help="output directory (default: paper)")
     parser.add_argument(
         "--packets",
-        type=int,
+        type=whole_number,
         default=DEFAULT_PACKETS,
         help=f"packets of the spectral ensembles (default {DEFAULT_PACKETS:,}; "
         f"at least {MIN_PACKETS:,}); the pulse simulations use 1/40 and 1/160 of it",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the first replica")
+    parser.add_argument("--seed", type=whole_number, default=1, help="seed of the first replica")
     add_overwrite_option(parser)
     parser.set_defaults(func=run)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from spin_echo.drivers import load_bench, open_bench
 from spin_echo.drivers.bench import check_protocol_fits
+from spin_echo.echo.cli.main import whole_number
 from spin_echo.echo.cli.options import (
     add_live_option,
     add_overwrite_option,
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_overwrite_option(parser)
     add_resume_option(parser)
     add_live_option(parser)
-    parser.add_argument("--seed", type=int, help="noise seed of a virtual detector")
+    parser.add_argument("--seed", type=whole_number, help="noise seed of a virtual detector")
     parser.add_argument(
         "--dry-run",
         action="store_true",

@@ -24,6 +24,7 @@ from spin_echo.drivers.emulated.lab import (
     VirtualLab,
 )
 from spin_echo.drivers.virtual import FrontEnd
+from spin_echo.echo.cli.main import whole_number
 from spin_echo.echo.cli.options import add_overwrite_option
 from spin_echo.echo.output import OutputFile
 from spin_echo.sequences.errors import InputError
@@ -78,9 +79,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         parser.add_argument(
             f"--{name.replace('_', '-')}", metavar=kind.upper(), help=f"{kind}{shown}"
         )
-    parser.add_argument("--seed", type=int, default=1, help="noise seed (default 1)")
+    parser.add_argument("--seed", type=whole_number, default=1, help="noise seed (default 1)")
     parser.add_argument(
-        "--points", type=int, default=4000, help="scope record length in the bench file"
+        "--points", type=whole_number, default=4000, help="scope record length in the bench file"
     )
     parser.add_argument(
         "--bench-file", type=Path, help="write a bench file pointing at the servers"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from spin_echo.echo.cli.main import whole_number
 from spin_echo.echo.cli.options import (
     add_executor_options,
     add_live_option,
@@ -44,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_overwrite_option(parser)
     add_resume_option(parser)
     add_live_option(parser)
-    parser.add_argument("--seed", type=int, help="override the sample's seed")
-    parser.add_argument("--packets", type=int, help="override the sample's packet count")
+    parser.add_argument("--seed", type=whole_number, help="override the sample's seed")
+    parser.add_argument("--packets", type=whole_number, help="override the sample's packet count")
     parser.add_argument(
         "--frame",
         choices=FRAMES,

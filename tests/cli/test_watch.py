@@ -67,7 +67,7 @@ def page_url(watch):
         (["rec.nc", "--stale", "-5"], "--stale = -5.0: must be a number of seconds"),
         (["rec.nc", "--wait", "nan"], "--wait = nan: must be a number of seconds, zero or more"),
         (["rec.nc", "--view", "browser"], "argument --view: invalid choice: 'browser'"),
-        (["rec.nc", "--port", "http"], "argument --port: invalid int value: 'http'"),
+        (["rec.nc", "--port", "http"], "argument --port: must be a whole number, got 'http'"),
     ],
 )
 def test_bad_input_exits_2(args, message, tmp_path, monkeypatch, capsys):

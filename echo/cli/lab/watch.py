@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spin_echo.echo.analysis.record_analysis import ANALYSES
+from spin_echo.echo.cli.main import whole_number
 from spin_echo.echo.live.server import LiveServer, check_port
 from spin_echo.echo.live.state import LiveState, RecordWatcher, replaced_record, writer_pid
 from spin_echo.echo.live.window import VIEWS, choose_view, show_in_window, window_backend
@@ -54,7 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="window, web page, or auto: a window where there is a display (default)",
     )
     parser.add_argument(
-        "--port", type=int, default=0, help="web page's TCP port on 127.0.0.1 (default: any free)"
+        "--port",
+        type=whole_number,
+        default=0,
+        help="web page's TCP port on 127.0.0.1 (default: any free)",
     )
     parser.add_argument(
         "--interval",
@@ -80,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--run-pid",
-        type=int,
+        type=whole_number,
         metavar="PID",
         help="the process of the run writing REC (what --live passes): until it has been seen "
         "writing, REC is waited for; when it ends, so does the watch (exit 0 if REC is "
