@@ -1,7 +1,8 @@
 """The ``spin-echo`` command line: one sub-command per module of :mod:`spin_echo.echo.cli`.
 
 Exit status: 0 success, 2 bad input (the message names the file, key and value), 1 instrument
-or runtime failure (the message names the instrument and its error), 130 interrupted.
+or runtime failure (the message names the instrument and its error), 130 interrupted (Ctrl-C),
+143 terminated (SIGTERM, handled as Ctrl-C is).
 Nothing but an unexpected bug prints a traceback.
 """
 
@@ -11,6 +12,7 @@ import argparse
 import decimal
 import gc
 import importlib
+import signal
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
@@ -18,7 +20,7 @@ from typing import Any, NoReturn
 
 from spin_echo.sequences.errors import InputError, SpinEchoError, SpinEchoWarning
 
-__all__ = ["COMMANDS", "CommandParser", "build_parser", "main", "whole_number"]
+__all__ = ["COMMANDS", "CommandParser", "Terminated", "build_parser", "main", "whole_number"]
 
 #: Every sub-command, in the order ``--help`` lists them: its module (which has
 #: ``register(sub)`` and ``run(args)``) and the one line that ``spin-echo --help`` shows.
@@ -70,6 +72,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "serve an emulated AWG and scope on 127.0.0.1 around a simulated sample",
     ),
 }
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``), handled as Ctrl-C is: records keep every finished point."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -148,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     own = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
+    if own:
+        signal.signal(signal.SIGTERM, _terminate)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         status = _run(argv)
@@ -176,6 +188,9 @@ def _run(argv: list[str]) -> int:
     except SpinEchoError as err:
         print(f"spin-echo: failed: {err}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("spin-echo: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("spin-echo: interrupted", file=sys.stderr)
         return 130

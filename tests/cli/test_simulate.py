@@ -115,7 +115,16 @@ def test_bad_input_exits_2_with_one_line(argv, needle, capsys, tmp_path):
     assert "Traceback" not in err
 
 
-def test_ctrl_c_leaves_a_valid_incomplete_record(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "status", "said"),
+    [
+        (signal.SIGINT, 130, "spin-echo: interrupted"),
+        (signal.SIGTERM, 143, "spin-echo: terminated"),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_or_sigterm_leaves_a_valid_incomplete_record(tmp_path, signum, status, said):
+    # SIGTERM is handled as Ctrl-C is (before: exit 143 with the lock and working files left)
     record = tmp_path / "long.nc"
     env = {**os.environ, "HDF5_USE_FILE_LOCKING": "FALSE"}
     proc = subprocess.Popen(
@@ -147,9 +156,11 @@ def test_ctrl_c_leaves_a_valid_incomplete_record(tmp_path):
         if written >= 1:
             break
     assert proc.poll() is None, "the run ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
+    assert proc.returncode == status, err.decode()
+    assert said in err.decode() and "--resume continues it" in err.decode()
+    assert [p.name for p in tmp_path.iterdir()] == ["long.nc"]  # no lock, no working file
     with xr.open_dataset(record) as ds:
         done = ds["point_complete"].values.astype(bool)
         assert ds.attrs["complete"] == 0
