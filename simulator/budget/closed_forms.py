@@ -391,11 +391,14 @@ class InsulatingGrainCondition:
         ``S k_B T / D`` (``k_B T / Delta eps`` with the level spacing ``Delta eps ~ D / S``).
     rhs
         ``1 / ln(2 pi g^2 S^(2/3) D / (S Delta_r))``; infinite when the logarithm is not
-        positive (no electronic constraint).
+        positive (the formula does not apply there).
+    scale_hz
+        ``2 pi g^2 S^(2/3) D``, Hz: Eq. (11) applies for ``S Delta_r`` below it.
     """
 
     lhs: float
     rhs: float
+    scale_hz: float = math.inf
 
 
 def insulating_grain_condition(
@@ -426,9 +429,11 @@ def insulating_grain_condition(
     bandwidth_hz = bandwidth_k * HZ_PER_K
     argument = 2.0 * math.pi * kondo_g**2 * spin ** (2.0 / 3.0) * bandwidth_hz
     if delta_r_hz <= 0.0:
-        return InsulatingGrainCondition(lhs=lhs, rhs=0.0)
+        return InsulatingGrainCondition(lhs=lhs, rhs=0.0, scale_hz=argument)
     log = math.log(argument / (spin * delta_r_hz))
-    return InsulatingGrainCondition(lhs=lhs, rhs=math.inf if log <= 0.0 else 1.0 / log)
+    return InsulatingGrainCondition(
+        lhs=lhs, rhs=math.inf if log <= 0.0 else 1.0 / log, scale_hz=argument
+    )
 
 
 def phonon_rate_per_s(

@@ -45,6 +45,8 @@ PAPER_BANDWIDTH_K = 1e4
 
 VISIBLE = "coherence visible"
 MARGINAL = "marginal"
+#: Verdict of a criterion whose closed form does not apply to the sample (never "visible").
+NOT_ASSESSED = "not assessed"
 INFO = "-"
 
 
@@ -114,7 +116,8 @@ class BudgetRow:
     criterion
         The condition for coherence, with numbers.
     verdict
-        ``"coherence visible"``, ``"marginal: ..."``, ``"blocked: <by what>"`` or ``"-"`` for a
+        ``"coherence visible"``, ``"marginal: ..."``, ``"blocked: <by what>"``, ``"not assessed:
+        <what>"`` where the paper's closed form does not apply to the sample, or ``"-"`` for a
         row that only informs.
     """
 
@@ -149,6 +152,13 @@ class Budget:
             found = [r.verdict.split(": ", 1)[1] for r in self.rows if r.verdict.startswith(kind)]
             if found:
                 return lead + _merge_mechanisms(found)
+        unassessed = [
+            r.verdict.split(": ", 1)[1] for r in self.rows if r.verdict.startswith(NOT_ASSESSED)
+        ]
+        if unassessed:
+            return f"{VISIBLE} by the criteria that apply; {NOT_ASSESSED}: " + _merge_mechanisms(
+                unassessed
+            )
         return VISIBLE
 
     def to_dict(self) -> dict[str, object]:
@@ -358,14 +368,22 @@ def _electron_rows(inp: BudgetInputs) -> list[BudgetRow]:
         )
     )
     cond = dc.insulating_grain_condition(s, t, inp.bandwidth_k, inp.kondo_g, delta_r)
+    criterion = f"<< 1/ln(2 pi g^2 S^2/3 D / (S Delta_r)) = {_g(cond.rhs)}"
+    verdict = _much_less(cond.lhs, cond.rhs, "electrons in a conducting grain (Eq. 11)")
+    if math.isinf(cond.rhs):  # the logarithm is <= 0: S Delta_r beyond the electrons' scale
+        criterion = (
+            "Eq. (11) needs S Delta_r < 2 pi g^2 S^2/3 D; here S Delta_r = "
+            f"{_g(s * delta_r)} Hz >= {_g(cond.scale_hz)} Hz"
+        )
+        verdict = f"{NOT_ASSESSED}: electrons in a conducting grain (outside Eq. 11)"
     rows.append(
         BudgetRow(
             f"S k_B T / D (D = {_g(inp.bandwidth_k)} K)",
             "Eq. (11)",
             cond.lhs,
             "",
-            f"<< 1/ln(2 pi g^2 S^2/3 D / (S Delta_r)) = {_g(cond.rhs)}",
-            _much_less(cond.lhs, cond.rhs, "electrons in a conducting grain (Eq. 11)"),
+            criterion,
+            verdict,
         )
     )
     return rows

@@ -142,6 +142,40 @@ def test_electron_rows_by_hand() -> None:
     assert _row(budget, "S k_B T / D").value == pytest.approx(2e-3, rel=1e-12)
 
 
+def test_eq_11_outside_its_range_is_not_assessed_and_not_called_visible() -> None:
+    # S Delta_r = 1000 x 1e13 Hz beyond 2 pi g^2 S^(2/3) D: the logarithm of Eq. (11) is negative,
+    # so its criterion read "<< inf" and "coherence visible"
+    inputs = BudgetInputs(
+        name="fast", spin=1000, delta0_hz=1e13, temperature_k=0.02, omega0_big_hz=4e13, alpha=1e-9
+    )
+    budget = decoherence_budget(inputs)
+    row = _row(budget, "S k_B T / D")
+    scale = 2 * math.pi * 0.1**2 * 1000 ** (2 / 3) * 1e4 * 20.836619e9  # g = 0.1, D = 1e4 K
+    delta_r = _row(budget, "Delta_r").value
+    assert 1000 * delta_r > scale
+    assert row.verdict == "not assessed: electrons in a conducting grain (outside Eq. 11)"
+    assert "inf" not in row.criterion and f"{scale:.3g} Hz" in row.criterion
+    assert budget.conclusion == (
+        "coherence visible by the criteria that apply; not assessed: electrons in a "
+        "conducting grain (outside Eq. 11)"
+    )
+    assert "inf" not in format_budget(budget)
+
+
+def test_a_conclusion_with_an_unassessed_row_says_so() -> None:
+    from spin_echo.simulator.budget.table import VISIBLE, BudgetRow
+
+    rows = (
+        BudgetRow("a", "Eq. (1)", 1.0, "", "a << b", VISIBLE),
+        BudgetRow("b", "Eq. (2)", 1.0, "", "outside", "not assessed: electrons (x)"),
+    )
+    assert Budget("s", rows).conclusion == (
+        "coherence visible by the criteria that apply; not assessed: electrons (x)"
+    )
+    blocked = (*rows, BudgetRow("c", "Eq. (3)", 1.0, "", "c << d", "blocked: phonons"))
+    assert Budget("s", blocked).conclusion == "coherence blocked by phonons"
+
+
 def test_localised_grain_has_no_splitting() -> None:
     inputs = BudgetInputs(
         name="x", spin=10, delta0_hz=1e6, temperature_k=0.01, omega0_big_hz=4e10, alpha=1.5
