@@ -118,7 +118,8 @@ def check_output(
     formats
         Allowed suffixes (no dot, lower case), e.g. :func:`image_formats`; None: any.
     inputs
-        Files the command reads; the output may not be one of them.
+        Files the command reads, and its other outputs; the output may not be one of them,
+        whether or not it exists yet.
 
     Returns
     -------
@@ -157,15 +158,19 @@ def check_output(
             raise _refuse(path, option, "is not a regular file; it is never replaced")
     for source in inputs:
         if source is not None and _same_file(Path(source), path):
-            raise _refuse(path, option, "is also an input of this command")
+            raise _refuse(path, option, "is also another file this command reads or writes")
     return path
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (also when either does not exist yet).
+
+    The same inode, or the same resolved path: two outputs of one command given one new name.
+    """
     try:
         return os.path.samefile(a, b)
     except OSError:
-        return False
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def check_folder(path: str | Path, *, overwrite: bool = False, option: str = "--outdir") -> Path:

@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--json",
         type=Path,
         metavar="FILE",
-        help="also write the analysis as JSON (parameters, errors, reliable, reasons)",
+        help="also write the analysis as JSON (parameters, errors, reliable, reasons; "
+        '{"analysis": null, "notes": [...]} when there is none)',
     )
     add_overwrite_option(parser)
     parser.set_defaults(func=run)
@@ -81,10 +82,11 @@ def run(args: argparse.Namespace) -> int:
         text = draw(dataset, analysis, output.partial)
         if text:
             print(text)
-    if report is not None and analysis is not None:
+    if report is not None:
+        data = analysis.as_dict() if analysis is not None else {"analysis": None, "notes": notes}
         with report:
             try:
-                report.partial.write_text(json.dumps(analysis.as_dict(), indent=2) + "\n")
+                report.partial.write_text(json.dumps(data, indent=2) + "\n")
             except OSError as err:
                 raise write_error(report.path, err) from None
     print(f"plot: {output.path}")

@@ -125,3 +125,39 @@ def test_explicit_analysis_that_fails_exits_2(tmp_path, capsys):
 def test_missing_record_exits_2(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "nope.nc")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["new", "overwrite"])
+def test_the_image_and_the_json_may_not_share_a_path(tmp_path, capsys, overwrite):
+    # -o X.png --json X.png wrote the image, then refused the JSON (exit 2 with a file made),
+    # or with --overwrite replaced the image by the JSON
+    record = RECORDS["renamed-hahn-echo"][0](tmp_path / "rec.nc")
+    target = tmp_path / "out.png"
+    if overwrite:
+        target.write_bytes(b"an image the user made")
+    args = ["plot", str(record), "-o", str(target), "--json", str(target)]
+    assert main([*args, *(["--overwrite"] if overwrite else [])]) == 2
+    err = capsys.readouterr().err
+    assert f"--json = '{target}': is also another file this command reads or writes" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["rec.nc", *(["out.png"] if overwrite else [])]
+    )
+    if overwrite:
+        assert target.read_bytes() == b"an image the user made"
+
+
+@pytest.mark.parametrize("option", ["none", "auto"])
+def test_json_is_written_when_there_is_no_analysis(tmp_path, capsys, option):
+    # it was skipped silently
+    text, axis = swept("hahn-echo")
+    text = text.replace("angle: pi\n", "angle: pi/2\n")  # no family: no analysis
+    record = write(tmp_path / "rec.nc", text, axis, np.ones(TAU.size))
+    report = tmp_path / "fit.json"
+    assert main(["plot", str(record), "--analysis", option, "--json", str(report)]) == 0
+    data = json.loads(report.read_text())
+    assert data["analysis"] is None
+    if option == "none":
+        assert data["notes"] == []
+    else:
+        (note,) = data["notes"]
+        assert note.startswith("no analysis: no analysis fits 2 pulses (pi/2, pi/2)")

@@ -45,7 +45,7 @@ def test_image_formats_are_matplotlibs():
         ("x.xyz", {"formats": {"png"}}, "unknown image format 'xyz': use one of png"),
         ("x", {"formats": {"png"}}, "unknown image format ''"),
         ("fifo", {"overwrite": True}, "not a regular file"),
-        ("old.nc", {"overwrite": True, "inputs": ["old.nc"]}, "is also an input"),
+        ("old.nc", {"overwrite": True, "inputs": ["old.nc"]}, "is also another file this command"),
     ],
     ids=["exists", "no-folder", "folder", "format", "no-suffix", "fifo", "is-input"],
 )
