@@ -208,6 +208,13 @@ def record_outputs(
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = Path(f"{stem}-{stamp}.nc")
     inputs = tuple(inputs)
+    if Path(output).suffix.lower() in {f".{name}" for name in image_formats()}:
+        raise InputError(
+            "is an image's name; a record is a netCDF file (name it .nc, and give --plot for "
+            "an image)",
+            key="-o",
+            value=str(output),
+        )
     check_output(output, overwrite=args.overwrite or resume, inputs=inputs)
     if resume:
         check_resume(output, resume_attrs or {})

@@ -70,3 +70,15 @@ def test_whole_numbers_read_as_written(text, value):
 def test_anything_else_is_not_a_whole_number(text):
     with pytest.raises(argparse.ArgumentTypeError, match="must be a whole number, got"):
         whole_number(text)
+
+
+@pytest.mark.parametrize("command", ["simulate", "run"])
+@pytest.mark.parametrize("name", ["rec.png", "rec.PDF", "rec.svg"])
+def test_a_record_named_like_an_image_is_refused(tmp_path, capsys, command, name):
+    # simulate -o X.png wrote a netCDF record under an image's name
+    extra = ["--bench", "virtual"] if command == "run" else ["--packets", "10"]
+    out = tmp_path / name
+    args = [command, "hahn-echo", *extra, "--sample", "bare", "-o", str(out)]
+    assert main(args) == 2
+    assert "is an image's name; a record is a netCDF file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
