@@ -237,7 +237,9 @@ class Sample:
         """Return a copy with dotted keys replaced (``{"relaxation.T2": "5 us"}``).
 
         Floats are SI values (Hz for energies). Missing blocks are created. The result is
-        validated like a file; an error names the override (file ``--set``).
+        validated like a file; an error names the override (file ``--set``), or, for a key the
+        overrides left alone but made invalid, that key in the sample's file with the overrides
+        (no line: the file's lines are not those of the re-written text).
         """
         doc = yaml.safe_load(self.text)
         for key, value in overrides.items():
@@ -256,7 +258,14 @@ class Sample:
         except SampleError as err:
             if err.key in overrides:
                 raise SampleError(err.message, file="--set", key=err.key, value=err.value) from None
-            raise
+            # a key the overrides made invalid: its line in the re-written text is not the file's
+            given = ", ".join(f"{key}={value}" for key, value in overrides.items())
+            raise SampleError(
+                f"{err.message} (with --set {given})",
+                file=self.source,
+                key=err.key,
+                value=err.value,
+            ) from None
 
     def with_values(self, **values: str | float) -> Sample:
         """Return :meth:`with_overrides` of the keywords (``**{"relaxation.T2": "15 us"}``)."""

@@ -22,11 +22,11 @@ Common random numbers: every evaluation uses the same seed and packet count, so 
 (and any stochastic bias trajectory) is the same draw, and the objective is a smooth function of
 the parameters that finite differences can differentiate.
 
-Bounds from physics: times, widths, rates, couplings and other positive quantities are fitted
-as ``log(theta/theta_0)`` (they stay positive, and steps are relative); bias offsets
-(``bias.mean``, ``bias.value``, ``bias.low``, ``bias.high``, ``bias_sampling.center``) are fitted
-linearly and unbounded; ``orientation.theta`` in [0, pi]; integer keys (``packets``, ``seed``,
-``environment.nuclear.N``) cannot be fitted. Standard errors come from the Gauss-Newton
+Bounds from physics (:mod:`spin_echo.echo.analysis.fit_parameters`): positive quantities are
+fitted as ``log(theta/theta_0)``, bias offsets linearly, ``orientation.theta`` in [0, pi],
+every key within its physical range and the sample's relations (``T2 <= 2 T1``, ...), so every
+trial is a sample the simulator accepts; integer keys and the spin cannot be fitted. Standard
+errors come from the Gauss-Newton
 covariance of the normalised residuals at the optimum, corrected for the noise correlation
 ``R`` along time that the receiver introduces
 (:func:`spin_echo.echo.analysis.noise.correlation_matrix`): the
@@ -58,6 +58,7 @@ import xarray as xr
 from scipy.optimize import least_squares
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
+from spin_echo.echo.analysis.fit_parameters import FitError, FreeParameter, free_parameter
 from spin_echo.echo.analysis.fit_yaml import annotate_sample_yaml, unit_of_key
 from spin_echo.echo.analysis.health import FitHealth, check_fit, check_quadratic
 from spin_echo.echo.analysis.mz import held_mz
@@ -70,72 +71,8 @@ from spin_echo.simulator.simulation import compile_point
 
 __all__ = ["FitError", "FreeParameter", "RecordModel", "SampleFit", "fit_sample", "free_parameter"]
 
-_LINEAR = {"bias.mean", "bias.value", "bias.low", "bias.high", "bias_sampling.center"}
-_INTEGER = {"packets", "seed", "environment.nuclear.N"}
-
-
-class FitError(InputError):
-    """A fit that cannot be set up: unknown or integer parameter, record and protocol disagree."""
-
-
-@dataclass(frozen=True)
-class FreeParameter:
-    """One fitted sample key and how it is stepped.
-
-    Attributes
-    ----------
-    key
-        Dotted sample key, e.g. ``"relaxation.T2"``.
-    start
-        Starting value (SI; energies in Hz).
-    log
-        Fitted as ``log(theta/start)`` (positive quantities) rather than linearly.
-    lower, upper
-        Bounds in SI.
-    """
-
-    key: str
-    start: float
-    log: bool
-    lower: float
-    upper: float
-
-    def to_value(self, q: float) -> float:
-        """Return the SI value at internal coordinate ``q``."""
-        if self.log:
-            return float(self.start * np.exp(q))
-        return float(self.start + q * self._step())
-
-    def to_internal(self, value: float) -> float:
-        """Return the internal coordinate of an SI value."""
-        if self.log:
-            return float(np.log(value / self.start))
-        return float((value - self.start) / self._step())
-
-    def derivative(self, q: float) -> float:
-        """Return d(value)/dq at ``q`` (for propagating errors)."""
-        return self.to_value(q) if self.log else self._step()
-
-    def _step(self) -> float:
-        return abs(self.start) if self.start != 0 else 1.0
-
-
-def free_parameter(sample: Sample, key: str) -> FreeParameter:
-    """Describe a fit parameter from the sample's current value and the key's physics."""
-    if key in _INTEGER:
-        raise FitError("is a whole number and cannot be fitted by least squares", key=key)
-    start = sample.value(key)
-    if key == "orientation.theta":
-        return FreeParameter(key, start, False, 0.0, np.pi)
-    if key in _LINEAR:
-        return FreeParameter(key, start, False, -np.inf, np.inf)
-    if not start > 0:
-        raise FitError(
-            "must start at a positive value to be fitted (it is a positive quantity)",
-            key=key,
-            value=start,
-        )
-    return FreeParameter(key, start, True, 0.0, np.inf)
+#: Largest ratio of the record's largest value to the noise: beyond it chi-square overflows.
+_MAX_SIGNAL_TO_NOISE = 1e100
 
 
 class RecordModel:
@@ -357,9 +294,28 @@ def fit_sample(
     show = bool(getattr(stream, "isatty", lambda: False)())
     state = {"evaluations": 0, "scale": 1.0 + 0j}
 
+    largest = float(np.max(np.abs(measured), initial=0.0))
+    if largest / sigma > _MAX_SIGNAL_TO_NOISE:
+        raise FitError(
+            f"is {sigma:.3g}, below {1 / _MAX_SIGNAL_TO_NOISE:.0e} of the record's largest value "
+            f"{largest:.3g}: the chi-square would overflow",
+            key="noise",
+            value=sigma,
+        )
+
     def trial(q: np.ndarray) -> Sample:
         values = {p.key: p.to_value(x) for p, x in zip(parameters, q, strict=True)}
-        return sample.with_overrides(values)
+        shown = ", ".join(f"{key} = {value:.6g}" for key, value in values.items())
+        if not all(np.isfinite(list(values.values()))):
+            raise FitError(f"the search diverged ({shown})", key="--free", value=",".join(free))
+        try:
+            return sample.with_overrides(values)
+        except InputError as err:  # a relation the bounds do not hold: say so, not "--set"
+            raise FitError(
+                f"the search reached {shown}, which the sample refuses: {err.message}",
+                key="--free",
+                value=",".join(free),
+            ) from None
 
     def residuals(q: np.ndarray) -> np.ndarray:
         simulated = model(trial(q))
@@ -368,6 +324,13 @@ def fit_sample(
             norm = float(np.sum(np.abs(simulated) ** 2))
             scale = complex(np.sum(np.conj(simulated) * measured) / norm) if norm else 0j
         r = ((measured - scale * simulated) / sigma).ravel()
+        if not np.all(np.isfinite(r)):
+            raise FitError(
+                "the normalised residuals are not finite (the simulated signal or the record "
+                "holds values beyond double precision)",
+                key="noise",
+                value=sigma,
+            )
         state["evaluations"] += 1
         state["scale"] = scale
         if show:
@@ -382,8 +345,7 @@ def fit_sample(
             stream.flush()
         return np.concatenate([r.real, r.imag])
 
-    lower = [p.to_internal(p.lower) if not p.log else -np.inf for p in parameters]
-    upper = [p.to_internal(p.upper) if not p.log else np.inf for p in parameters]
+    lower, upper = zip(*(p.internal_bounds() for p in parameters), strict=True)
     solution = least_squares(
         residuals,
         np.zeros(len(parameters)),

@@ -237,3 +237,15 @@ def test_ensemble_refuses_a_packet_count_outside_the_limit(packets):
     with pytest.raises(InputError, match="must be a whole number from 1 to 10000000") as info:
         load_sample("bare").ensemble(packets=packets)
     assert str(info.value).startswith("--packets = ")
+
+
+def test_an_override_that_invalidates_another_key_names_both_and_no_false_line(tmp_path):
+    # fit --set relaxation.T1=1us blamed relaxation.T2 on line 21 of a 14-line file
+    path = tmp_path / "t2.yaml"
+    path.write_text(load_sample("bare-t2").text)
+    with pytest.raises(SampleError) as info:
+        load_sample(path).with_overrides({"relaxation.T1": "1 us"})
+    err = info.value
+    assert (err.file, err.line, err.key) == (str(path), None, "relaxation.T2")
+    assert str(err).startswith(f"{path}: relaxation.T2 = '20 us': must be at most 2*T1")
+    assert str(err).endswith("(with --set relaxation.T1=1 us)")

@@ -126,9 +126,8 @@ def test_a_key_the_data_barely_see_is_unreliable_not_a_crash(truth):
     off = sample.with_overrides({"relaxation.T1": "1 s"})
     result = fit_sample(noisy(record), off, ["relaxation.T1"], noise_sigma=NOISE)
     assert result.errors[0] > result.values[0]
-    assert result.health.reasons == (
-        f"relaxation.T1 error {result.errors[0] / 1e3:.2g} ks > value",
-    )
+    (reason,) = result.health.reasons
+    assert reason.startswith("relaxation.T1 error ") and reason.endswith(" > value")
 
 
 def test_a_parameter_the_data_do_not_determine_is_unreliable(truth):
@@ -220,16 +219,49 @@ def test_record_and_protocol_must_agree(truth):
 def test_free_parameter_coordinates(truth):
     _, sample = truth
     width = free_parameter(sample, "bias.width")
-    assert width.log and width.lower == 0.0
+    assert width.log and (width.lower, width.upper) == (1e-6, 1e15)  # the energy range, Hz
     assert width.to_value(width.to_internal(1.234e5)) == pytest.approx(1.234e5, rel=1e-14)
     assert width.derivative(0.0) == pytest.approx(TRUE_WIDTH)
     mean = free_parameter(sample, "bias.mean")
-    assert not mean.log and mean.lower == -np.inf
+    assert not mean.log and (mean.lower, mean.upper) == (-1e15, 1e15)
     assert mean.to_value(mean.to_internal(-2.5e4)) == pytest.approx(-2.5e4)
     theta = free_parameter(sample, "orientation.theta")
     assert (theta.lower, theta.upper) == (0.0, np.pi)
     with pytest.raises(FitError, match="positive value"):
         free_parameter(load_sample("ferritin"), "environment.nuclear.lambda_prime")
+
+
+def test_every_trial_value_is_one_the_sample_accepts(truth):
+    # the fit's own trial values were refused as "--set" errors: bias.mean from 0 stepped by
+    # 1.5e-8 Hz (below the 1 uHz the sample accepts), T2 beyond 2 T1 or 1e6 s, spin off the
+    # half-integers
+    _, sample = truth
+    mean = free_parameter(sample, "bias.mean")
+    assert mean.start == 0.0 and mean.derivative(0.0) == 1e3  # steps of 1 kHz from zero
+    assert mean.to_value(1e-10) == 0.0 and mean.to_value(1e-8) == pytest.approx(1e-5)
+    with_t1 = sample.with_overrides({"relaxation.T1": "5 us"})
+    t2 = free_parameter(with_t1, "relaxation.T2")
+    assert t2.upper == pytest.approx(10e-6, rel=1e-15)  # T2 <= 2 T1
+    assert free_parameter(with_t1, "relaxation.T1").lower == pytest.approx(4e-6, rel=1e-15)
+    assert free_parameter(sample, "relaxation.T2").upper == 1e6  # the time range, s
+    lower, upper = t2.internal_bounds()
+    assert upper == pytest.approx(np.log(10 / 8), rel=1e-14) and lower < -20
+    with pytest.raises(FitError, match="is a spin, a whole or half-integer number"):
+        free_parameter(sample, "spin")
+
+
+def test_a_zero_bias_mean_is_fitted(truth):
+    record, sample = truth
+    result = fit_sample(noisy(record), sample, ["bias.mean"], noise_sigma=NOISE)
+    assert abs(result.values[0]) < 5 * result.errors[0] and np.isfinite(result.errors[0])
+
+
+@pytest.mark.parametrize("sigma", [1e-300, 1e-120])
+def test_a_noise_that_overflows_chi_square_is_refused(truth, sigma):
+    record, sample = truth
+    with pytest.raises(FitError, match="below 1e-100 of the record's largest value") as info:
+        fit_sample(noisy(record), sample, ["relaxation.T2"], noise_sigma=sigma)
+    assert info.value.key == "noise"
 
 
 def test_lab_frame_fit_of_a_lab_frame_record(truth, tmp_path):
