@@ -56,6 +56,7 @@ import numpy as np
 import xarray as xr
 
 from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
+from spin_echo.echo.analysis.fitting import MAX_MAGNITUDE, check_magnitude
 from spin_echo.echo.analysis.health import FitHealth, chi2_outside
 from spin_echo.echo.analysis.mz import compared_quantity, held_mz, mz_noise, reading, record_mz
 from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
@@ -140,10 +141,15 @@ class Comparison:
         The band is :func:`~spin_echo.echo.analysis.health.chi2_band` at the independent values
         the correlated noise amounts to, less the two fitted parts of ``c``; outside it the
         simulation does not describe the measurement (or the noise is misjudged) and the
-        errors of ``c`` do not hold. No check without a noise (unknown, or zero).
+        errors of ``c`` do not hold. Without a noise (unknown, or zero: shots that agree
+        exactly) there is no band and the errors of ``c`` are 0 or unknown: unreliable too.
         """
         if not (np.isfinite(self.noise_sigma) and self.noise_sigma > 0):
-            return FitHealth()
+            what = "unknown" if np.isnan(self.noise_sigma) else "0 (the shots agree exactly)"
+            return FitHealth((
+                f"the measured noise is {what}: the errors of the scale and the chi-square do "
+                "not hold; give --noise",
+            ))  # fmt: skip
         dof = max(round(self.independent) - (1 if self.quantity == "mz" else 2), 1)
         band = chi2_outside(self.chi2_reduced, dof)
         if band is None:
@@ -332,6 +338,19 @@ def compare_records(
     written = np.isfinite(signal_m.values).all(axis=-1) & np.isfinite(signal_s.values).all(axis=-1)
     m = signal_m.values[written]
     s = signal_s.values[written]
+    for name, values in zip(names, (m, s), strict=True):
+        try:
+            check_magnitude(values, what=quantity, file=name)
+        except InputError as err:
+            raise CompareError(err.message, file=err.file, key=err.key) from None
+    largest = float(np.max(np.abs(m), initial=0.0))
+    if noise_sigma is not None and not 1 / MAX_MAGNITUDE < noise_sigma / largest < MAX_MAGNITUDE:
+        raise CompareError(
+            f"is {noise_sigma:.3g} against a largest measured value of {largest:.3g}: their "
+            f"ratio must lie within 1e±{np.log10(MAX_MAGNITUDE):.0f} (chi-square overflows)",
+            key="noise",
+            value=noise_sigma,
+        )
     norm_s = float(np.sum(np.abs(s) ** 2))
     if norm_s == 0.0:
         raise CompareError("is zero on the common grid: nothing to scale", key=names[1])
@@ -423,4 +442,4 @@ def _chi2(total: float, sigma: float, dof: int) -> float:
         return float("nan")
     if sigma == 0.0:
         return 0.0 if total == 0.0 else float("inf")
-    return float(total / sigma**2 / dof)
+    return float(total / sigma / sigma / dof)  # sigma**2 alone may underflow or overflow

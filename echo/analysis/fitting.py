@@ -31,7 +31,34 @@ from spin_echo.echo.analysis.extraction import AnalysisError, check_signal
 from spin_echo.echo.analysis.health import FitHealth, check_fit
 from spin_echo.echo.units_format import format_with_error
 
-__all__ = ["FitResult", "Model", "least_squares_fit"]
+__all__ = ["MAX_MAGNITUDE", "FitResult", "Model", "check_magnitude", "least_squares_fit"]
+
+#: Largest magnitude of data a least-squares analysis takes: its squares and sums stay finite
+#: in double precision (about 1e308) with room to spare.
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(values: np.ndarray, *, what: str, file: str | None = None) -> None:
+    """Refuse data a chi-square cannot square (magnitudes outside 1e±150).
+
+    The largest magnitude must not exceed :data:`MAX_MAGNITUDE`, nor lie below its inverse
+    unless it is zero.
+
+    Raises
+    ------
+    AnalysisError
+        Naming ``what`` (and ``file``) and the largest magnitude.
+    """
+    largest = float(np.nanmax(np.abs(values), initial=0.0))
+    if largest > MAX_MAGNITUDE or 0 < largest < 1 / MAX_MAGNITUDE:
+        way = "overflow" if largest > MAX_MAGNITUDE else "underflow"
+        raise AnalysisError(
+            f"holds values up to {largest:.3g}, outside 1e±{np.log10(MAX_MAGNITUDE):.0f}: their "
+            f"squares {way}; is the record in its units?",
+            file=file,
+            key=what,
+        )
+
 
 Model = Callable[..., np.ndarray]
 
@@ -206,6 +233,7 @@ def least_squares_fit(
         )
     check_signal(x, what="x")
     check_signal(y, what="y", minimum_points=p + 2)
+    check_magnitude(y, what="y")
     lower_b = np.full(p, -np.inf) if lower is None else np.asarray(lower, dtype=float)
     upper_b = np.full(p, np.inf) if upper is None else np.asarray(upper, dtype=float)
     start_v = np.clip(np.asarray(start, dtype=float), lower_b, upper_b)

@@ -178,3 +178,40 @@ def test_the_overlay_says_unreliable_across_its_top(tmp_path):
     assert figure.get_suptitle().startswith("UNRELIABLE: reduced chi-square")
     good = compare_records(record(TAU, TIME, noise=0.004), record(TAU, TIME))
     assert plot_compare(good, tmp_path / "good.png").get_suptitle() == ""
+
+
+@pytest.mark.parametrize("sigma", [1e-300, 1e-151, 1e151, 1e300])
+def test_a_noise_whose_chi_square_would_overflow_is_refused(sigma):
+    # 1e-300 raised ZeroDivisionError, 1e300 OverflowError (sigma**2)
+    with pytest.raises(CompareError, match=r"their ratio must lie within 1e±150") as info:
+        compare_records(record(TAU, TIME, noise=0.01), record(TAU, TIME), noise_sigma=sigma)
+    assert info.value.key == "noise"
+
+
+def test_a_noise_within_the_ratio_gives_a_finite_chi_square():
+    result = compare_records(record(TAU, TIME, noise=0.01), record(TAU, TIME), noise_sigma=1e-140)
+    assert np.isfinite(result.chi2_reduced) and result.chi2_reduced > 1e270
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200], ids=["huge", "tiny"])
+@pytest.mark.parametrize("which", [0, 1], ids=["measured", "simulated"])
+def test_values_whose_squares_overflow_or_underflow_are_refused_naming_the_file(factor, which):
+    # 1e300 values printed |c| = 2e300 and "relative nan %" with numpy warnings
+    pair = [record(TAU, TIME, noise=0.01), record(TAU, TIME)]
+    pair[which] = pair[which] * factor
+    with pytest.raises(CompareError, match=r"outside 1e±150: their squares") as info:
+        compare_records(*pair, names=("m.nc", "s.nc"))
+    assert info.value.file == ("m.nc", "s.nc")[which]
+
+
+def test_a_noise_free_measurement_is_unreliable():
+    # shots that agree exactly: sigma 0, so the scale's errors printed "± 0" with no verdict
+    data = record(TAU, TIME, noise=0.0).assign(
+        signal_sem_re=(("tau", "time"), np.zeros((TAU.size, TIME.size))),
+        signal_sem_im=(("tau", "time"), np.zeros((TAU.size, TIME.size))),
+    )
+    data.attrs["shots"] = 16
+    result = compare_records(data, record(TAU, TIME, scale=0.5))
+    assert result.noise_sigma == 0.0
+    (reason,) = result.health.reasons
+    assert reason.startswith("the measured noise is 0 (the shots agree exactly)")

@@ -64,3 +64,25 @@ def test_undetermined_parameters_are_refused():
 def test_shape_mismatch_is_refused():
     with pytest.raises(AnalysisError, match="same length"):
         least_squares_fit(line, X, Y[:-1], [0.0, 1.0], **LABELS)
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_data_whose_squares_overflow_or_underflow_are_refused(factor):
+    # plot of a record of 1e300 values ended in scipy's "array must not contain infs or NaNs"
+    from spin_echo.echo.analysis.fitting import check_magnitude
+
+    x = np.linspace(0.0, 1.0, 20)
+    y = factor * np.exp(-x)
+    with pytest.raises(AnalysisError, match=r"outside 1e±150: their squares"):
+        least_squares_fit(
+            lambda x, a, b: a * np.exp(-x / b),
+            x,
+            y,
+            [factor, 1.0],
+            model="decay",
+            formula="a exp(-x/b)",
+            names=("a", "b"),
+            units=("", ""),
+        )
+    check_magnitude(np.zeros(3), what="y")  # zero is a magnitude, not an underflow
+    check_magnitude(np.array([1e150, -1e-150]), what="y")  # the limits themselves pass
