@@ -90,16 +90,20 @@ def test_diffusion_steps_follow_the_step_rule():
     assert expected > 100  # T2/20 = 50 ns over microseconds: the count is not the floor of 1
 
 
+@pytest.mark.parametrize("command", ["simulate", "run"])
 @pytest.mark.parametrize(
     ("t2", "width"), [("1e-15 s", ""), ("1 ms", "1e15 Hz"), ("1 ps", "")], ids=str
 )
-def test_an_unbounded_spin_diffusion_run_exits_2_before_the_record(tmp_path, capsys, t2, width):
+def test_an_unbounded_spin_diffusion_run_exits_2_before_the_record(
+    tmp_path, capsys, command, t2, width
+):
     from spin_echo.echo.cli.main import main
 
     sample = tmp_path / "drifting.yaml"
     sample.write_text(_diffusing(t2, width))
     out = tmp_path / "out.nc"
-    args = ["simulate", "hahn-echo", "--sample", str(sample), "--packets", "200", "-o", str(out)]
+    extra = ["--packets", "200"] if command == "simulate" else ["--bench", "virtual"]
+    args = [command, "hahn-echo", "--sample", str(sample), *extra, "-o", str(out)]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert f"{sample}: environment.spin_diffusion: T2 = " in err
