@@ -25,7 +25,10 @@ neighbouring times. Two consequences handled here:
   Times in different detection windows (``window`` coordinate) are uncorrelated. A sum of
   :math:`N` squared normalised residuals then has the mean :math:`N` but the variance
   :math:`2 \sum_{ij} \rho_{ij}^2`: the reduced chi-square scatters as if there were
-  :math:`N_\mathrm{eff} = N^2 / \sum_{ij} \rho_{ij}^2` independent values.
+  :math:`N_\mathrm{eff} = N^2 / \sum_{ij} \rho_{ij}^2` independent values. Those sums and the
+  products with :math:`\rho` are taken without the N x N matrix (:func:`correlation_sum`,
+  :func:`correlate`: :math:`\rho` is Toeplitz on a window's uniform grid), so a window of
+  :math:`10^5` times costs O(N) memory, not 80 GB.
 
 A simulated record carries the same variables as the Monte-Carlo standard error of its packet
 sum (``signal_sem_re``/``_im`` from independent packet replicas): it is used like measured noise,
@@ -58,7 +61,9 @@ __all__ = [
     "MAD_TO_SIGMA",
     "NoiseEstimate",
     "band_limited_noise",
+    "correlate",
     "correlation_matrix",
+    "correlation_sum",
     "receiver_bandwidth_hz",
     "receiver_correlation",
     "record_noise",
@@ -70,6 +75,10 @@ __all__ = [
 MAD_TO_SIGMA = 1.482602218505602
 #: Relative standard error of a MAD-based sigma times sqrt(n) (Gaussian, 1/sqrt(2 * 0.3675)).
 MAD_RELATIVE_ERROR = 1.1664
+#: Lag times bandwidth from which :func:`receiver_correlation` is 0 (half its sum's period).
+ALIAS_LAG = 500.0
+#: Lags evaluated at once by :func:`receiver_correlation` (cosines of 100 MB).
+LAG_CHUNK = 2048
 #: The fourth-difference stencil.
 STENCIL = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
 
@@ -101,7 +110,8 @@ class NoiseEstimate:
     def correlation(self, time_s: np.ndarray, window: np.ndarray | None = None) -> np.ndarray:
         """Return the noise correlation matrix over ``time_s`` (see :func:`correlation_matrix`).
 
-        For a Monte-Carlo error, 1 between any two times of one window.
+        For a Monte-Carlo error, 1 between any two times of one window. N x N: for its sums
+        use :meth:`correlation_sum`.
         """
         if self.monte_carlo:
             size = len(np.asarray(time_s))
@@ -111,18 +121,35 @@ class NoiseEstimate:
             return np.equal.outer(window, window).astype(float)
         return correlation_matrix(time_s, self.bandwidth_hz, window=window)
 
+    def correlation_sum(
+        self, time_s: np.ndarray, window: np.ndarray | None = None, *, squared: bool = False
+    ) -> float:
+        """Return the sum of :meth:`correlation`'s elements (squared) by :func:`correlation_sum`.
+
+        For a Monte-Carlo error: the sum of the windows' squared sizes.
+
+        Parameters
+        ----------
+        time_s, window
+            Record times (seconds) and their detection windows, as for :meth:`correlation`.
+        squared
+            Sum the squared elements.
+        """
+        if self.monte_carlo:
+            return float(sum(len(g) ** 2 for g in _groups(len(np.asarray(time_s)), window)))
+        return correlation_sum(time_s, self.bandwidth_hz, window=window, squared=squared)
+
     def mean_sigma(self, time_s: np.ndarray) -> float:
         r"""Return the standard deviation of the mean over ``time_s`` (one window).
 
         .. math:: \sigma_{\bar s} = \sigma \sqrt{\textstyle\sum_{ij} \rho_{ij}} / n
         """
-        rho = self.correlation(np.asarray(time_s, dtype=float))
-        return self.sigma * float(np.sqrt(rho.sum())) / len(rho)
+        time_s = np.asarray(time_s, dtype=float)
+        return self.sigma * float(np.sqrt(self.correlation_sum(time_s))) / len(time_s)
 
     def effective_count(self, time_s: np.ndarray, window: np.ndarray | None = None) -> float:
         r"""Return :math:`N^2/\sum_{ij}\rho_{ij}^2`, independent values in one trace over time."""
-        rho = self.correlation(time_s, window)
-        return float(len(time_s) ** 2 / np.sum(rho**2))
+        return float(len(time_s) ** 2 / self.correlation_sum(time_s, window, squared=True))
 
 
 def receiver_correlation(lags_s: np.ndarray, bandwidth_hz: float) -> np.ndarray:
@@ -139,15 +166,32 @@ def receiver_correlation(lags_s: np.ndarray, bandwidth_hz: float) -> np.ndarray:
     -------
     numpy.ndarray
         :math:`\rho`, 1 at zero lag, by the trapezoid rule over :math:`0 \le f \le 6B`
-        (where :math:`P < 10^{-12}`), 6000 intervals per :math:`6B`.
+        (where :math:`P < 10^{-12}`), 6000 intervals per :math:`6B`. That sum repeats itself
+        with the period :math:`1000/B` in the lag; :math:`\rho` is 0 from :data:`ALIAS_LAG`
+        :math:`/B` on (half the period; :math:`|\rho| < 10^{-15}` from :math:`16/B` on).
+        Evaluated :data:`LAG_CHUNK` lags at a time.
     """
     f = np.linspace(0.0, 6.0 * bandwidth_hz, 6001)
     power = (1.0 + (f / bandwidth_hz) ** (2 * FILTER_ORDER)) ** -2
-    lags = np.asarray(lags_s, dtype=float)
+    lags = np.abs(np.asarray(lags_s, dtype=float))
     weights = power * np.gradient(f)
     weights[[0, -1]] /= 2.0
-    values = np.cos(2.0 * np.pi * np.multiply.outer(np.abs(lags).ravel(), f)) @ weights
+    near = np.flatnonzero(lags.ravel() * bandwidth_hz < ALIAS_LAG)
+    values = np.zeros(lags.size)
+    phases = np.empty((min(len(near), LAG_CHUNK), len(f)))
+    for begin in range(0, len(near), LAG_CHUNK):
+        part = near[begin : begin + LAG_CHUNK]
+        chunk = np.multiply.outer(lags.ravel()[part], f, out=phases[: len(part)])
+        chunk *= 2.0 * np.pi
+        values[part] = np.cos(chunk, out=chunk) @ weights
     return (values / weights.sum()).reshape(lags.shape)
+
+
+def _rows(time_s: np.ndarray, bandwidth_hz: float, rows: slice) -> np.ndarray:
+    """Return rows ``rows`` of :func:`correlation_matrix` (one window), lags rounded to 10 fs."""
+    lags = np.abs(np.subtract.outer(time_s[rows], time_s))
+    unique, inverse = np.unique(np.round(lags * 1e14), return_inverse=True)
+    return receiver_correlation(unique * 1e-14, bandwidth_hz)[inverse].reshape(lags.shape)
 
 
 def correlation_matrix(
@@ -165,17 +209,139 @@ def correlation_matrix(
         Detection window of each time; different windows are uncorrelated.
 
     Lags are rounded to 10 fs so that a uniform grid needs one evaluation per distinct lag.
+    The matrix is N x N: :func:`correlation_sum` and :func:`correlate` give its sums and its
+    products in O(N) memory.
     """
     time_s = np.asarray(time_s, dtype=float)
     if bandwidth_hz is None:
         return np.eye(len(time_s))
-    lags = np.abs(np.subtract.outer(time_s, time_s))
-    unique, inverse = np.unique(np.round(lags * 1e14), return_inverse=True)
-    rho = receiver_correlation(unique * 1e-14, bandwidth_hz)[inverse].reshape(lags.shape)
+    rho = _rows(time_s, bandwidth_hz, slice(None))
     if window is not None:
         window = np.asarray(window)
         rho = np.where(np.equal.outer(window, window), rho, 0.0)
     return rho
+
+
+def _groups(size: int, window: np.ndarray | None) -> list[np.ndarray]:
+    """Return the indices of each window (every index without windows): uncorrelated groups."""
+    if size == 0:
+        return []
+    if window is None:
+        return [np.arange(size)]
+    _, inverse = np.unique(np.asarray(window), return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    return np.split(order, np.cumsum(np.bincount(inverse.ravel()))[:-1])
+
+
+def _diagonals(time_s: np.ndarray, bandwidth_hz: float) -> np.ndarray | None:
+    """Return rho of each diagonal of a uniform axis (the first row's lags), else None."""
+    n = len(time_s)
+    step = (time_s[-1] - time_s[0]) / max(n - 1, 1)
+    grid = time_s[0] + step * np.arange(n)
+    if np.max(np.abs(time_s - grid)) > 1e-9 * abs(step):
+        return None
+    return _rows(time_s, bandwidth_hz, slice(0, 1))[0]
+
+
+def _row_chunks(n: int) -> list[slice]:
+    """Return slices of the rows of an ``n`` x ``n`` matrix, 2**21 elements (16 MB) each."""
+    rows = max(1, (1 << 21) // n)
+    return [slice(k, k + rows) for k in range(0, n, rows)]
+
+
+def correlation_sum(
+    time_s: np.ndarray,
+    bandwidth_hz: float | None,
+    *,
+    window: np.ndarray | None = None,
+    squared: bool = False,
+) -> float:
+    r"""Return :math:`\sum_{ij}\rho_{ij}` (``squared``: :math:`\sum_{ij}\rho_{ij}^2`).
+
+    The sums of :func:`correlation_matrix`'s elements, window by window, without the N x N
+    matrix: on a uniform window of ``n`` times (each within 1e-9 steps of its grid), with
+    :math:`r_d` the correlation at the lag of ``d`` steps,
+
+    .. math:: \sum_{ij}\rho_{ij} = n r_0 + 2\sum_{d=1}^{n-1}(n - d)\, r_d
+
+    (O(n) memory and time); on any other window, rows of the matrix a few at a time. Equal to
+    the matrix's sums to rounding, but for the matrix's rounding of each lag to 10 fs (one
+    rounding per diagonal here: identical when the step is a multiple of 10 fs).
+
+    Parameters
+    ----------
+    time_s
+        Record times, seconds.
+    bandwidth_hz
+        Receiver bandwidth, Hz; None for white noise (the sum is the number of times).
+    window
+        Detection window of each time; different windows are uncorrelated.
+    squared
+        Sum the squared correlations (for :math:`N_\mathrm{eff}`).
+    """
+    time_s = np.asarray(time_s, dtype=float)
+    if bandwidth_hz is None:
+        return float(len(time_s))
+    power = 2 if squared else 1
+    total = 0.0
+    for group in _groups(len(time_s), window):
+        times = time_s[group]
+        table = _diagonals(times, bandwidth_hz)
+        if table is None:
+            for rows in _row_chunks(len(times)):
+                total += float(np.sum(_rows(times, bandwidth_hz, rows) ** power))
+            continue
+        weights = len(times) - np.arange(len(times), dtype=float)
+        weights[1:] *= 2.0
+        total += float(weights @ table**power)
+    return total
+
+
+def correlate(
+    values: np.ndarray,
+    time_s: np.ndarray,
+    bandwidth_hz: float | None,
+    *,
+    window: np.ndarray | None = None,
+) -> np.ndarray:
+    r"""Return :math:`\rho\, v`: the correlation matrix times ``values`` along their first axis.
+
+    What ``correlation_matrix(time_s, bandwidth_hz, window=window) @ values`` gives, without
+    the N x N matrix: on a uniform window (see :func:`correlation_sum`) the product with its
+    Toeplitz matrix is a circular convolution with the correlation's diagonals
+    :math:`r_{|d|}`, by real FFTs of length :math:`2n` (O(n log n)); on any other window,
+    rows of the matrix a few at a time (2**21 elements at a time).
+
+    Parameters
+    ----------
+    values
+        Real array of shape ``(len(time_s), ...)``.
+    time_s, bandwidth_hz, window
+        As for :func:`correlation_matrix` (None: white noise, ``values`` returned as a copy).
+    """
+    time_s = np.asarray(time_s, dtype=float)
+    values = np.asarray(values, dtype=float)
+    flat = values.reshape(len(time_s), -1)
+    if bandwidth_hz is None:
+        return values.copy()
+    out = np.empty(flat.shape)
+    for group in _groups(len(time_s), window):
+        times, n = time_s[group], len(group)
+        table = _diagonals(times, bandwidth_hz)
+        if table is None:
+            for rows in _row_chunks(n):
+                out[group[rows]] = _rows(times, bandwidth_hz, rows) @ flat[group]
+            continue
+        size = 2 * n
+        kernel = np.zeros(size)
+        kernel[:n] = table
+        kernel[size - n + 1 :] = table[:0:-1]
+        spectrum = np.fft.rfft(kernel)[:, None]
+        columns = max(1, (1 << 21) // size)
+        for c in range(0, flat.shape[1], columns):
+            part = np.fft.rfft(flat[group, c : c + columns], size, axis=0)
+            out[group, c : c + columns] = np.fft.irfft(part * spectrum, size, axis=0)[:n]
+    return out.reshape(values.shape)
 
 
 def receiver_bandwidth_hz(dataset: xr.Dataset) -> float | None:

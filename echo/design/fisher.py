@@ -18,7 +18,8 @@ per quadrature :math:`\sigma` of one recorded value, white noise has the Fisher 
 :math:`F = X^T X / \sigma^2` and the Cramér–Rao bound :math:`\sqrt{(F^{-1})_{ii}}`, which least
 squares attains. The receiver correlates the noise along time (correlation :math:`\rho`,
 :func:`spin_echo.echo.analysis.noise.correlation_matrix`; windows and quadratures
-independent), and ``fit`` does not whiten it, so the standard error of its estimate is the
+independent; its products by :func:`~spin_echo.echo.analysis.noise.correlate`, never the
+N x N matrix), and ``fit`` does not whiten it, so the standard error of its estimate is the
 sandwich
 
 .. math:: C = F^{-1}\, \frac{X^T R X}{\sigma^2}\, F^{-1},
@@ -53,7 +54,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from spin_echo.echo.analysis.fit_sample import FreeParameter, free_parameter
-from spin_echo.echo.analysis.noise import correlation_matrix
+from spin_echo.echo.analysis.noise import correlate
 from spin_echo.echo.record import record_time_axis
 from spin_echo.echo.runs.simulation import MapFunction, StepsJob, simulate_steps
 from spin_echo.sequences.errors import InputError
@@ -361,9 +362,10 @@ def predict_errors(
             value=",".join(keys),
         )
     inverse = np.linalg.inv(information)
-    rho = correlation_matrix(model.time_s, bandwidth_hz, window=model.window)
-    blocks = design.reshape(-1, rho.shape[0], len(columns))
-    middle = np.einsum("bip,ij,bjk->pk", blocks, rho, blocks)
+    # X^T R X trace by trace: rho (Toeplitz per window) times the columns, O(N log N)
+    times = design.reshape(-1, len(model.time_s), len(columns)).transpose(1, 0, 2)
+    correlated = correlate(times, model.time_s, bandwidth_hz, window=model.window)
+    middle = np.einsum("ibp,ibk->pk", times, correlated)
     covariance = inverse @ middle @ inverse
     count = len(parameters)
     return ErrorPrediction(

@@ -31,7 +31,8 @@ gives ``coil.pickup``, else volts):
    the echo window :math:`W` (:func:`spin_echo.echo.analysis.extraction.find_echo`). Its
    standard deviation is that of ``EchoCurve.sigma``,
    :math:`\sigma\sqrt{\sum_{ij\in W}\rho_{ij}}/n_W`, with :math:`\rho` the receiver's noise
-   correlation (:meth:`spin_echo.echo.analysis.noise.NoiseEstimate.correlation`).
+   correlation (:meth:`spin_echo.echo.analysis.noise.NoiseEstimate.correlation_sum`: O(n_W),
+   without the matrix).
 """
 
 from __future__ import annotations
@@ -240,6 +241,6 @@ def noise_per_point(
         inside = (time_s >= window.start_s) & (time_s <= window.stop_s)
         time_s, windows = time_s[inside], windows[inside]
     estimate = NoiseEstimate(sigma, 0.0, per_shot.source, per_shot.bandwidth_hz)
-    rho = estimate.correlation(time_s, windows)
-    integrated = float(sigma * np.sqrt(rho.sum()) / max(len(time_s), 1))
+    total = estimate.correlation_sum(time_s, windows)
+    integrated = float(sigma * np.sqrt(total) / max(len(time_s), 1))
     return PointNoise(float(sigma), integrated, len(time_s), shots, steps, per_shot)

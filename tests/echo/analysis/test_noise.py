@@ -8,14 +8,19 @@ seeded noise filtered that way, whose sigma follows in closed form from the inpu
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 import xarray as xr
 from scipy import integrate, signal
 
 from spin_echo.echo.analysis.noise import (
+    NoiseEstimate,
     band_limited_noise,
+    correlate,
     correlation_matrix,
+    correlation_sum,
     receiver_bandwidth_hz,
     receiver_correlation,
     record_noise,
@@ -158,3 +163,59 @@ def test_echo_curve_error_counts_the_correlated_samples_once():
     )
     assert curve.sigma == pytest.approx(0.01 * np.sqrt(by_filter.sum()) / n, rel=1e-3)
     assert curve.sigma > 2 * 0.01 / np.sqrt(n)  # far above the white-noise figure
+
+
+def _axes():
+    """Record axes: (time_s, window) as record_time_axis lays them out, and harder ones."""
+    laid = np.concatenate(
+        [np.arange(40) * 1e-8, 4e-7 + np.arange(75) * 4e-9, 7e-7 + np.arange(30) * 1.5625e-8]
+    )
+    windows = np.repeat(np.arange(3), (40, 75, 30))
+    rng = np.random.default_rng(5)
+    scattered = np.sort(rng.uniform(0.0, 2e-6, 90))
+    return {
+        "uniform": (np.arange(200) * 1.5625e-8, None),
+        "three-windows": (laid, windows),
+        "three-windows-as-one": (laid, None),  # no window: one non-uniform axis
+        "interleaved-windows": (np.arange(120) * 1e-8, np.arange(120) % 2),
+        "non-uniform": (scattered, rng.integers(0, 2, 90)),
+        "one-time": (np.array([3e-6]), None),
+    }
+
+
+@pytest.mark.parametrize("axis", list(_axes()))
+def test_sums_and_products_are_the_dense_matrixs(axis):
+    time_s, window = _axes()[axis]
+    rho = correlation_matrix(time_s, B, window=window)
+    assert correlation_sum(time_s, B, window=window) == pytest.approx(rho.sum(), rel=1e-12)
+    squared = correlation_sum(time_s, B, window=window, squared=True)
+    assert squared == pytest.approx(np.sum(rho**2), rel=1e-12)
+    values = np.random.default_rng(2).normal(size=(len(time_s), 3, 2))
+    dense = np.tensordot(rho, values, axes=1)
+    got = correlate(values, time_s, B, window=window)
+    np.testing.assert_allclose(got, dense, rtol=0, atol=1e-12 * np.abs(dense).max())
+    assert correlation_sum(time_s, None, window=window) == len(time_s)
+    np.testing.assert_array_equal(correlate(values, time_s, None, window=window), values)
+    carlo = NoiseEstimate(1.0, 0.0, "", None, monte_carlo=True)
+    assert carlo.correlation_sum(time_s, window) == carlo.correlation(time_s, window).sum()
+
+
+def test_a_long_window_needs_no_n_by_n_matrix():
+    """20000 times (the 4 us, 20000-point window that took 6.3 GB): O(N) memory, and the two
+    algorithms (weighted diagonals, FFT convolution) agree on 1^T rho 1."""
+    time_s = np.arange(20000) * 2e-10
+    tracemalloc.start()
+    try:
+        total = correlation_sum(time_s, B)
+        row_sums = correlate(np.ones((len(time_s), 2)), time_s, B)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200e6, f"peak {peak / 1e6:.0f} MB"  # the matrix alone: 3.2 GB
+    assert row_sums[:, 0].sum() == pytest.approx(total, rel=1e-12)
+
+
+def test_correlation_does_not_come_back_after_its_reach():
+    """The trapezoid sum over f in steps of B/1000 repeats itself every 1000/B in the lag."""
+    far = np.array([16.0, 100.0, 499.0, 999.0, 1000.0, 2000.0]) / B
+    assert np.all(np.abs(receiver_correlation(far, B)) < 1e-14)  # was 1 at 1000/B

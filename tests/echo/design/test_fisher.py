@@ -18,6 +18,8 @@ import pytest
 
 from spin_echo.drivers.bench import load_bench, open_bench
 from spin_echo.echo.analysis.fit_sample import fit_sample
+from spin_echo.echo.analysis.noise import correlation_matrix
+from spin_echo.echo.design import fisher
 from spin_echo.echo.design.fisher import (
     ProtocolSignal,
     predict_errors,
@@ -133,6 +135,22 @@ def test_predicted_error_scales_with_shots_and_noise():
     # white noise: the sandwich is the Cramér-Rao bound itself
     np.testing.assert_allclose(first.errors, first.bound, rtol=1e-9)
     assert first.scaled(16).errors[0] == pytest.approx(first.errors[0] / 2, rel=1e-12)
+
+
+def test_the_correlated_sandwich_is_the_dense_matrixs(monkeypatch):
+    """X^T R X by FFT convolution, as with the N x N correlation matrix (``einsum``)."""
+    protocol, sample = _protocol(points=48), _sample(packets=50)
+    kwargs = {"noise_sigma": 0.01, "bandwidth_hz": 2e6, "frame": "rotating", "check": False}
+    fast = predict_errors(protocol, sample, ["relaxation.T2"], **kwargs)
+
+    def dense(values, time_s, bandwidth_hz, *, window=None):
+        rho = correlation_matrix(time_s, bandwidth_hz, window=window)
+        return np.tensordot(rho, values, axes=1)
+
+    monkeypatch.setattr(fisher, "correlate", dense)
+    slow = predict_errors(protocol, sample, ["relaxation.T2"], **kwargs)
+    np.testing.assert_allclose(fast.errors, slow.errors, rtol=1e-12)
+    assert fast.errors[0] > 1.5 * fast.bound[0]  # correlated: far from the white bound
 
 
 @pytest.mark.parametrize(

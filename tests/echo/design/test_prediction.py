@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -18,8 +20,8 @@ import spin_echo as se
 from spin_echo.drivers.interface import Trace
 from spin_echo.drivers.receiver import demodulate, quadrature_noise_gain
 from spin_echo.echo.analysis.curves import echo_curve
-from spin_echo.echo.analysis.noise import record_noise
-from spin_echo.echo.design.noise import bench_noise, noise_per_point
+from spin_echo.echo.analysis.noise import correlation_matrix, record_noise
+from spin_echo.echo.design.noise import bench_noise, noise_per_point, protocol_time_axis
 from spin_echo.echo.design.predict import predict
 from spin_echo.echo.design.scatter import plot_scatter
 from spin_echo.echo.design.verdict import shots_for_snr
@@ -150,6 +152,35 @@ receiver: {bandwidth: 2 MHz, noise: 0.5 mV}
     undeclared = bench_text.replace(", noise: 0.5 mV", "")
     with pytest.raises(InputError, match=r"receiver\.noise"):
         noise_per_point(protocol, se.load_bench(undeclared))
+
+
+def test_integrated_noise_is_the_dense_correlation_sum() -> None:
+    """CPMG's four windows: sigma sqrt(sum rho) / n with the N x N matrix, to rounding."""
+    protocol = se.load_protocol("cpmg")
+    noise = noise_per_point(protocol, se.load_bench("virtual"))
+    time_s, windows = protocol_time_axis(protocol)
+    rho = correlation_matrix(time_s, noise.bench.bandwidth_hz, window=windows)
+    dense = noise.quadrature * np.sqrt(rho.sum()) / len(time_s)
+    assert noise.integrated == pytest.approx(dense, rel=1e-12)
+
+
+def test_a_window_of_100000_points_is_predicted_in_bounded_memory() -> None:
+    """100 ps in 100000 points (the matrix: 75 GB): far inside the correlation's reach, the
+    window's mean is nearly as noisy as one value."""
+    protocol = se.load_protocol(
+        "name: t\nparameters: {carrier: 4 MHz}\nsequence:\n"
+        "  - pulse: {angle: pi/2, duration: 500 ns}\n"
+        "  - detect: {duration: 100 ps, points: 100000}\n"
+    )
+    tracemalloc.start()
+    try:
+        noise = noise_per_point(protocol, se.load_bench("virtual"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200e6, f"peak {peak / 1e6:.0f} MB"
+    assert noise.integrated == pytest.approx(noise.quadrature, rel=1e-2)
+    assert noise.integrated < noise.quadrature
 
 
 @pytest.mark.parametrize(
