@@ -148,17 +148,11 @@ class Budget:
         for kind, lead in (
             ("blocked", "coherence blocked by "),
             (MARGINAL, "coherence marginal: "),
+            (NOT_ASSESSED, f"{VISIBLE} by the criteria that apply; {NOT_ASSESSED}: "),
         ):
             found = [r.verdict.split(": ", 1)[1] for r in self.rows if r.verdict.startswith(kind)]
             if found:
                 return lead + _merge_mechanisms(found)
-        unassessed = [
-            r.verdict.split(": ", 1)[1] for r in self.rows if r.verdict.startswith(NOT_ASSESSED)
-        ]
-        if unassessed:
-            return f"{VISIBLE} by the criteria that apply; {NOT_ASSESSED}: " + _merge_mechanisms(
-                unassessed
-            )
         return VISIBLE
 
     def to_dict(self) -> dict[str, object]:
@@ -376,17 +370,8 @@ def _electron_rows(inp: BudgetInputs) -> list[BudgetRow]:
             f"{_g(s * delta_r)} Hz >= {_g(cond.scale_hz)} Hz"
         )
         verdict = f"{NOT_ASSESSED}: electrons in a conducting grain (outside Eq. 11)"
-    rows.append(
-        BudgetRow(
-            f"S k_B T / D (D = {_g(inp.bandwidth_k)} K)",
-            "Eq. (11)",
-            cond.lhs,
-            "",
-            criterion,
-            verdict,
-        )
-    )
-    return rows
+    quantity = f"S k_B T / D (D = {_g(inp.bandwidth_k)} K)"
+    return [*rows, BudgetRow(quantity, "Eq. (11)", cond.lhs, "", criterion, verdict)]
 
 
 def _phonon_rows(inp: BudgetInputs) -> list[BudgetRow]:
