@@ -59,7 +59,12 @@ from spin_echo.echo.analysis.extraction import record_signal, sweep_dims
 from spin_echo.echo.analysis.fitting import MAX_MAGNITUDE, check_magnitude
 from spin_echo.echo.analysis.health import FitHealth, chi2_outside
 from spin_echo.echo.analysis.mz import compared_quantity, held_mz, mz_noise, reading, record_mz
-from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
+from spin_echo.echo.analysis.noise import (
+    correlate,
+    correlation_sum,
+    receiver_bandwidth_hz,
+    record_noise,
+)
 from spin_echo.echo.record_info import RecordError, record_info
 from spin_echo.echo.units_format import format_quantity
 from spin_echo.sequences.errors import InputError
@@ -359,9 +364,9 @@ def compare_records(
     if quantity == "mz":
         sigma, source, sigma_error = _mz_noise(measured, noise_sigma)
         notes = (*notes, *_mz_notes(measured, simulated, signal_m, names))
-        rho = np.eye(m.shape[-1])
         independent = float(m.size if held_mz(measured) else m.shape[0])
         dof, values_per_time = m.size - 1, 1
+        spread = float(np.sum(np.abs(s) ** 2))
     else:
         if noise_sigma is None:
             estimate = record_noise(measured)
@@ -372,10 +377,13 @@ def compare_records(
         if "window" in measured:
             window = measured["window"].sel(time=signal_m["time"].values).values
         bandwidth = receiver_bandwidth_hz(measured)
-        rho = correlation_matrix(signal_m["time"].values, bandwidth, window=window)
-        independent = 2 * m.shape[0] * m.shape[-1] ** 2 / float(np.sum(rho**2))
+        time_s = signal_m["time"].values
+        squares = correlation_sum(time_s, bandwidth, window=window, squared=True)
+        independent = 2 * m.shape[0] * m.shape[-1] ** 2 / squares
         dof, values_per_time = 2 * m.size - 2, 2
-    spread = float(np.einsum("pi,ij,pj->", np.conj(s), rho, s).real)
+        # s^H rho s, rho real and symmetric: the real and imaginary parts apart
+        parts = np.concatenate([s.real, s.imag]).T  # (time, 2 x points)
+        spread = float(np.sum(parts * correlate(parts, time_s, bandwidth, window=window)))
     total = float(np.sum(np.abs(residual) ** 2))
     chi2 = _chi2(total, sigma, dof)
     simulated_scaled = scale.real * signal_s if quantity == "mz" else scale * signal_s

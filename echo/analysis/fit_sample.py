@@ -62,7 +62,12 @@ from spin_echo.echo.analysis.fit_parameters import FitError, FreeParameter, free
 from spin_echo.echo.analysis.fit_yaml import annotate_sample_yaml, unit_of_key
 from spin_echo.echo.analysis.health import FitHealth, check_fit, check_quadratic
 from spin_echo.echo.analysis.mz import held_mz
-from spin_echo.echo.analysis.noise import correlation_matrix, receiver_bandwidth_hz, record_noise
+from spin_echo.echo.analysis.noise import (
+    correlate,
+    correlation_sum,
+    receiver_bandwidth_hz,
+    record_noise,
+)
 from spin_echo.echo.record_info import record_info
 from spin_echo.echo.runs.simulation import MapFunction, StepsJob, simulate_steps
 from spin_echo.sequences.errors import InputError
@@ -368,9 +373,12 @@ def fit_sample(
         )
     inverse = np.linalg.inv(curvature)
     window = dataset["window"].values if "window" in dataset else None
-    rho = correlation_matrix(dataset["time"].values, receiver_bandwidth_hz(dataset), window=window)
-    blocks = solution.jac.reshape(-1, rho.shape[0], len(q))
-    covariance_q = inverse @ np.einsum("bip,ij,bjk->pk", blocks, rho, blocks) @ inverse
+    time_s, bandwidth = dataset["time"].values, receiver_bandwidth_hz(dataset)
+    blocks = solution.jac.reshape(-1, len(time_s), len(q))  # (trace, time, parameter)
+    along_time = np.moveaxis(blocks, 1, 0)
+    smoothed = correlate(along_time.reshape(len(time_s), -1), time_s, bandwidth, window=window)
+    middle = np.einsum("tbp,tbk->pk", along_time, smoothed.reshape(along_time.shape))
+    covariance_q = inverse @ middle @ inverse
     derivative = np.array([p.derivative(x) for p, x in zip(parameters, q, strict=True)])
     covariance = covariance_q * np.outer(derivative, derivative)
     errors = np.sqrt(np.diag(covariance))
@@ -378,7 +386,8 @@ def fit_sample(
     chi2_reduced = float(np.sum(final**2)) / dof
     # the chi-square band at the effective number of independent values: the receiver
     # correlates the noise along time (N^2 / sum rho^2 per trace, noise.NoiseEstimate)
-    independent = len(blocks) * rho.shape[0] ** 2 / float(np.sum(rho**2))
+    squares = correlation_sum(time_s, bandwidth, window=window, squared=True)
+    independent = len(blocks) * len(time_s) ** 2 / squares
     keys = [p.key for p in parameters]
     health = check_fit(
         names=keys,

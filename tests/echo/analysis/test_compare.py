@@ -215,3 +215,21 @@ def test_a_noise_free_measurement_is_unreliable():
     assert result.noise_sigma == 0.0
     (reason,) = result.health.reasons
     assert reason.startswith("the measured noise is 0 (the shots agree exactly)")
+
+
+def test_the_scale_error_and_independent_values_equal_the_dense_correlation():
+    # compare applies the receiver's correlation without its N x N matrix (noise.correlate)
+    from spin_echo.echo.analysis.noise import correlation_matrix
+
+    measured = record(TAU, TIME, scale=0.6, noise=0.01)
+    measured.attrs["receiver_bandwidth_hz"] = 20e6
+    simulated = record(TAU, TIME)
+    result = compare_records(measured, simulated, noise_sigma=0.01)
+    rho = correlation_matrix(TIME, 20e6)
+    s = echo(TAU, TIME)
+    spread = float(np.einsum("pi,ij,pj->", np.conj(s), rho, s).real)
+    norm = float(np.sum(np.abs(s) ** 2))
+    assert result.scale_error == pytest.approx(0.01 * np.sqrt(spread) / norm, rel=1e-12)
+    dense = 2 * TAU.size * TIME.size**2 / float(np.sum(rho**2))
+    assert result.independent == pytest.approx(dense, rel=1e-12)
+    assert result.independent < 0.5 * 2 * TAU.size * TIME.size  # the correlation counts
