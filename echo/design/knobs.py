@@ -87,6 +87,10 @@ def _axis_ends(protocol: Protocol, axis: str) -> np.ndarray:
     raise KeyError(axis)
 
 
+#: Knobs that are positive whatever their kind (times are, by their kind).
+_POSITIVE = ("carrier", "full_scale_rabi")
+
+
 def _bounds(text: str | None, kind: str, name: str, start: float) -> tuple[float, float]:
     if text is None:
         if start > 0:
@@ -96,14 +100,18 @@ def _bounds(text: str | None, kind: str, name: str, start: float) -> tuple[float
         raise InputError(
             "is 0 in the protocol: give the range as NAME=LOW:HIGH", key="--vary", value=name
         )
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise InputError(
+            f"the range must be LOW:HIGH, two {kind} values", key="--vary", value=f"{name}={text}"
+        )
     try:
-        low_text, high_text = text.split(":")
-        low = parse_quantity(low_text.strip(), kind) if kind != "dimensionless" else float(low_text)
-        high = (
-            parse_quantity(high_text.strip(), kind) if kind != "dimensionless" else float(high_text)
+        low, high = (
+            float(part) if kind == "dimensionless" else parse_quantity(part.strip(), kind)
+            for part in parts
         )
     except (ValueError, InputError) as err:
-        message = err.message if isinstance(err, InputError) else str(err)
+        message = err.message if isinstance(err, InputError) else f"not a number: {err}"
         raise InputError(
             f"the range must be LOW:HIGH, two {kind} values ({message})",
             key="--vary",
@@ -112,6 +120,12 @@ def _bounds(text: str | None, kind: str, name: str, start: float) -> tuple[float
     if not (np.isfinite(low) and np.isfinite(high) and low < high):
         raise InputError(
             "the range LOW:HIGH needs LOW < HIGH", key="--vary", value=f"{name}={text}"
+        )
+    if (kind == "time" or name in _POSITIVE) and not low > 0:
+        raise InputError(
+            f"the range LOW:HIGH needs LOW > 0 ({name} is a positive {kind})",
+            key="--vary",
+            value=f"{name}={text}",
         )
     return float(low), float(high)
 

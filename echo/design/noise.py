@@ -113,6 +113,13 @@ def _from_record(protocol: Protocol, bench: BenchSpec, record: xr.Dataset, name:
             value=name,
         )
     estimate = record_noise(record)
+    if not estimate.sigma > 0:
+        raise InputError(
+            "has a shot-to-shot error of 0 (its shots agree exactly): it gives no noise to "
+            "predict with; give a record whose shots scatter",
+            key="--noise-from",
+            value=name,
+        )
     measured = info.protocol
     steps = len(measured.phase_cycle)
     shots = info.shots or measured.shots

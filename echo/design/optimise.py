@@ -213,6 +213,7 @@ def optimise(
             scans.setdefault(knob.name, list(scan))
             edges[knob.name] = edge
             current = dict(best.values)
+    best = _best_in_range(best, history, searched, is_target)
     return Optimisation(
         tuple(knobs),
         target,
@@ -223,6 +224,42 @@ def optimise(
         scans,
         [name for name, edge in edges.items() if edge],
     )
+
+
+def _best_in_range(
+    best: Candidate, history: list[Candidate], knobs: Sequence[Knob], is_target: bool
+) -> Candidate:
+    """Return ``best`` if its values lie in the knobs' ranges, else the best that does.
+
+    The search starts from the protocol as written, which may lie outside the ranges given:
+    it is never "chosen" from there.
+
+    Raises
+    ------
+    InputError
+        ``key="--vary"``: no protocol within the ranges could be evaluated (each reason).
+    """
+
+    def inside(candidate: Candidate) -> bool:
+        return all(
+            k.lower * (1 - 1e-9) <= candidate.values[k.name] <= k.upper * (1 + 1e-9)
+            if k.lower >= 0
+            else k.lower <= candidate.values[k.name] <= k.upper
+            for k in knobs
+        )
+
+    if inside(best):
+        return best
+    ranged = [c for c in history if inside(c) and np.isfinite(c.score(is_target))]
+    if not ranged:
+        reasons = sorted({c.reason for c in history if inside(c) and c.reason})
+        ranges = ", ".join(f"{k.name}={k.lower:.6g}:{k.upper:.6g}" for k in knobs)
+        raise InputError(
+            f"no protocol in the range{'s' if len(knobs) > 1 else ''} {ranges} can be evaluated "
+            f"on this bench ({len(history)} tried): " + ("; ".join(reasons[:3]) or "none"),
+            key="--vary",
+        )
+    return min(ranged, key=lambda c: c.score(is_target))
 
 
 def _evaluated(

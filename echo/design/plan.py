@@ -142,7 +142,11 @@ def plan_design(
     written = OutputFile(output, overwrite=overwrite, inputs=inputs) if output else None
     image = (
         OutputFile(
-            plot, overwrite=overwrite, option="--plot", formats=image_formats(), inputs=inputs
+            plot,
+            overwrite=overwrite,
+            option="--plot",
+            formats=image_formats(),
+            inputs=(*inputs, output),
         )
         if plot
         else None

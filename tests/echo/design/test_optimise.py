@@ -148,8 +148,51 @@ DESIGN = ("design", "hahn-echo", "--sample", "bare-t2", "--bench", "virtual")
         Case("target-integer", (*DESIGN, "--target", "packets"), where=("--target", "packets")),
         Case("target-absent", (*DESIGN, "--target", "relaxation.T1"), where=("--target",)),
         Case("output-alone", (*DESIGN, "-o", "best.yaml"), where=("-o", "--vary")),
+        # a positive quantity's range below zero was searched silently as "not playable"
+        Case("vary-negative", (*DESIGN, "--vary", "t_pi2=-1us:1us"), where=("--vary", "LOW > 0")),
+        Case("vary-zero", (*DESIGN, "--vary", "t_pi2=0s:1us"), where=("--vary", "LOW > 0")),
+        Case(
+            "vary-rabi-zero",
+            (*DESIGN, "--vary", "full_scale_rabi=0Hz:1MHz"),
+            where=("--vary", "positive frequency"),
+        ),
+        # "not enough values to unpack (expected 2, got 1)"
+        Case("vary-no-range", (*DESIGN, "--vary", "t_pi2=abc"), where=("--vary", "LOW:HIGH")),
+        Case("vary-three", (*DESIGN, "--vary", "t_pi2=1us:2us:3us"), where=("--vary", "LOW:HIGH")),
+        # the image and the chosen protocol under one name
+        Case(
+            "plot-is-output",
+            (*DESIGN, "--vary", "t_pi2", "-o", "best.png", "--plot", "best.png"),
+            where=("--plot", "another file this command"),
+        ),
     ],
     ids=lambda case: case.id,
 )
 def test_bad_design_options_exit_2_with_one_located_line(case, tmp_path):
     check_case(case, tmp_path)
+
+
+def test_nothing_outside_the_ranges_is_chosen(tmp_path, monkeypatch, capsys):
+    # a carrier range the AWG cannot play reported "chosen 4 MHz", the protocol as written
+    monkeypatch.chdir(tmp_path)
+    args = [*DESIGN, "--packets", "50", "--vary", "carrier=1 GHz:100 GHz"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("spin-echo: error: --vary: no protocol in the range carrier=")
+    assert "can be evaluated on this bench (" in err and "Nyquist frequency" in err
+
+
+def test_a_noise_record_whose_shots_agree_exactly_is_refused(tmp_path, monkeypatch, capsys):
+    # its zero scatter gave every SNR = inf and "DETECTABLE ... shots needed: 1"
+    import xarray as xr
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "fid", "--bench", "virtual", "--sample", "bare", "-o", "m.nc"]) == 0
+    with xr.open_dataset("m.nc") as ds:
+        record = ds.load()
+    record["signal_sem_re"][:] = 0.0
+    record["signal_sem_im"][:] = 0.0
+    record.to_netcdf("quiet.nc")
+    assert main([*DESIGN, "--packets", "50", "--noise-from", "quiet.nc"]) == 2
+    err = capsys.readouterr().err
+    assert "--noise-from = 'quiet.nc': has a shot-to-shot error of 0" in err
