@@ -35,13 +35,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spin_echo.sequences.errors import SpinEchoWarning
+from spin_echo.sequences.errors import InputError, SpinEchoWarning
 from spin_echo.sequences.timeline import Timeline
 
-__all__ = ["WARN_ABOVE", "RotatingWaveWarning", "RwaError", "rwa_error", "rwa_error_estimate"]
+__all__ = [
+    "REFUSE_ABOVE",
+    "WARN_ABOVE",
+    "RotatingWaveWarning",
+    "RwaError",
+    "rwa_error",
+    "rwa_error_estimate",
+]
 
 #: Relative rotating-wave error above which the rotating frame is not to be trusted.
 WARN_ABOVE = 0.01
+#: Relative rotating-wave error above which a rotating-frame record would describe nothing
+#: (an error as large as the signal): ``simulate`` refuses it (:meth:`RwaError.check`).
+REFUSE_ABOVE = 1.0
 
 
 class RotatingWaveWarning(SpinEchoWarning):
@@ -83,6 +93,22 @@ class RwaError:
             f"frequency, pulse bandwidth/carrier {self.bandwidth_over_carrier:.3g}): simulate "
             "with --frame lab"
         )
+
+    def check(self) -> None:
+        """Refuse the rotating frame above :data:`REFUSE_ABOVE` (the error as large as the signal).
+
+        Raises
+        ------
+        InputError
+            ``key="--frame"``: the estimate, its parts and the way out (``--frame lab``).
+        """
+        if self.estimate > REFUSE_ABOVE:
+            raise InputError(
+                f"does not describe this protocol: {self.warning()} (the carrier is "
+                f"{self.carrier_hz:.6g} Hz)",
+                key="--frame",
+                value="rotating",
+            )
 
 
 def rwa_error_estimate(

@@ -28,7 +28,6 @@ from threadpoolctl import threadpool_limits
 from spin_echo.echo.record import RecordWriter, check_detection_grid, record_time_axis
 from spin_echo.echo.runs.progress import ProgressCallback
 from spin_echo.sequences import compile_timeline
-from spin_echo.sequences.errors import SpinEchoError
 from spin_echo.sequences.protocol import Protocol
 from spin_echo.sequences.timeline import Timeline
 from spin_echo.simulator import Sample
@@ -256,6 +255,7 @@ def simulate_protocol(
         When a sweep point's detection grid differs from the first point's
         (:func:`echo.record.check_detection_grid`).
     """
+    protocol.require_detect()
     seed = sample.seed if seed is None else seed
     count = sample.packets if packets is None else packets
     replicas = replicas if replicas >= 2 and count >= 2 * replicas else 0
@@ -265,8 +265,6 @@ def simulate_protocol(
         for index, values in protocol.iter_points()
     ]
     first = compile_timeline(protocol.sequence(jobs[0].values, 0))
-    if not first.detect:
-        raise SpinEchoError(f"protocol {protocol.name!r} has no detect step: nothing to record")
     detection_points = sum(w.points for w in first.detect)
     check_simulation_size(count, detection_points, len(jobs), file=protocol.source)
     check_drift_work(sample, [first] * len(protocol.phase_cycle), count, runs=len(jobs))
@@ -275,6 +273,7 @@ def simulate_protocol(
     attrs = {}
     if frame == "rotating":
         rwa = rwa_error(first)
+        rwa.check()
         attrs["rwa_error_estimate"] = rwa.estimate
     attrs |= {
         "protocol": protocol_yaml,

@@ -63,3 +63,28 @@ def test_parts_and_threshold():
     assert rwa_error_estimate(0.0, 1e-6, 4e6).estimate == 0.0
     with pytest.raises(ValueError, match="positive"):
         rwa_error_estimate(1e6, 1e-6, 0.0)
+
+
+@pytest.mark.parametrize(("carrier", "refused"), [("1e-6 Hz", True), ("100 kHz", True),
+                                                  ("1 MHz", False), ("4 MHz", False)])  # fmt: skip
+def test_the_rotating_frame_is_refused_where_its_error_exceeds_the_signal(
+    tmp_path, capsys, carrier, refused
+):
+    # a 1 uHz carrier gave a rotating-frame record with a warning of 1.6e25 % and exit 0
+    from spin_echo.echo.cli.main import main
+    from spin_echo.simulator.rwa import REFUSE_ABOVE
+
+    protocol = load_protocol("hahn-echo").with_overrides({"carrier": carrier})
+    rwa = rwa_error(compile_timeline(protocol.sequence(dict(next(protocol.iter_points())[1]), 0)))
+    assert (rwa.estimate > REFUSE_ABOVE) == refused
+    out = tmp_path / "r.nc"
+    args = ["simulate", "hahn-echo", "--sample", "bare", "--packets", "50", "--set"]
+    status = main([*args, f"carrier={carrier}", "-o", str(out)])
+    err = capsys.readouterr().err
+    if refused:
+        assert status == 2 and not out.exists()
+        assert "--frame = 'rotating': does not describe this protocol: rotating-wave error" in err
+        lab = main([*args, f"carrier={carrier}", "--frame", "lab", "-o", str(out)])
+        assert lab == 0 and out.exists()
+    else:
+        assert status == 0
