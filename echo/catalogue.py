@@ -1,31 +1,37 @@
-"""A catalogue of the records under a folder: one summary per file, read from attributes only.
+"""A catalogue of the records under a folder: one summary per file, read from its header only.
 
-:func:`summarise_record` opens a ``.nc`` file with netCDF4 (no xarray) and reads only its
-attributes and the small ``point_complete`` variable -- never the signals -- so listing a
-folder of large records costs milliseconds per file. Each summary says the protocol, the
-sample (or, for a measurement without one, the bench), points finished / total, whether the
-record is complete and when it was created.
+:func:`summarise_record` opens a ``.nc`` file with netCDF4 (no xarray) and checks its header --
+layout, attributes and the small ``point_complete`` variable, never the signals -- with the
+check every reader makes (:func:`spin_echo.echo.record_header.netcdf_header`), so listing a
+folder of large records costs milliseconds per file, and a file every reader refuses is listed
+as ``not a record`` with the same reason. Each summary says the protocol, the sample (or, for a
+measurement without one, the bench), points finished / total, whether the record is complete
+and when it was created.
 
 :func:`find_records` walks a folder recursively. Hidden files and folders (a leading ``.``:
 a record's working, snapshot and ``.creating`` files, ``.venv``) are skipped -- they are never
 records by themselves; the new record of an ``--overwrite`` run, ``NAME.partial-PID.nc``, is
-listed with status ``partial``. A ``.nc`` file that cannot be read, or is not a spin-echo
-record, is listed with status ``unreadable`` or ``not a record`` and the reason -- never
-dropped silently, never a crash.
+listed with status ``partial``. A ``.nc`` entry that cannot be read -- a broken or looping
+symbolic link, a FIFO or other special file (never opened), a file the netCDF library cannot
+open -- is listed with status ``unreadable``, and one that is not a valid spin-echo record with
+status ``not a record``, each with the reason: never dropped silently, never a crash.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import netCDF4
-import numpy as np
-import yaml
+
+from spin_echo.echo.record_header import netcdf_header
+from spin_echo.sequences.errors import InputError
 
 __all__ = [
     "SORT_KEYS",
@@ -42,7 +48,9 @@ STATUSES = ("record", "partial", "not a record", "unreadable")
 SORT_KEYS = ("created", "path", "protocol", "sample", "progress")
 
 _PARTIAL = re.compile(r"\.partial-\d+\.nc$")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: File types that are never opened (opening a FIFO blocks until a writer comes).
+_SPECIAL = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+            stat.S_IFBLK: "a block device", stat.S_IFDIR: "a folder"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -109,35 +117,30 @@ class RecordSummary:
         }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(-1)[0]
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _yaml_name(text: Any) -> str | None:
-    """Return the top-level ``name`` of stored YAML text (None when absent or not YAML)."""
-    if not isinstance(text, str):
-        return None
+def _not_openable(path: Path) -> str | None:
+    """Return why ``path`` is not a regular file to open (a broken link, a FIFO...), or None."""
     try:
-        data = yaml.load(text, Loader=_LOADER)  # a safe loader (C when available)
-    except yaml.YAMLError:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if path.is_symlink():
+            return f"a broken symbolic link to {os.readlink(path)!r}"
+        return f"cannot read: {err.strerror or err}"
+    if stat.S_ISREG(mode):
         return None
-    name = data.get("name") if isinstance(data, dict) else None
-    return None if name is None else str(name)
+    return f"not a regular file: {_SPECIAL.get(stat.S_IFMT(mode), 'a special file')}"
 
 
-def _whole(value: Any) -> int | None:
-    value = _plain(value)
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return None
+def _reason(err: InputError, path: Path) -> str:
+    """Return the message of a header check without the file name (the row names it)."""
+    where = (err.file or "").removeprefix(str(path)).lstrip(":") or None  # FILE:sample -> sample
+    text = str(InputError(err.message, file=where, line=err.line, key=err.key, value=err.value))
+    return text.removeprefix("not a spin-echo record: ")
 
 
 def summarise_record(path: str | Path) -> RecordSummary:
-    """Summarise one ``.nc`` file from its attributes and ``point_complete`` only.
+    """Summarise one ``.nc`` file from its header (attributes and ``point_complete``) only.
 
     Parameters
     ----------
@@ -148,43 +151,35 @@ def summarise_record(path: str | Path) -> RecordSummary:
     -------
     RecordSummary
         With status ``unreadable`` or ``not a record`` (and the reason) where it is not a
-        readable spin-echo record; this function does not raise for a bad file.
+        readable, valid spin-echo record; this function does not raise for a bad file.
     """
     path = Path(path)
     status = "partial" if _PARTIAL.search(path.name) else "record"
+    why = _not_openable(path)
+    if why is not None:
+        return RecordSummary(path, "unreadable", reason=why)
     try:
         with netCDF4.Dataset(path, "r") as ds:
-            attrs = {name: _plain(ds.getncattr(name)) for name in ds.ncattrs()}
-            flags = None
-            if "point_complete" in ds.variables:
-                flags = np.asarray(np.ma.filled(ds.variables["point_complete"][...], 0))
-    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as err:
+            header = netcdf_header(ds, file=str(path))
+    except InputError as err:
+        return RecordSummary(path, "not a record", reason=_reason(err, path))
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
         return RecordSummary(path, "unreadable", reason=f"cannot read: {err}")
-    missing = [name for name in ("protocol", "source", "complete") if name not in attrs]
-    if flags is None:
-        missing.append("point_complete")
-    if missing:
-        return RecordSummary(
-            path, "not a record", reason=f"no {', '.join(missing)}: not a spin-echo record"
-        )
-    complete = _whole(attrs["complete"])
-    source = attrs["source"] if isinstance(attrs["source"], str) else None
-    bench = _yaml_name(attrs.get("bench"))
-    if bench is None and source is not None and source.startswith("run:"):
-        bench = source[4:]
-    created = attrs.get("created")
+    bench = header.bench_name
+    if bench is None and header.source.startswith("run:"):
+        bench = header.source[4:]
     return RecordSummary(
         path,
         status,
-        protocol=_yaml_name(attrs["protocol"]),
-        sample=_yaml_name(attrs.get("sample")),
+        protocol=header.protocol_name or None,
+        sample=header.sample_name,
         bench=bench,
-        source=source,
-        points_done=int(np.count_nonzero(flags == 1)),
-        points_total=int(flags.size),
-        complete=None if complete not in (0, 1) else bool(complete),
-        created=created if isinstance(created, str) else None,
-        seed=_whole(attrs["seed"]) if "seed" in attrs else None,
+        source=header.source,
+        points_done=header.points_done,
+        points_total=header.points_total,
+        complete=header.complete,
+        created=header.created,
+        seed=header.seed,
     )
 
 
@@ -213,11 +208,15 @@ def _sort_key(key: str) -> Any:
 
 
 def _visible_files(folder: Path) -> list[Path]:
+    """Every ``.nc`` entry under ``folder`` but hidden ones and folders (links are kept)."""
     found = []
     for path in folder.rglob("*.nc"):
         parts = path.relative_to(folder).parts
-        if not any(part.startswith(".") for part in parts) and path.is_file():
-            found.append(path)
+        if any(part.startswith(".") for part in parts):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            continue  # a folder named *.nc: walked, not listed
+        found.append(path)
     return found
 
 

@@ -16,6 +16,9 @@ coordinates and their units travel with the numbers. Definitions used across the
   ``Re(exp(-i phi) <s>_window)``, ``"magnitude"`` mode returns ``<|s(t)|>_window``;
 - *noise*: from :func:`spin_echo.echo.analysis.noise.record_noise`, the one noise estimator
   (stored shot-to-shot or Monte-Carlo standard error, else band-limited fourth differences).
+
+An :class:`AnalysisError` about a record's data names the record's file
+(:func:`record_file`): with two records (``compare A B``) the message says which one.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ __all__ = [
     "check_signal",
     "find_echo",
     "integrate_echo",
+    "locate_error",
+    "record_file",
     "record_signal",
     "remove_baseline",
     "sweep_dims",
@@ -63,6 +68,20 @@ class EchoWindow:
     center_s: float
 
 
+def record_file(dataset: xr.Dataset) -> str | None:
+    """Return the name of the record's file for messages (None for a dataset made in memory)."""
+    file = record_info(dataset).file
+    return None if file == "<record>" else file
+
+
+def locate_error(err: AnalysisError, dataset: xr.Dataset) -> AnalysisError:
+    """Return ``err`` naming the record's file (``err`` itself if it names a file already)."""
+    file = record_file(dataset)
+    if err.file is not None or file is None:
+        return err
+    return AnalysisError(err.message, file=file, line=err.line, key=err.key, value=err.value)
+
+
 def sweep_dims(dataset: xr.Dataset) -> tuple[str, ...]:
     """Return the sweep dimensions of a record (every dimension of ``signal_re`` but ``time``)."""
     if "signal_re" not in dataset or "signal_im" not in dataset:
@@ -85,18 +104,34 @@ def record_signal(dataset: xr.Dataset) -> xr.DataArray:
     Returns
     -------
     xarray.DataArray
-        ``signal_re + 1j*signal_im`` with the record's coordinates and ``attrs["units"]``.
+        ``signal_re + 1j*signal_im`` with the record's coordinates, ``attrs["units"]`` and
+        ``attrs["record"]`` (the file, named by the errors of :func:`find_echo` and
+        :func:`integrate_echo`).
+
+    Raises
+    ------
+    AnalysisError
+        Naming the record's file: the signal holds no written sweep point, NaN or infinite
+        values inside a written one, or is zero everywhere.
     """
     sweep_dims(dataset)
     signal = dataset["signal_re"] + 1j * dataset["signal_im"]
     signal.name = "signal"
     signal.attrs["units"] = record_info(dataset).units or "arb. units"
-    check_signal(signal.values, what="record signal", missing_points_ok=True)
+    file = record_file(dataset)
+    if file is not None:
+        signal.attrs["record"] = file
+    check_signal(signal.values, what="record signal", missing_points_ok=True, file=file)
     return signal
 
 
 def check_signal(
-    values: np.ndarray, *, what: str, minimum_points: int = 1, missing_points_ok: bool = False
+    values: np.ndarray,
+    *,
+    what: str,
+    minimum_points: int = 1,
+    missing_points_ok: bool = False,
+    file: str | None = None,
 ) -> None:
     """Raise :class:`AnalysisError` unless ``values`` is finite, not all zero and large enough.
 
@@ -111,21 +146,25 @@ def check_signal(
     missing_points_ok
         Accept sweep points that are NaN over their whole time trace (points an interrupted
         run never wrote); NaN inside a written trace is refused either way.
+    file
+        The record the values come from, named in the message (None: not a record's data).
     """
     array = np.asarray(values)
     if array.size < minimum_points:
-        raise AnalysisError(f"has {array.size} points, needs at least {minimum_points}", key=what)
+        raise AnalysisError(
+            f"has {array.size} points, needs at least {minimum_points}", file=file, key=what
+        )
     finite = np.isfinite(array)
     if missing_points_ok and array.ndim > 1:
         missing = ~finite.any(axis=-1, keepdims=True)
         finite = finite | missing
         if missing.all():
-            raise AnalysisError("holds no written sweep point", key=what)
+            raise AnalysisError("holds no written sweep point", file=file, key=what)
     if not finite.all():
         bad = int(np.count_nonzero(~finite))
-        raise AnalysisError(f"holds {bad} NaN or infinite values", key=what)
+        raise AnalysisError(f"holds {bad} NaN or infinite values", file=file, key=what)
     if not np.any(np.nan_to_num(array) != 0):
-        raise AnalysisError("is zero everywhere: nothing to analyse", key=what)
+        raise AnalysisError("is zero everywhere: nothing to analyse", file=file, key=what)
 
 
 def remove_baseline(signal: xr.DataArray, *, edge_fraction: float = 0.1) -> xr.DataArray:
@@ -167,7 +206,8 @@ def find_echo(signal: xr.DataArray, *, width_factor: float = 1.5) -> EchoWindow:
         ``center +- width_factor * HWHM``, clipped to the detect window.
     """
     time_s = np.asarray(signal["time"].values, dtype=float)
-    check_signal(signal.values, what="signal", minimum_points=3, missing_points_ok=True)
+    check_signal(signal.values, what="signal", minimum_points=3, missing_points_ok=True,
+                 file=signal.attrs.get("record"))  # fmt: skip
     other = [d for d in signal.dims if d != "time"]
     profile = np.abs(signal).mean(other).values if other else np.abs(signal.values)
     peak = int(np.argmax(profile))
@@ -236,7 +276,8 @@ def integrate_echo(
     xarray.DataArray
         The window average per sweep point (dims: the sweep dimensions), units of the signal.
     """
-    check_signal(signal.values, what="signal", missing_points_ok=True)
+    check_signal(signal.values, what="signal", missing_points_ok=True,
+                 file=signal.attrs.get("record"))  # fmt: skip
     units = signal.attrs.get("units", "arb. units")
     if mode == "magnitude":
         result = _window_mean(np.abs(signal), window)

@@ -51,6 +51,7 @@ from spin_echo.echo.analysis.extraction import (
     AnalysisError,
     find_echo,
     integrate_echo,
+    locate_error,
     record_signal,
     sweep_dims,
 )
@@ -420,7 +421,20 @@ def analyse_record(dataset: xr.Dataset, kind: str = "auto") -> RecordAnalysis | 
         None when ``kind="auto"`` and no family fits the protocol (:func:`classify_record`
         says why) or the record has not the sweep its family's fit needs. A teslameter's
         record (``signal_kind = held_mz``) is analysed through its m_z (:mod:`~.mz`).
+
+    Raises
+    ------
+    AnalysisError
+        Naming the record's file, whichever step found the problem (``compare A B``).
     """
+    try:
+        return _analyse(dataset, kind)
+    except AnalysisError as err:
+        raise locate_error(err, dataset) from None
+
+
+def _analyse(dataset: xr.Dataset, kind: str) -> RecordAnalysis | None:
+    """Run :func:`analyse_record` (its errors not yet located in the record's file)."""
     family = classify_record(dataset)
     if kind != "auto" and kind not in ANALYSES:
         raise AnalysisError(f"must be 'auto' or one of {', '.join(ANALYSES)}", key="analysis")

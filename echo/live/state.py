@@ -15,6 +15,10 @@ Statuses (:data:`STATUSES`):
   stopped without completing it: no process holds its output lock (``.NAME.lock``, see
   :mod:`spin_echo.echo.output_lock`), or no new point came for ``stale_s`` seconds. The
   watcher keeps looking: a record that becomes readable again, or a resumed run, clears it.
+  It stops (the state is final) where nothing can change: a complete record that nobody
+  writes and that cannot be drawn (:attr:`RecordWatcher.refusal`: what ``plot`` refuses it
+  for), and, with ``stale_ends``, an incomplete record that gained no point for ``stale_s``
+  seconds, whether its writer hangs or is gone (a killed run: ``watch --stale S``).
 
 A run given ``--overwrite`` writes ``STEM.partial-PID.nc`` and renames it onto ``STEM.nc`` once
 complete (:mod:`spin_echo.echo.output`): watching the partial file follows it there
@@ -38,7 +42,7 @@ import netCDF4
 import numpy as np
 
 from spin_echo.echo.output_lock import OutputLock
-from spin_echo.sequences.errors import SpinEchoError, SpinEchoWarning
+from spin_echo.sequences.errors import InputError, SpinEchoError, SpinEchoWarning
 
 __all__ = ["STATUSES", "LiveState", "RecordWatcher", "replaced_record", "writer_pid"]
 
@@ -71,8 +75,9 @@ class LiveState:
     figure_png
         The figure as PNG bytes (None before the first finished point).
     ended
-        The run the view was started for (``watch --run-pid``) has ended and the record was
-        read after it: nothing will change any more, whatever the status.
+        Nothing will change any more, whatever the status: the run the view was started for
+        (``watch --run-pid``) has ended and the record was read after it, or the watcher
+        stopped (a complete record that cannot be drawn; ``stale_ends``).
     """
 
     record: str
@@ -109,11 +114,18 @@ class LiveState:
         }
 
     def line(self) -> str:
-        """Return one line for a terminal: ``running: 5 of 12 points — T_M = ...``."""
+        """Return one line for a terminal: ``running: 5 of 12 points — T_M = ...``.
+
+        A fit that failed its checks says so first, as ``plot`` does:
+        ``— UNRELIABLE: reason; reason; A = ...``.
+        """
         text = f"{self.status}: {self.points_done} of {self.points_total} points"
         if self.message:
             text += f" ({self.message})"
         values = [line.strip() for line in self.report.splitlines()[1:] if " = " in line]
+        if self.fit is not None and self.fit.get("reliable") is False:
+            reasons = "; ".join(str(r) for r in self.fit.get("reasons", ()))
+            values.insert(0, f"UNRELIABLE: {reasons}" if reasons else "UNRELIABLE")
         return text + (f" — {'; '.join(values)}" if values else "")
 
 
@@ -198,6 +210,10 @@ class RecordWatcher:
     stale_s
         A record with ``complete = 0`` that gains no point for this long is an error (None:
         never; a run whose writer has gone is an error at once, whatever this is).
+    stale_ends
+        Stop watching (the state is final, an error) once an incomplete record has gained no
+        point for ``stale_s`` seconds -- its writer hangs, or no process writes it (killed) --
+        and ``start_s`` has passed; False: such a record stays an error that a new point clears.
     start_s
         For this long after the watcher starts, an incomplete record that no process writes
         is not an error until a writer has been seen: the run may not have begun yet.
@@ -217,6 +233,7 @@ class RecordWatcher:
         analysis: str = "auto",
         interval_s: float = 1.0,
         stale_s: float | None = None,
+        stale_ends: bool = False,
         start_s: float = 0.0,
         run_pid: int | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -226,7 +243,9 @@ class RecordWatcher:
         self.analysis = analysis
         self.interval_s = float(interval_s)
         self.stale_s = stale_s
+        self.stale_ends = stale_ends
         self.start_s = float(start_s)
+        self._refusal: SpinEchoError | None = None  # why the record last read cannot be drawn
         self.run_pid = run_pid
         self._writer_seen = False
         self._run_alive = run_pid is not None
@@ -286,9 +305,35 @@ class RecordWatcher:
                     self._identity = identity
             if self._judged:
                 self._judge(writer, now)
-        if self._run_ended:
+        if self._run_ended or self._undrawable(writer):
             self.state = replace(self.state, ended=True)
+        elif self._gave_up(now):
+            message = f"{self.state.message}; " if self.state.message else ""
+            self._set("error", f"{message}no new point for {now - self._grew_at:.0f} s "
+                      f"(--stale {self.stale_s:g}): stopped watching", ended=True)  # fmt: skip
         return self.state
+
+    @property
+    def refusal(self) -> InputError | None:
+        """Why a complete record that nobody writes cannot be drawn (once final), else None.
+
+        The error ``spin-echo plot`` stops with for the same record (``watch`` exits 2 with it).
+        """
+        if not self.state.ended or not isinstance(self._refusal, InputError):
+            return None
+        return self._refusal
+
+    def _undrawable(self, writer: int | None) -> bool:
+        """Return True for a complete record that cannot be drawn and no process writes."""
+        return self._refusal is not None and self._complete and writer is None \
+            and not self._run_alive  # fmt: skip
+
+    def _gave_up(self, now: float) -> bool:
+        """Return True when, with ``stale_ends``, no point came for ``stale_s`` seconds."""
+        if not self.stale_ends or self.stale_s is None or self.state.status == "complete":
+            return False
+        waited = now - self._grew_at > self.stale_s and now - self._started >= self.start_s
+        return waited and not (self._complete and self.state.status == "running")
 
     def _follow_partial(self, writer: int | None) -> None:
         """Watch the partial file of a writer that replaces the record (``--overwrite``)."""
@@ -356,16 +401,14 @@ class RecordWatcher:
         from spin_echo.echo.record import read_record
         from spin_echo.echo.record_info import record_info
 
-        self._judged = False
+        self._judged, self._refusal = False, None
         try:
             dataset = read_record(self.path)
-            complete = bool(record_info(dataset).complete)
+            info = record_info(dataset)
         except SpinEchoError as err:
             self._set("error", f"cannot read the record: {err}")
             return False
-        flags = np.asarray(dataset["point_complete"].values) if "point_complete" in dataset \
-            else np.ones(1, dtype=np.int8)  # fmt: skip
-        done, total = int(np.count_nonzero(flags == 1)), int(flags.size)
+        complete, done, total = info.complete, info.points_done, info.points_total
         self._created = str(dataset.attrs.get("created", ""))
         self._complete = complete
         self._seen_incomplete = self._seen_incomplete or not complete
@@ -399,6 +442,7 @@ class RecordWatcher:
                 png = image.read_bytes()
             except (SpinEchoError, OSError) as err:
                 self._set("error", f"cannot draw the record: {err}")
+                self._refusal = err if isinstance(err, SpinEchoError) else None
                 return False
         notes += [str(w.message) for w in caught if issubclass(w.category, SpinEchoWarning)]
         if label:

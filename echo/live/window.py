@@ -100,7 +100,8 @@ def show_in_window(
     Returns
     -------
     LiveState
-        The final state. The window stays open with the final figure until it is closed.
+        The final state. The window stays open with the final figure until it is closed (and
+        closes at once when there is no figure: a record that cannot be drawn).
     """
     import matplotlib.image as mpimg
     import matplotlib.pyplot as plt
@@ -131,5 +132,8 @@ def show_in_window(
         plt.pause(every_s)
         state = poll()
     if plt.fignum_exists(figure.number):
-        plt.show()
+        if state.figure_png is None:  # nothing to show: a record that cannot be drawn
+            plt.close(figure)
+        else:
+            plt.show()
     return state

@@ -251,7 +251,7 @@ def test_records_lists_sorts_and_marks_every_nc_file(folder, capsys):
     others = sorted(lines[5:7])
     assert others[0].startswith("junk.nc") and "unreadable: cannot read:" in others[0]
     assert others[1].startswith("plain.nc")
-    assert "not a record: no protocol, source, complete, point_complete" in others[1]
+    assert "not a record: missing signal_im, signal_re, time" in others[1]
     assert lines[7] == "4 record(s), 2 other .nc file(s)"
     assert len(lines) == 8  # the hidden working file is not listed
 

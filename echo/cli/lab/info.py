@@ -15,11 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from spin_echo.echo.catalogue import summarise_record
 from spin_echo.echo.provenance import Provenance, read_provenance
 from spin_echo.echo.record import read_record
+from spin_echo.echo.record_header import plain_attribute
+from spin_echo.echo.record_info import record_info
 
 __all__ = ["format_info", "record_provenance", "register", "run"]
 
@@ -38,14 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _scalar(value: Any) -> Any:
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.reshape(-1)[0]
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def record_provenance(path: Path) -> dict[str, Any]:
     """Return everything ``info`` prints about the record at ``path``, as plain data.
+
+    The record is read and checked as every reader reads it
+    (:func:`~spin_echo.echo.record.read_record`); names, progress and ``complete`` come from
+    its one description (:func:`~spin_echo.echo.record_info.record_info`).
 
     Raises
     ------
@@ -56,27 +53,29 @@ def record_provenance(path: Path) -> dict[str, Any]:
     """
     dataset = read_record(path)
     try:
-        attrs = {name: _scalar(value) for name, value in dataset.attrs.items()}
-        flags = np.asarray(dataset["point_complete"].values)
+        info = record_info(dataset)
+        attrs = {name: plain_attribute(value) for name, value in dataset.attrs.items()}
     finally:
         dataset.close()
     provenance: Provenance = read_provenance(attrs, str(path))
-    summary = summarise_record(path)
     versions = dict(provenance.versions)
     if not versions and "spin_echo_version" in attrs:
         versions["spin-echo"] = str(attrs["spin_echo_version"])
+    bench = info.bench_name
+    if bench is None and info.source.startswith("run:"):
+        bench = info.source[4:]
     return {
         "record": str(path),
-        "source": attrs.get("source"),
-        "protocol": summary.protocol,
-        "sample": summary.sample,
-        "bench": summary.bench,
-        "seed": attrs.get("seed"),
-        "created": attrs.get("created"),
+        "source": info.source,
+        "protocol": info.protocol_name or None,
+        "sample": info.sample_name,
+        "bench": bench,
+        "seed": info.seed,
+        "created": info.created,
         "units": attrs.get("units"),
-        "points_done": int(np.count_nonzero(flags == 1)),
-        "points_total": int(flags.size),
-        "complete": bool(attrs.get("complete")),
+        "points_done": info.points_done,
+        "points_total": info.points_total,
+        "complete": info.complete,
         "instruments": provenance.as_dict()["instruments"],
         "versions": versions,
     }

@@ -3,7 +3,10 @@
 The figure is the one ``spin-echo plot`` draws, with the same analysis, re-drawn at most every
 ``--interval`` seconds while a run writes the record; shown in a matplotlib window where there
 is a display, otherwise on a local web page (``http://127.0.0.1:PORT/``). The command ends by
-itself when the record is complete (exit 0); Ctrl-C ends it with 130.
+itself when the record is complete (exit 0); Ctrl-C ends it with 130. A complete record that
+cannot be drawn ends it with plot's error (exit 2); ``--stale S`` ends it (exit 1) once an
+incomplete record has gained no point for S seconds, its writer hung or gone (a killed run),
+so that a script watching a record is never left waiting for ever.
 :func:`spin_echo.echo.live.launch.live_view` starts it beside a run (``simulate --live``,
 ``run --live``), in its own process, so the run's own process does no drawing.
 """
@@ -39,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "on a local web page at http://127.0.0.1:PORT/ (the address is printed). Ends by "
         "itself when the record is complete (exit 0); Ctrl-C stops it (exit 130). The page "
         "shows an error when the record cannot be read, or the run stopped before completing "
-        "it.",
+        "it, and keeps looking (a resumed run clears it) unless --stale is given. A complete "
+        "record that cannot be drawn exits 2, as plot does.",
     )
     parser.add_argument("record", type=Path, metavar="REC", help="record file (.nc)")
     parser.add_argument(
@@ -71,8 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--stale",
         type=float,
         metavar="SECONDS",
-        help="an incomplete record that gains no point for SECONDS is an error (default: "
-        "only when no process writes it any more)",
+        help="stop watching (exit 1) once an incomplete record has gained no point for "
+        "SECONDS, whether its writer hangs or no process writes it any more (a killed run); "
+        "default: keep looking",
     )
     parser.add_argument(
         "--wait",
@@ -145,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         analysis=args.analysis,
         interval_s=args.interval,
         stale_s=args.stale,
+        stale_ends=args.stale is not None,
         start_s=args.wait,
         run_pid=args.run_pid,
     ) as watcher:
@@ -161,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"watch: {server.url}  (Ctrl-C to stop)", flush=True)
                 state = _serve(watcher, server, say)
                 server.linger()
+        refusal = watcher.refusal
+    if refusal is not None:
+        raise refusal  # as plot refuses the same record: one line, exit 2
     if state.status == "complete":
         if not args.quiet:
             print(f"watch: {args.record} is complete ({state.points_done} points)")
@@ -169,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"watch: window closed ({state.line()})")
         return 0
     if not args.quiet:  # --live: the run itself says why it ended
-        print(f"spin-echo: watch: the run ended: {state.line()}", file=sys.stderr)
+        why = "the run ended: " if args.run_pid is not None else ""
+        print(f"spin-echo: watch: {why}{state.line()}", file=sys.stderr)
     return 1
 
 
