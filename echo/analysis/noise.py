@@ -53,7 +53,7 @@ import numpy as np
 import xarray as xr
 
 from spin_echo.drivers.receiver import FILTER_ORDER, default_bandwidth_hz
-from spin_echo.echo.analysis.extraction import AnalysisError, check_signal
+from spin_echo.echo.analysis.extraction import AnalysisError, check_signal, locate_error
 from spin_echo.echo.record_info import record_info
 from spin_echo.echo.units_format import format_quantity
 
@@ -373,7 +373,8 @@ def shot_noise(dataset: xr.Dataset) -> NoiseEstimate:
     values = np.asarray(variance.values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
-        raise AnalysisError("holds no written standard error", key="signal_sem_re")
+        error = AnalysisError("holds no written standard error", key="signal_sem_re")
+        raise locate_error(error, dataset)
     info = record_info(dataset)
     shots = info.shots or 0
     if not info.measured:

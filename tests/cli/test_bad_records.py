@@ -19,7 +19,7 @@ import pytest
 
 from spin_echo.echo.cli.main import main
 from spin_echo.echo.live.state import LiveState, RecordWatcher
-from tests.echo.bad_records import HEADER, VALUES, good, spoil, values
+from tests.echo.bad_records import HEADER, VALUES, both, good, spoil, values
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -213,3 +213,17 @@ def test_records_lists_links_that_lead_nowhere_and_fifos(tmp_path, capsys):
     assert rows["loop.nc"] == "unreadable: a symbolic link loop"
     assert rows["fifo.nc"] == "unreadable: not a regular file: a FIFO"
     assert out.splitlines()[-1] == "2 record(s), 3 other .nc file(s)"
+
+
+def test_a_record_without_any_standard_error_is_named_by_compare(tmp_path, capsys):
+    """R3 in the noise estimate: 'signal_sem_re: holds no written standard error' named no file."""
+    bad = spoil(
+        good(tmp_path / "bad.nc", source="run:lab"),
+        both(values("signal_sem_re", float("nan")), values("signal_sem_im", float("nan"))),
+    )
+    ok = good(tmp_path / "ok.nc")
+    status, _, err = run(capsys, "compare", bad, ok)
+    assert status == 2
+    assert (
+        one_error_line(err, notes=True) == f"{bad}: signal_sem_re: holds no written standard error"
+    )
