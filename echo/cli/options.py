@@ -29,6 +29,11 @@ __all__ = [
     "record_outputs",
 ]
 
+#: Suffixes of image files, which a record's ``-o`` may not have (a fixed list: asking
+#: matplotlib for its formats costs a quarter of a second of import).
+_IMAGE_SUFFIXES = frozenset(
+    (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".tif", ".tiff", ".eps", ".ps", ".webp", ".gif")
+)
 #: Largest ``--packets``: the bound of a sample file's ``packets`` (one constant).
 MAX_PACKETS = SAMPLE_MAX_PACKETS
 
@@ -208,7 +213,7 @@ def record_outputs(
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         output = Path(f"{stem}-{stamp}.nc")
     inputs = tuple(inputs)
-    if Path(output).suffix.lower() in {f".{name}" for name in image_formats()}:
+    if Path(output).suffix.lower() in _IMAGE_SUFFIXES:
         raise InputError(
             "is an image's name; a record is a netCDF file (name it .nc, and give --plot for "
             "an image)",

@@ -50,3 +50,18 @@ def test_the_command_line_starts_light(extra: str) -> None:
 
 def test_the_probe_sees_a_heavy_import() -> None:
     assert "xarray" in _heavy_after("import xarray")
+
+
+@pytest.mark.parametrize(
+    ("command", "absent"),
+    [
+        ("simulate', 'hahn-echo', '--sample', 'bare', '--packets', '100", ("matplotlib", "xarray")),
+        ("run', 'fid', '--bench', 'virtual', '--sample', 'bare", ("matplotlib",)),
+    ],
+    ids=["simulate", "run"],
+)
+def test_a_record_without_a_figure_does_not_import_matplotlib(tmp_path, command, absent):
+    # simulate imported matplotlib (0.28 s) to learn which suffixes are images' (for -o)
+    out = tmp_path / "out.nc"
+    heavy = _heavy_after(f"main(['{command}', '-o', {str(out)!r}])")
+    assert out.exists() and not set(absent) & set(heavy), heavy
