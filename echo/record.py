@@ -40,6 +40,7 @@ from spin_echo.echo.output import OutputFile, reserve_space, write_error
 from spin_echo.echo.record_file import LiveFile, check_free_space, hidden_file, remove_leftovers
 from spin_echo.echo.record_info import RecordError, check_record_file, describe_record, remember
 from spin_echo.echo.record_resume import check_resume, open_to_resume
+from spin_echo.sequences.protocol import RECORD_NAMES
 from spin_echo.sequences.timeline import DetectWindow
 
 if TYPE_CHECKING:  # xarray (with pandas, ~0.4 s) is imported only where a record is read
@@ -195,9 +196,9 @@ class RecordWriter:
         self.shape = tuple(len(values) for _, values, _ in axes)
         self._written = np.zeros(self.shape, dtype=bool)
         names = [name for name, _, _ in axes]
-        if "time" in names or len(set(names)) != len(names):
+        if set(names) & set(RECORD_NAMES) or len(set(names)) != len(names):
             raise RecordError(
-                "sweep axes must have distinct names other than 'time'", key="sweep", value=names
+                f"sweep axes need distinct names not in {RECORD_NAMES}", key="sweep", value=names
             )
         self._output = OutputFile(self.path, overwrite=overwrite or resume, option="record").open()
         partial = self._output.partial

@@ -58,7 +58,7 @@ __all__ = [
 _EXPORTS = {
     "AwgConstraints": "timeline",
     "Chirp": "shapes",
-    "combine_phase_cycle": "protocol",
+    "combine_phase_cycle": "parameters",
     "compile_timeline": "compile",
     "compile_waveform": "compile",
     "CompileError": "errors",

@@ -31,7 +31,7 @@ from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.model import MAX_DETECT_POINTS, Delay, Detect, Element, Pulse
 from spin_echo.sequences.quantity import Quantity
 from spin_echo.sequences.shapes import SHAPE_NAMES, Chirp, Gaussian, Rect, Sech, Shape
-from spin_echo.sequences.yamlio import MapNode, Node
+from spin_echo.sequences.yamlio import MapNode, Node, reads_as_number
 
 __all__ = ["ELEMENT_KINDS", "PULSE_KEYS", "bind_element", "check_element"]
 
@@ -79,15 +79,19 @@ def check_element(node: Node) -> tuple[str, Node]:
 
 
 def _integer(node: Node, env: Mapping[str, Quantity]) -> int:
-    """Read a whole number written as a literal or as a dimensionless expression."""
+    """Read a whole number written as a literal or as a dimensionless expression.
+
+    Text that is only a number (``'64'``, or ``6.4e1``, which YAML 1.1 reads as text) is
+    refused, as for every whole-number key (:meth:`~sequences.yamlio.Node.integer`).
+    """
     value = node.plain()
-    if isinstance(value, str):
+    if isinstance(value, str) and not reads_as_number(value):
         number = node.quantity("dimensionless", env)
         if number != round(number):
             raise node.error("must be a whole number")
         value = round(number)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise node.error("must be a whole number")
+        raise node.not_whole_number()
     if not 1 <= value <= MAX_DETECT_POINTS:
         raise node.error(f"must be a whole number from 1 to {MAX_DETECT_POINTS}")
     return value

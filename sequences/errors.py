@@ -4,13 +4,54 @@ All errors derive from :class:`SpinEchoError`. Errors caused by what a person ty
 (a protocol, sample or bench file, a ``--set`` option) derive from :class:`InputError`, which
 also subclasses :class:`ValueError`; the command line turns them into one line and exit 2.
 Every other :class:`SpinEchoError` (instrument failures, runtime failures) gives exit 1.
+
+An :class:`InputError` renders as one line, ``FILE:LINE: KEY = VALUE: MESSAGE``: line breaks in
+the message become spaces, and a key or value longer than :data:`MAX_SHOWN_CHARS` is shown
+cut, with its length (``'1 ns+1 ns+… (100000 characters)``), so that a 100 kB expression does
+not make a 100 kB message. The attributes keep the whole value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CompileError", "InputError", "ProtocolError", "SpinEchoError", "SpinEchoWarning"]
+__all__ = [
+    "MAX_SHOWN_CHARS",
+    "CompileError",
+    "InputError",
+    "ProtocolError",
+    "SpinEchoError",
+    "SpinEchoWarning",
+    "shorten",
+]
+
+#: Longest key or value (as written, ``repr`` for a value) a message shows in full.
+MAX_SHOWN_CHARS = 120
+
+
+def shorten(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """Return ``text``, or its first ``limit`` characters and ``… (N characters)`` if longer.
+
+    Parameters
+    ----------
+    text
+        What a message would show (a key, the ``repr`` of a value).
+    limit
+        Most characters shown in full.
+
+    Returns
+    -------
+    str
+        ``text`` itself when it has at most ``limit`` characters.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _one_line(text: str) -> str:
+    """Return ``text`` with its line breaks as spaces (a message is one line)."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 class SpinEchoError(Exception):
@@ -55,15 +96,25 @@ class InputError(SpinEchoError, ValueError):
         if self.file is not None:
             where = self.file if self.line is None else f"{self.file}:{self.line}"
             where += ": "
+        shown = None if self.value is None else _shown_value(self.value)
         what = ""
         if self.key is not None:
-            what = f"{self.key}"
-            if self.value is not None:
-                what += f" = {self.value!r}"
+            what = shorten(_one_line(str(self.key)))
+            if shown is not None:
+                what += f" = {shown}"
             what += ": "
-        elif self.value is not None:
-            what = f"{self.value!r}: "
-        return f"{where}{what}{self.message}"
+        elif shown is not None:
+            what = f"{shown}: "
+        return f"{where}{what}{_one_line(str(self.message))}"
+
+
+def _shown_value(value: Any) -> str:
+    """Return the ``repr`` of a value for a message, cut if long (with the value's length)."""
+    shown = repr(value)
+    if len(shown) <= MAX_SHOWN_CHARS:
+        return shown
+    length = len(value) if isinstance(value, str) else len(shown)
+    return f"{shown[:MAX_SHOWN_CHARS]}… ({length} characters)"
 
 
 class ProtocolError(InputError):

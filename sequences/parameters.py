@@ -4,9 +4,13 @@
   *kind* (``time``, ``frequency``, ``angle``, ``dimensionless``, ...) from the dimension of its
   default. Overrides (``--set``) and sweep values must keep that dimension (angles and plain
   numbers are interchangeable: radians are plain numbers).
+  A parameter may not be named like ``pi``, a function or a unit (:func:`reserved_name`).
 - ``sweep:`` ``NAME: {start, stop, points, scale}`` (``scale``: ``linear``, the default, or
-  ``log``, which needs positive ends) or ``NAME: {values: [...]}``.
-- ``phase_cycle:`` a list of ``{pulses: [one phase per pulse], receiver: +1 | -1 | ANGLE}``.
+  ``log``, which needs positive ends) or ``NAME: {values: [...]}``. An axis becomes a
+  coordinate of the record, so its values must be distinct and its name none of the record's
+  own variables (:data:`RECORD_NAMES`).
+- ``phase_cycle:`` a list of ``{pulses: [one phase per pulse], receiver: +1 | -1 | ANGLE}``;
+  an angle is read as a pulse phase is (range-checked; ``pi/2`` is radians).
 """
 
 from __future__ import annotations
@@ -15,18 +19,29 @@ import cmath
 import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from spin_echo.sequences.errors import InputError, ProtocolError
-from spin_echo.sequences.quantity import KINDS, Quantity, check_range, evaluate
-from spin_echo.sequences.yamlio import Node
+from spin_echo.sequences.quantity import (
+    KINDS,
+    Quantity,
+    check_range,
+    describe_kind,
+    evaluate,
+    format_quantity,
+    reserved_name,
+)
+from spin_echo.sequences.yamlio import MapNode, Node, reads_as_number
 
 __all__ = [
     "MAX_SWEEP_POINTS",
+    "RECORD_NAMES",
     "Parameter",
     "PhaseStep",
     "SweepAxis",
+    "combine_phase_cycle",
     "parse_parameters",
     "parse_phase_cycle",
     "parse_sweep",
@@ -34,6 +49,18 @@ __all__ = [
 
 #: Most points a protocol's sweep grid may have.
 MAX_SWEEP_POINTS = 10_000
+#: The variables and dimensions a record writes besides one coordinate per sweep axis: no
+#: sweep axis may have one of these names (``echo.record`` writes them, and refuses them too).
+RECORD_NAMES = (
+    "time",
+    "window",
+    "signal_re",
+    "signal_im",
+    "signal_sem_re",
+    "signal_sem_im",
+    "mz",
+    "point_complete",
+)
 _KIND_ORDER = ("time", "frequency", "angle", "dimensionless", "temperature", "field", "voltage")
 _ANGLE_DIM = (0, 0, 0, 0, 1)
 _PLAIN_DIM = (0, 0, 0, 0, 0)
@@ -137,8 +164,11 @@ def parse_parameters(node: Node, overrides: Mapping[str, str]) -> dict[str, Para
     env: dict[str, Quantity] = {}
     result: dict[str, Parameter] = {}
     for name, value_node in mapping.items():
-        if not name.isidentifier() or keyword.iskeyword(name) or name == "pi":
+        if not name.isidentifier() or keyword.iskeyword(name):
             raise value_node.error("parameter names must be identifiers (letters, digits, _)")
+        reserved = reserved_name(name)
+        if reserved is not None:
+            raise value_node.error(f"{reserved}: a parameter may not be named like it")
         written = value_node.plain()
         if isinstance(written, bool) or not isinstance(written, (str, int, float)):
             raise value_node.error("must be a quantity such as '50 ns' or an expression")
@@ -201,9 +231,28 @@ def _axis_value(node: Node, parameter: Parameter) -> float:
             f"must be {KINDS[parameter.kind].expected} like parameter {parameter.name}"
         )
     try:
-        return check_range(quantity.value, parameter.kind)
+        value = check_range(quantity.value, parameter.kind)
     except InputError as err:
         raise node.error(err.message) from None
+    if parameter.name == "carrier" and not value > 0:
+        raise node.error("must be a positive frequency (the carrier)")
+    return value
+
+
+def _axis_name(sweep: MapNode, name: str, parameters: Mapping[str, Parameter]) -> Parameter:
+    """Return the parameter an axis sweeps; refuse an unknown one or a record's own name."""
+    where = {"file": sweep.file, "line": sweep.key_lines[name], "key": f"sweep.{name}"}
+    if name not in parameters:
+        raise sweep.error_class(
+            f"sweeps an unknown parameter; known parameters are {', '.join(parameters)}", **where
+        )
+    if name in RECORD_NAMES:
+        raise sweep.error_class(
+            f"a sweep axis becomes a coordinate of the record, which has its own {name!r}: "
+            f"rename the parameter (a record's own names are {', '.join(RECORD_NAMES)})",
+            **where,
+        )
+    return parameters[name]
 
 
 def parse_sweep(node: Node | None, parameters: Mapping[str, Parameter]) -> tuple[SweepAxis, ...]:
@@ -212,18 +261,17 @@ def parse_sweep(node: Node | None, parameters: Mapping[str, Parameter]) -> tuple
     Raises
     ------
     ProtocolError
-        For an axis that is not a parameter (listing the parameters), bad keys, a log scale
-        with non-positive ends, or a value of the wrong dimension.
+        For an axis that is not a parameter (listing the parameters) or is named like a
+        variable of the record (:data:`RECORD_NAMES`), bad keys, a log scale with non-positive
+        ends, a value of the wrong dimension, a carrier that is not positive, or an axis that
+        repeats a value (a record's coordinates are distinct).
     """
     if node is None:
         return ()
     axes = []
-    for name, spec_node in node.as_map().items():
-        if name not in parameters:
-            raise spec_node.error(
-                f"sweeps an unknown parameter; known parameters are {', '.join(parameters)}"
-            )
-        parameter = parameters[name]
+    sweep = node.as_map()
+    for name, spec_node in sweep.items():
+        parameter = _axis_name(sweep, name, parameters)
         spec = spec_node.as_map()
         if "values" in spec:
             spec.check_keys(("values",))
@@ -231,6 +279,7 @@ def parse_sweep(node: Node | None, parameters: Mapping[str, Parameter]) -> tuple
             if len(items) == 0:
                 raise items.error("must list at least one value")
             values = np.array([_axis_value(item, parameter) for item in items])
+            _distinct_values(values, items, parameter)
             axes.append(SweepAxis(name, values, parameter.kind, "list"))
             continue
         spec.check_keys(
@@ -253,8 +302,43 @@ def parse_sweep(node: Node | None, parameters: Mapping[str, Parameter]) -> tuple
             values[-1] = stop
         if "step" in spec:
             values = _on_grid(values, spec["step"], parameter)
+        else:
+            _refuse_repeats(
+                values,
+                spec["points"],
+                "the same value",
+                f"start and stop are both {format_quantity(start, parameter.kind, digits=6)}: "
+                "points: 1, or a stop other than the start"
+                if start == stop
+                else "the range is too narrow for so many points: fewer points or a wider range",
+            )
         axes.append(SweepAxis(name, values, parameter.kind, scale))
     return tuple(axes)
+
+
+def _refuse_repeats(values: np.ndarray, node: Node, what: str, advice: str) -> None:
+    """Refuse a range's ``values`` with equal neighbours: a record's coordinates are distinct.
+
+    The error, at ``node``, says the points meet on ``what`` and ends with ``advice``.
+    """
+    collisions = int(np.count_nonzero(np.diff(values) == 0))
+    if collisions:
+        plural = "s" if collisions > 1 else ""
+        raise node.error(f"puts sweep points on {what} ({collisions} collision{plural}): {advice}")
+
+
+def _distinct_values(values: np.ndarray, items: Node, parameter: Parameter) -> None:
+    """Refuse a ``values:`` list that gives one value twice, at the second occurrence."""
+    seen: dict[float, int] = {}
+    for index, value in enumerate(values.tolist()):
+        if value in seen:
+            shown = format_quantity(value, parameter.kind, digits=12)
+            node = items.as_list().items[index]
+            raise node.error(
+                f"repeats values[{seen[value]}] ({shown}): a sweep axis is a coordinate of the "
+                "record, its values must be distinct"
+            )
+        seen[value] = index
 
 
 def _on_grid(values: np.ndarray, node: Node, parameter: Parameter) -> np.ndarray:
@@ -266,40 +350,65 @@ def _on_grid(values: np.ndarray, node: Node, parameter: Parameter) -> np.ndarray
     """
     step = _axis_value(node, parameter)
     if not step > 0:
-        raise node.error(f"must be a positive {KINDS[parameter.kind].expected}")
+        raise node.error(f"must be {describe_kind(parameter.kind, 'positive')}")
     multiples = np.rint(values / step)
     snapped = np.array([float(f"{k * step:.12g}") for k in multiples])
-    if snapped.size > 1 and np.any(np.diff(snapped) == 0):
-        raise node.error(
-            f"puts two sweep points on the same multiple of the step "
-            f"({np.count_nonzero(np.diff(snapped) == 0)} collisions): "
-            "fewer points, a wider range or a finer step"
-        )
+    _refuse_repeats(
+        snapped,
+        node,
+        "the same multiple of the step",
+        "fewer points, a wider range or a finer step",
+    )
     if np.any(multiples == 0) and np.all(values > 0):
         raise node.error("rounds the first sweep point to 0: a start of at least half the step")
     return snapped
 
 
 def _receiver(node: Node | None) -> complex:
+    """Read a step's receiver: a weight +1 or -1, or an angle ``a`` meaning ``exp(i a)``.
+
+    A number is a weight; text is an angle, read and range-checked as a pulse phase is
+    (``90 deg``, ``pi/2`` in radians), except text that is just a number (``'-1'``): refused,
+    as a quoted number is everywhere, since it could mean a weight or radians.
+    """
     if node is None:
         return 1 + 0j
     written = node.plain()
-    message = "must be +1, -1 or an angle such as '90 deg' (meaning exp(i angle))"
-    if isinstance(written, bool):
+    message = "must be +1, -1 or an angle such as '90 deg' or 'pi/2' (meaning exp(i angle))"
+    if isinstance(written, str) and reads_as_number(written):
+        raise node.error(f"{message}; a weight is written without quotes")
+    if isinstance(written, bool) or not isinstance(written, (str, int, float)):
         raise node.error(message)
-    if isinstance(written, (int, float)):
+    if not isinstance(written, str):
         if written not in (1, -1):
             raise node.error(message)
         return complex(written)
-    if not isinstance(written, str):
-        raise node.error(message)
-    try:
-        quantity = evaluate(written)
-    except InputError as err:
-        raise node.error(err.message) from None
-    if quantity.dim != _ANGLE_DIM:
-        raise node.error(message)
-    return cmath.exp(1j * quantity.value)
+    return cmath.exp(1j * node.quantity("angle"))
+
+
+def combine_phase_cycle(signals: Any, phase_cycle: tuple[PhaseStep, ...]) -> np.ndarray:
+    """Combine the signals of the phase-cycle steps: ``mean_k(receiver_k * signal_k)``.
+
+    Parameters
+    ----------
+    signals
+        Complex array whose first axis runs over the steps of ``phase_cycle``.
+    phase_cycle
+        The protocol's steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        The combined complex signal (the first axis removed).
+    """
+    data = np.asarray(signals)
+    if data.ndim == 0 or data.shape[0] != len(phase_cycle):
+        raise ValueError(
+            f"expected {len(phase_cycle)} phase steps on the first axis, got shape {data.shape}"
+        )
+    receivers = np.array([step.receiver for step in phase_cycle], dtype=complex)
+    weights = receivers.reshape((-1,) + (1,) * (data.ndim - 1))
+    return np.mean(weights * data, axis=0)
 
 
 def parse_phase_cycle(node: Node | None, n_pulses: int) -> tuple[PhaseStep, ...]:

@@ -9,10 +9,12 @@ Top-level keys of a protocol file (unknown keys are errors):
     required. Parameters are overridable (``--set``) and sweepable; a parameter keeps the
     dimension of its default.
 ``sequence`` (required)
-    The pulses, delays and detection windows (:mod:`sequences.binding`).
+    The pulses, delays and detection windows (:mod:`sequences.binding`); a record needs a
+    window (:meth:`Protocol.require_detect`).
 ``sweep``
     ``NAME: {start, stop, points, scale: linear|log}`` or ``NAME: {values: [...]}`` for one or
-    more parameters; the axes span a grid iterated in C order (last axis fastest).
+    more parameters; the axes span a grid iterated in C order (last axis fastest). Their
+    values are distinct and their names none of :data:`RECORD_NAMES` (record coordinates).
 ``phase_cycle``
     A list of steps ``{pulses: [phase per pulse], receiver: +1 | -1 | ANGLE}``; step ``k`` adds
     its phases to the pulses and weights the detected signal by ``receiver_k`` (an angle
@@ -32,8 +34,9 @@ that one value, and its YAML, :meth:`Protocol.to_yaml`, no longer has the axis).
 Limits: at most :data:`~sequences.parameters.MAX_SWEEP_POINTS` sweep points and
 :data:`MAX_RECORD_VALUES` detection points over the whole sweep (the size of a record).
 
-Every point of the sweep (and the defaults) is bound and laid out when the protocol is loaded,
-so a protocol that loads compiles at every point.
+Every point of the sweep (and the defaults) is bound and laid out, and its shaped pulses cut
+into timeline segments, when the protocol is loaded, so a protocol that loads compiles to a
+timeline at every point (errors at their line: :meth:`Protocol.located`).
 
 Built-in protocols live in ``sequences/library/NAME.yaml``; loading one by name or path, and
 listing them, is :mod:`spin_echo.sequences.protocol_files`.
@@ -42,6 +45,7 @@ listing them, is :mod:`spin_echo.sequences.protocol_files`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -52,23 +56,26 @@ import yaml
 
 from spin_echo.sequences.binding import bind_element, check_element
 from spin_echo.sequences.compile import layout
-from spin_echo.sequences.errors import CompileError, InputError, ProtocolError
+from spin_echo.sequences.errors import InputError, ProtocolError
 from spin_echo.sequences.model import Pulse, Sequence
 from spin_echo.sequences.parameters import (
     MAX_SWEEP_POINTS,
+    RECORD_NAMES,
     Parameter,
     PhaseStep,
     SweepAxis,
+    combine_phase_cycle,
     parse_parameters,
     parse_phase_cycle,
     parse_sweep,
 )
-from spin_echo.sequences.quantity import Quantity, evaluate, parse_quantity
+from spin_echo.sequences.quantity import Quantity, evaluate, format_quantity, parse_quantity
 from spin_echo.sequences.yamlio import MapNode, Node, load_yaml
 
 __all__ = [
     "FULL_SCALE_KEY",
     "MAX_RECORD_VALUES",
+    "RECORD_NAMES",
     "Parameter",
     "PhaseStep",
     "Protocol",
@@ -94,31 +101,6 @@ _TOP_KEYS = (
     "repetition_time",
     "full_scale_rabi",
 )
-
-
-def combine_phase_cycle(signals: Any, phase_cycle: tuple[PhaseStep, ...]) -> np.ndarray:
-    """Combine the signals of the phase-cycle steps: ``mean_k(receiver_k * signal_k)``.
-
-    Parameters
-    ----------
-    signals
-        Complex array whose first axis runs over the steps of ``phase_cycle``.
-    phase_cycle
-        The protocol's steps.
-
-    Returns
-    -------
-    numpy.ndarray
-        The combined complex signal (the first axis removed).
-    """
-    data = np.asarray(signals)
-    if data.ndim == 0 or data.shape[0] != len(phase_cycle):
-        raise ValueError(
-            f"expected {len(phase_cycle)} phase steps on the first axis, got shape {data.shape}"
-        )
-    receivers = np.array([step.receiver for step in phase_cycle], dtype=complex)
-    weights = receivers.reshape((-1,) + (1,) * (data.ndim - 1))
-    return np.mean(weights * data, axis=0)
 
 
 def _relocated(err: InputError, message: str) -> ProtocolError:
@@ -280,28 +262,75 @@ class Protocol:
         )
 
     def check(self) -> None:
-        """Bind and lay out the defaults and every sweep point; raise a located ProtocolError."""
+        """Bind and lay out the defaults and every sweep point; raise a located ProtocolError.
+
+        Also counts the timeline segments of every shaped pulse, so that a pulse the timeline
+        compiler would refuse (:data:`~sequences.compile.MAX_SUBSEGMENTS`) is refused here,
+        at its line.
+        """
+        kinds = {axis.name: axis.kind for axis in self.sweep_axes}
         swept = [point for _, point in self.iter_points()] if self.sweep_axes else []
+        counted: set[tuple[Any, ...]] = set()
         for point in [{}, *swept]:
-            where = ", ".join(f"{k} = {v:.6g}" for k, v in point.items())
+            where = ", ".join(
+                f"{k} = {format_quantity(v, kinds[k], digits=6)}" for k, v in point.items()
+            )
             suffix = f" (at sweep point {where})" if where else " (at the defaults)"
             try:
                 seq = self.sequence(point)
                 placed = layout(seq)
-            except CompileError as err:
-                index = int(err.key.split("[")[1].split("]")[0]) if err.key else 0
-                raise (
-                    self.root["sequence"].as_list().items[index].error(err.message + suffix)
-                ) from None
+                for drive in placed.pulses:
+                    if (drive.pulse, seq.carrier_hz) not in counted:
+                        drive.subsegments(seq.carrier_hz)
+                        counted.add((drive.pulse, seq.carrier_hz))
             except InputError as err:
-                raise _relocated(err, err.message + suffix) from None
+                raise self.located(err, suffix) from None
             if placed.total_s > self.repetition_time_s:
-                raise self.root[
-                    "repetition_time" if "repetition_time" in self.root else "name"
-                ].error(
-                    f"the sequence lasts {placed.total_s:.6g} s, longer than the repetition "
-                    f"time {self.repetition_time_s:.6g} s{suffix}"
+                lasts = f"the sequence lasts {placed.total_s:.6g} s, longer than the repetition"
+                if "repetition_time" in self.root:
+                    raise self.root["repetition_time"].error(
+                        f"{lasts} time {self.repetition_time_s:.6g} s{suffix}"
+                    )
+                raise self._at_key(
+                    "sequence",
+                    f"{lasts} time, which is {self.repetition_time_s:.6g} s when repetition_time "
+                    f"is not given: set repetition_time to at least that{suffix}",
                 )
+
+    def located(self, err: InputError, suffix: str = "") -> InputError:
+        """Return ``err`` located in this protocol's file, its message followed by ``suffix``.
+
+        An error without a file (a :class:`CompileError` keyed ``sequence[i].pulse...``) is
+        put at that element, or at the key inside it it names (``sequence[i].pulse.duration``);
+        one with a file keeps its location.
+        """
+        element = re.match(r"sequence\[(\d+)\]", err.key or "")
+        if err.file is not None or element is None:
+            return _relocated(err, err.message + suffix)
+        node = self.root["sequence"].as_list().items[int(element.group(1))]
+        parts = (err.key or "")[element.end() :].split(".")[1:]
+        for part in parts if len(parts) > 1 else ():
+            if not (isinstance(node, MapNode) and part in node):
+                break
+            node = node[part]
+        return node.error(err.message + suffix)
+
+    def require_detect(self) -> None:
+        """Raise a ProtocolError at ``sequence`` unless it has a ``detect`` (a record needs one).
+
+        ``show`` shows a protocol without one; ``simulate``, ``run`` and ``design`` call this.
+        """
+        if not any(kind == "detect" for kind, _ in self.elements):
+            raise self._at_key(
+                "sequence",
+                f"protocol {self.name!r} has no detect step: nothing to record; "
+                "add a detect element such as '- detect: {duration: 4 us, points: 256}'",
+            )
+
+    def _at_key(self, key: str, message: str) -> ProtocolError:
+        """Return a ProtocolError at the line of the top-level ``key``."""
+        line = self.root.key_lines.get(key, self.root.line)
+        return ProtocolError(message, file=self.source, line=line, key=key)
 
     def with_overrides(self, overrides: Mapping[str, str]) -> Protocol:
         """Return a copy with parameter defaults replaced, e.g. ``{"tau": "2 us"}``.
@@ -319,10 +348,14 @@ class Protocol:
         except InputError as err:
             if err.file == "--set":
                 raise
+            if len(overrides) == 1:
+                ((key, value),) = overrides.items()
+                raise ProtocolError(
+                    f"makes the protocol invalid: {err}", file="--set", key=key, value=str(value)
+                ) from None
             names = ", ".join(f"{k}={v}" for k, v in overrides.items())
-            key = next(iter(overrides)) if len(overrides) == 1 else None
             raise ProtocolError(
-                f"makes the protocol invalid: {err}", file="--set", key=key, value=names
+                f"makes the protocol invalid: {err}", file="--set", value=names
             ) from None
 
     def with_values(self, **values: str) -> Protocol:

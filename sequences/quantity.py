@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from spin_echo.sequences.errors import InputError
+from spin_echo.sequences.errors import InputError, shorten
 
 __all__ = [
     "KINDS",
@@ -32,9 +32,11 @@ __all__ = [
     "Quantity",
     "Range",
     "check_range",
+    "describe_kind",
     "evaluate",
     "format_quantity",
     "parse_quantity",
+    "reserved_name",
 ]
 
 # Dimension vectors: exponents of (second, kelvin, tesla, volt, radian).
@@ -84,11 +86,21 @@ class Quantity:
 
 @dataclass(frozen=True)
 class Kind:
-    """What a field expects: accepted dimensions, a conversion, and a phrase for messages."""
+    """What a field expects: accepted dimensions, a conversion, and phrases for messages.
+
+    ``noun`` is the bare noun (``"plain number"``, see :func:`describe_kind`), ``example`` what
+    follows it in :attr:`expected` (``"such as '50 ns'"``).
+    """
 
     name: str
     accepts: tuple[Dim, ...]
-    expected: str
+    noun: str
+    example: str = ""
+
+    @property
+    def expected(self) -> str:
+        """The noun with its article and the example, e.g. ``"a time such as '50 ns'"``."""
+        return f"{describe_kind(self.name)} {self.example}".strip()
 
     def convert(self, q: Quantity) -> float:
         """Return the SI float of ``q`` for this kind (temperatures become Hz for energies)."""
@@ -103,17 +115,29 @@ class Kind:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("time", (_TIME,), "a time such as '50 ns'"),
-        Kind("frequency", (_FREQ,), "a frequency such as '4 MHz'"),
-        Kind("angle", (_ANGLE, _NONE), "an angle such as 'pi/2', '90 deg' or '1.57 rad'"),
-        Kind("temperature", (_TEMP,), "a temperature such as '20 mK'"),
-        Kind("energy", (_FREQ, _TEMP), "an energy as a frequency ('1 MHz') or temperature ('1 K')"),
-        Kind("field", (_FIELD,), "a magnetic field such as '10 mT'"),
-        Kind("field_per_volt", ((0, 0, 1, -1, 0),), "a coil constant such as '1e-4 T/V'"),
-        Kind("voltage", (_VOLT,), "a voltage such as '2 V'"),
-        Kind("dimensionless", (_NONE,), "a plain number"),
+        Kind("time", (_TIME,), "time", "such as '50 ns'"),
+        Kind("frequency", (_FREQ,), "frequency", "such as '4 MHz'"),
+        Kind("angle", (_ANGLE, _NONE), "angle", "such as 'pi/2', '90 deg' or '1.57 rad'"),
+        Kind("temperature", (_TEMP,), "temperature", "such as '20 mK'"),
+        Kind("energy", (_FREQ, _TEMP), "energy", "as a frequency ('1 MHz') or temperature ('1 K')"),
+        Kind("field", (_FIELD,), "magnetic field", "such as '10 mT'"),
+        Kind("field_per_volt", ((0, 0, 1, -1, 0),), "coil constant", "such as '1e-4 T/V'"),
+        Kind("voltage", (_VOLT,), "voltage", "such as '2 V'"),
+        Kind("dimensionless", (_NONE,), "plain number"),
     )
 }
+
+
+def describe_kind(kind: str, qualifier: str = "") -> str:
+    """Return ``kind`` (a key of :data:`KINDS`) as a noun phrase with its article.
+
+    ``qualifier`` is an adjective before the noun: ``describe_kind("angle")`` is ``"an angle"``,
+    ``describe_kind("dimensionless", "non-negative")`` is ``"a non-negative plain number"``.
+    An unknown kind is its own noun (``_`` as spaces).
+    """
+    noun = KINDS[kind].noun if kind in KINDS else kind.replace("_", " ")
+    words = f"{qualifier} {noun}".strip()
+    return f"{'an' if words[:1].lower() in 'aeiou' else 'a'} {words}"
 
 
 @dataclass(frozen=True)
@@ -158,14 +182,6 @@ RANGES: dict[str, Range] = {
 }
 
 
-_RANGE_NOUNS = {
-    "dimensionless": "a plain number",
-    "field_per_volt": "a coil constant",
-    "angle": "an angle",
-    "energy": "an energy",
-}
-
-
 def check_range(value: float, kind: str) -> float:
     """Return ``value`` if it is finite and within ``RANGES[kind]``; raise InputError if not.
 
@@ -182,12 +198,10 @@ def check_range(value: float, kind: str) -> float:
         Saying the range, for inf, NaN, a magnitude above ``largest`` or a non-zero magnitude
         below ``smallest``.
     """
-    bounds = RANGES[kind]
-    noun = _RANGE_NOUNS.get(kind, f"a {kind}")
+    bounds, noun = RANGES[kind], describe_kind(kind)
     if not math.isfinite(value):
         raise InputError(f"must be finite ({noun} is {bounds.describe()})")
-    size = abs(value)
-    if size > bounds.largest or 0 < size < bounds.smallest:
+    if abs(value) > bounds.largest or 0 < abs(value) < bounds.smallest:
         raise InputError(f"is out of range: {noun} is {bounds.describe()}")
     return value
 
@@ -196,17 +210,9 @@ _DIM_NAMES = ("s", "K", "T", "V", "rad")
 
 
 def _describe_dim(dim: Dim) -> str:
-    named = {
-        _NONE: "a plain number",
-        _TIME: "a time",
-        _FREQ: "a frequency",
-        _TEMP: "a temperature",
-        _FIELD: "a field",
-        _VOLT: "a voltage",
-        _ANGLE: "an angle",
-    }
-    if dim in named:
-        return named[dim]
+    named = next((kind.name for kind in KINDS.values() if kind.accepts[0] == dim), None)
+    if named is not None:
+        return describe_kind(named)
     parts = [f"{n}^{e}" if e != 1 else n for n, e in zip(_DIM_NAMES, dim, strict=True) if e]
     return "a quantity in " + " ".join(parts)
 
@@ -244,27 +250,27 @@ def _literal(number: str, unit: str) -> Quantity | None:
         scaled = float(Decimal(number).scaleb(power))
     except ArithmeticError:
         raise InputError("number out of range") from None
+    if scaled * factor == 0 and _nonzero_digits(number):
+        raise InputError(_UNDERFLOW)
     return Quantity(scaled * factor, dim)
 
 
+_UNDERFLOW = "is out of range: non-zero but too small to represent (it would be read as 0)"
+_NOT_FINITE = "must be a finite number with a unit ('nan' and 'inf' are not numbers here)"
+_NON_FINITE_WORD = re.compile(r"(?<![\w.])(?:nan|inf|infinity)(?!\w)", re.IGNORECASE)
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_BARE_NUMBER = re.compile(rf"(?<![\w.]){_NUMBER}")
 # The look-ahead keeps "1e300*2" from being read as the number 1 in unit "e".
 _LITERAL = re.compile(rf"(?<![\w.])({_NUMBER})(?![eE][+-]?\d)\s*([A-Za-zµμ]+(?:/[A-Za-zµμ]+)?)")
 
 _FUNCTIONS: dict[str, Callable[[float], float]] = {
-    "sqrt": math.sqrt,
-    "exp": math.exp,
-    "log": math.log,
-    "log10": math.log10,
-    "sin": math.sin,
-    "cos": math.cos,
-    "abs": abs,
+    f.__name__: f for f in (math.sqrt, math.exp, math.log, math.log10, math.sin, math.cos, abs)
 }
 _MAX_EXPRESSION_CHARS = 500
 
 
 def evaluate(text: str | float | int, parameters: Mapping[str, Quantity] | None = None) -> Quantity:
-    """Evaluate a quantity or an expression to a :class:`Quantity`.
+    """Evaluate a quantity or an expression to a :class:`Quantity` (SI value, dimension).
 
     Parameters
     ----------
@@ -273,17 +279,12 @@ def evaluate(text: str | float | int, parameters: Mapping[str, Quantity] | None 
     parameters
         Values of the names the expression may use.
 
-    Returns
-    -------
-    Quantity
-        The value in SI units with its dimension.
-
     Raises
     ------
     InputError
         For syntax errors, unknown names or units, calls outside the whitelist
-        (``sqrt``, ``exp``, ``log``, ``log10``, ``sin``, ``cos``, ``abs``, ``min``, ``max``) and
-        dimension mismatches; the message says which.
+        (``sqrt``, ``exp``, ``log``, ``log10``, ``sin``, ``cos``, ``abs``, ``min``, ``max``),
+        dimension mismatches and non-zero numbers or results that underflow to 0.
     """
     if isinstance(text, bool):
         raise InputError("must be a number or a quantity string, not a boolean", value=text)
@@ -307,20 +308,61 @@ def evaluate(text: str | float | int, parameters: Mapping[str, Quantity] | None 
         if literal is None:
             if match.group(2) in names or match.group(2) in _FUNCTIONS:
                 return match.group(0)
-            raise InputError(f"unknown unit {match.group(2)!r}", value=text)
+            raise InputError(f"unknown unit {shorten(repr(match.group(2)))}", value=text)
         token = f"__q{len(names)}"
         names[token] = literal
         return f" {token} "
 
     source = _LITERAL.sub(substitute, text.strip()).strip()
+    for number in _BARE_NUMBER.findall(source):
+        if float(number) == 0 and _nonzero_digits(number):
+            raise InputError(_UNDERFLOW, value=text)
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError:
+        if _NON_FINITE_WORD.search(text):
+            raise InputError(_NOT_FINITE, value=text) from None
         raise InputError("is not a valid quantity or expression", value=text) from None
     try:
         return _Evaluator(names).visit(tree.body)
     except InputError as err:
         raise InputError(err.message, value=text) from None
+
+
+def _nonzero_digits(number: str) -> bool:
+    """Return whether a number as written (``"1e-400"``) has a non-zero digit."""
+    return bool(number.lower().split("e")[0].strip("+-0."))
+
+
+def _nonzero(result: float, dim: Dim, *operands: float) -> Quantity:
+    """Return ``Quantity(result, dim)``; raise InputError if non-zero ``operands`` gave 0."""
+    if result == 0 and all(operands):
+        raise InputError(_UNDERFLOW)
+    return Quantity(result, dim)
+
+
+def _unknown_name(name: str) -> str:
+    """Return the message for a name that is no parameter (saying if it is a unit, nan, inf)."""
+    if _NON_FINITE_WORD.fullmatch(name):
+        return _NOT_FINITE
+    if _unit_factor(name) is not None:
+        return f"{name!r} is a unit: a unit is written after a number, as in '2 {name}'"
+    return f"unknown name {shorten(repr(name))} (not a parameter, unit or 'pi')"
+
+
+def reserved_name(name: str) -> str | None:
+    """Return why ``name`` may not name a parameter (``"'us' is a unit"``), or None.
+
+    Refused: ``pi``, the functions (``sqrt``, ``min``, ...) and the units with
+    a prefix or of more than one letter (``us``, ``MHz``, ``rad``): a parameter ``us`` would
+    make ``5*us`` silently 5 times it. The one-letter symbols ``s K T G V`` stay names (``T``
+    for a period is common): a unit is read only right after a number (``5 T`` is tesla).
+    """
+    if name in {"pi", "min", "max", *_FUNCTIONS}:
+        return f"{name!r} is reserved for the {'constant' if name == 'pi' else 'function'} {name}"
+    if _unit_factor(name) is not None and len(name) > 1:
+        return f"{name!r} is a unit"
+    return None
 
 
 class _Evaluator:
@@ -339,7 +381,7 @@ class _Evaluator:
                 raise InputError("number out of range") from None
         if isinstance(node, ast.Name):
             if node.id not in self.names:
-                raise InputError(f"unknown name {node.id!r} (not a parameter, unit or 'pi')")
+                raise InputError(_unknown_name(node.id))
             return self.names[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             q = self.visit(node.operand)
@@ -358,11 +400,11 @@ class _Evaluator:
             total = a.value + b.value if isinstance(op, ast.Add) else a.value - b.value
             return Quantity(total, a.dim)
         if isinstance(op, ast.Mult):
-            return Quantity(a.value * b.value, _combine(a.dim, b.dim, 1))
+            return _nonzero(a.value * b.value, _combine(a.dim, b.dim, 1), a.value, b.value)
         if isinstance(op, ast.Div):
             if b.value == 0:
                 raise InputError("division by zero")
-            return Quantity(a.value / b.value, _combine(a.dim, b.dim, -1))
+            return _nonzero(a.value / b.value, _combine(a.dim, b.dim, -1), a.value)
         if isinstance(op, ast.Pow):
             if b.dim != _NONE or b.value != int(b.value) or abs(b.value) > 8:
                 raise InputError("exponents must be plain integers between -8 and 8")
@@ -373,7 +415,7 @@ class _Evaluator:
                 power = a.value**n
             except OverflowError:
                 raise InputError("number too large") from None
-            return Quantity(power, tuple(x * n for x in a.dim))  # type: ignore[arg-type]
+            return _nonzero(power, tuple(x * n for x in a.dim), a.value)  # type: ignore[arg-type]
         raise InputError(f"operator '{type(op).__name__}' is not allowed in an expression")
 
     def _call(self, node: ast.Call) -> Quantity:
@@ -438,16 +480,21 @@ _FORMAT_UNITS = {
 }
 
 
-def format_quantity(value: float, kind: str) -> str:
-    """Format an SI float as a human-readable quantity string that parses back exactly.
+def format_quantity(value: float, kind: str, *, digits: int | None = None) -> str:
+    """Format an SI float as a human-readable quantity string (``"2.5 us"``).
 
-    Uses ``repr``-precision mantissas, so ``parse_quantity(format_quantity(x, k), k) == x``
-    up to one rounding of the prefix scaling.
+    Without ``digits``, mantissas have ``repr`` precision, so that
+    ``parse_quantity(format_quantity(x, k), k) == x`` up to one rounding of the prefix
+    scaling; with ``digits``, they have that many significant digits (for messages).
     """
+
+    def number(x: float) -> str:
+        return repr(float(x)) if digits is None else f"{x:.{digits}g}"
+
     if kind == "angle":
-        return f"{value!r} rad"
+        return f"{number(value)} rad"
     if kind not in _FORMAT_UNITS:
-        return repr(float(value))
+        return number(value)
     unit, prefixes = _FORMAT_UNITS[kind]
     scale, prefix = next(((s, p) for s, p in prefixes if abs(value) >= s), prefixes[-1])
-    return f"{value / scale!r} {prefix}{unit}"
+    return f"{number(value / scale)} {prefix}{unit}"

@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from spin_echo.sequences.errors import InputError
-from spin_echo.sequences.quantity import Quantity, parse_quantity
+from spin_echo.sequences.errors import InputError, shorten
+from spin_echo.sequences.quantity import Quantity, describe_kind, parse_quantity
 
 __all__ = [
     "MAX_DEPTH",
@@ -38,6 +38,7 @@ __all__ = [
     "SeqNode",
     "load_yaml",
     "read_document",
+    "reads_as_number",
 ]
 
 #: Largest document accepted, in bytes.
@@ -146,27 +147,50 @@ class Node:
         """
         value = self.plain()
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise self.error(f"must be a {kind} (a number or a string with a unit)")
+            raise self.error(f"must be {describe_kind(kind)} (a number or a string with a unit)")
         try:
             result = parse_quantity(value, kind, parameters)
         except InputError as err:
             raise self.error(err.message) from None
         if positive and not result > 0:
-            raise self.error(f"must be a positive {kind.replace('_', ' ')}")
+            raise self.error(f"must be {describe_kind(kind, 'positive')}")
         if nonnegative and not result >= 0:
-            raise self.error(f"must be a non-negative {kind.replace('_', ' ')}")
+            raise self.error(f"must be {describe_kind(kind, 'non-negative')}")
         return result
 
     def integer(self, *, minimum: int | None = None, maximum: int | None = None) -> int:
-        """Return this scalar as an integer within ``[minimum, maximum]``."""
+        """Return this scalar as an integer within ``[minimum, maximum]``.
+
+        Only a YAML integer is one: text, even ``'2'`` or ``6.4e1`` (which YAML 1.1 reads as
+        text), is refused (:meth:`not_whole_number`).
+        """
         value = self.plain()
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error("must be a whole number")
+            raise self.not_whole_number()
         if minimum is not None and value < minimum:
             raise self.error(f"must be at least {minimum}")
         if maximum is not None and value > maximum:
             raise self.error(f"must be at most {maximum}")
         return value
+
+    def not_whole_number(self) -> InputError:
+        """Return the error for a value that is not a whole number (text such as ``'2'`` too)."""
+        value = self.plain()
+        if isinstance(value, str) and reads_as_number(value):
+            return self.error(
+                "must be a whole number written as digits, such as 64 "
+                "(not quoted, not in exponent notation)"
+            )
+        return self.error("must be a whole number")
+
+
+def reads_as_number(text: str) -> bool:
+    """Return whether ``text`` is just a number (``'64'``, ``' 6.4e1'``, ``'nan'``)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class ScalarNode(Node):
@@ -240,7 +264,8 @@ class MapNode(Node):
         for key, node in self.entries.items():
             if key not in allowed:
                 raise self.error_class(
-                    f"unknown key {key!r}; allowed keys are {', '.join(sorted(allowed))}",
+                    f"unknown key {shorten(repr(key))}; allowed keys are "
+                    + ", ".join(sorted(allowed)),
                     file=self.file,
                     line=self.key_lines[key],
                     key=node.path,
@@ -254,7 +279,7 @@ def _scalar(node: yaml.Node, file: str, path: str, error_class: type[InputError]
     if node.tag == _TIMESTAMP_TAG:
         return node.value
     try:
-        return _SCALARS.construct_object(node)
+        value = _SCALARS.construct_object(node)
     except (yaml.YAMLError, ValueError, KeyError, OverflowError) as err:
         detail = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise error_class(
@@ -263,6 +288,10 @@ def _scalar(node: yaml.Node, file: str, path: str, error_class: type[InputError]
             line=node.start_mark.line + 1,
             key=path or None,
         ) from None
+    written = node.value.lower().split("e")[0]  # the digits before the exponent
+    if value == 0 and isinstance(value, float) and written.strip("+-0._"):
+        return node.value  # 1.0e-400 underflows: the text goes on, and the quantity parser refuses
+    return value
 
 
 def _key_error(
@@ -350,6 +379,22 @@ def _check_events(text: str, name: str, error_class: type[InputError]) -> None:
                 )
 
 
+def _reader_error(
+    err: yaml.reader.ReaderError, text: str, name: str, error_class: type[InputError]
+) -> InputError:
+    """Return an error at the line and column of a character YAML refuses (NUL, ESC, ...)."""
+    position = min(max(int(err.position), 0), len(text))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    code = ord(err.character) if isinstance(err.character, str) else int(err.character)
+    return error_class(
+        f"YAML syntax error: character {chr(code)!r} (U+{code:04X}) at column {column} is not "
+        "allowed in YAML: remove it or write it as an escape in a double-quoted string",
+        file=name,
+        line=line,
+    )
+
+
 def read_document(source: str | Path, *, error_class: type[InputError] = InputError) -> str:
     """Read a YAML file as text, safely: a regular file of at most :data:`MAX_DOCUMENT_BYTES`.
 
@@ -396,8 +441,11 @@ def read_document(source: str | Path, *, error_class: type[InputError] = InputEr
         )
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise error_class("file is not UTF-8 text", file=name) from None
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - data.rfind(b"\n", 0, err.start)
+        byte = f"byte {data[err.start]:#04x} at column {column}"
+        raise error_class(f"file is not UTF-8 text ({byte})", file=name, line=line) from None
 
 
 def load_yaml(
@@ -440,6 +488,8 @@ def load_yaml(
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
         raise error_class(f"YAML syntax error: {err.problem}", file=name, line=line) from None
+    except yaml.reader.ReaderError as err:
+        raise _reader_error(err, text, name, error_class) from None
     except yaml.YAMLError as err:
         raise error_class(f"YAML error: {err}", file=name) from None
     if root is None:

@@ -45,7 +45,7 @@ from spin_echo.echo.runs.magnetisation import (
 )
 from spin_echo.echo.runs.progress import ProgressCallback
 from spin_echo.sequences import Protocol, combine_phase_cycle, compile_waveform
-from spin_echo.sequences.errors import CompileError, SpinEchoError
+from spin_echo.sequences.errors import CompileError
 from spin_echo.sequences.timeline import Waveform
 from spin_echo.simulator import kernels
 from spin_echo.simulator.limits import check_finite
@@ -252,10 +252,9 @@ def run_protocol(
         An instrument failed, timed out or refused (the record keeps the finished points), or
         the protocol does not fit the AWG.
     """
+    protocol.require_detect()
     points = list(protocol.iter_points())
     reference = _compile(protocol, bench, points[0][1], 0)
-    if not reference.detect:
-        raise SpinEchoError(f"protocol {protocol.name!r} has no detect step: nothing to record")
     time_s, window = record_time_axis(reference.detect)
     bandwidth = bench.spec.receiver_bandwidth_hz or default_bandwidth_hz(reference.carrier_hz)
     pickup = bench.spec.coil.pickup_v

@@ -155,7 +155,7 @@ MALFORMED = [
             tail="sweep:\n  tau: {start: 1 us, stop: 5 us, points: 3}\n",
         ),
         "sequence[0].delay = 'tau - 3 us': must be a non-negative time "
-        "(at sweep point tau = 1e-06)",
+        "(at sweep point tau = 1 us)",
     ),
     (
         "sweep-unknown-parameter",
@@ -257,7 +257,7 @@ def test_malformed_protocols_exit_2_with_a_located_one_line_message(
         (["--set", "tua=1 us"], "--set: tua = '1 us': unknown parameter; known parameters are"),
         (["--set", "tau"], "--set: 'tau': expected NAME=VALUE"),
         (["--set", "tau=2 MHz"], "--set: tau = '2 MHz': must be a time"),
-        (["--set", "tau=1 us"], "--set: tau = 'tau=1 us': makes the protocol invalid"),
+        (["--set", "tau=1 us"], "--set: tau = '1 us': makes the protocol invalid"),
         (["--set", "t_pi2=10 ns"], "needs amplitude 25"),
         (["--sample-rate", "fast", "--plot", "x.png"], "--sample-rate: 'fast'"),
         (

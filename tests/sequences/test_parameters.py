@@ -45,7 +45,7 @@ def test_parameters_in_order_with_kinds_and_dependencies():
         ("parameters: {tau: 1 us}\n", {}, "must include 'carrier'"),
         ("parameters: {carrier: 1 us}\n", {}, "carrier = '1 us': must be a positive frequency"),
         ("parameters: {carrier: 4 MHz, 2x: 1}\n", {}, "must be identifiers"),
-        ("parameters: {carrier: 4 MHz, pi: 3}\n", {}, "must be identifiers"),
+        ("parameters: {carrier: 4 MHz, pi: 3}\n", {}, "'pi' is reserved for the constant pi"),
         ("parameters: {carrier: 4 MHz, x: [1]}\n", {}, "must be a quantity"),
         ("parameters: {carrier: 4 MHz, x: 1 s * 1 s}\n", {}, "must be a time, frequency"),
         ("parameters: {carrier: 4 MHz, x: y}\n", {}, "unknown name 'y'"),
