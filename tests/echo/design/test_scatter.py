@@ -19,32 +19,10 @@ from spin_echo.echo.analysis.noise import receiver_correlation
 from spin_echo.echo.design import scatter
 from spin_echo.echo.design.predict import predict
 from spin_echo.echo.design.scatter import plot_scatter, receiver_noise
+from tests.echo.design.test_prediction import NOISY_BENCH, SMALL_HAHN
 
 B = 2e6
 TIMES = 3e-6 + np.arange(64) * 6.25e-8  # 64 points in 4 us, as a Hahn echo's window
-
-SMALL_HAHN = """name: small-hahn
-parameters: {carrier: 4 MHz, t_pi2: 500 ns, tau: 5 us, window: 4 us}
-sequence:
-  - pulse: {angle: pi/2, duration: t_pi2, phase: 0 deg}
-  - delay: tau
-  - pulse: {angle: pi, duration: 2*t_pi2, phase: 90 deg}
-  - delay: tau - window/2
-  - detect: {duration: window, points: 64}
-sweep:
-  tau: {values: [2 us, 12 us]}
-phase_cycle:
-  - {pulses: [0 deg, 0 deg], receiver: +1}
-  - {pulses: [180 deg, 0 deg], receiver: -1}
-shots: 4
-repetition_time: 1 ms
-full_scale_rabi: 1 MHz
-"""
-NOISY_BENCH = """name: noisy
-awg: {driver: virtual-awg, sample_rate: 50 MHz, amplitude: 1 V}
-detector: {driver: virtual-detector, bandwidth: 200 MHz, noise: 0.9 V, seed: 1}
-coil: {pickup: 1 V}
-"""
 
 
 def test_a_batch_that_fits_is_one_fft_of_white_noise():
