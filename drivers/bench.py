@@ -330,6 +330,9 @@ def check_protocol_fits(spec: BenchSpec, protocol: Protocol) -> None:
     ------
     BenchError
         Naming the bench file, the ``awg`` block, the sweep point and what does not fit.
+    ProtocolError
+        For a pulse the AWG cannot play: at the pulse's line in the protocol file, naming the
+        bench and the sweep point.
     """
     config = spec.awg
     model = DRIVERS[config.driver].MODEL
@@ -346,9 +349,12 @@ def check_protocol_fits(spec: BenchSpec, protocol: Protocol) -> None:
                 waveform = compile_waveform(seq, constraints, rate)
                 check_drive(seq, constraints, rate)
             except CompileError as err:
+                bench = f"{config.driver}, {model.memory} samples of memory, {rate:g} Sa/s"
+                if (err.key or "").startswith("sequence["):  # a pulse: at its line
+                    where = f"bench {spec.source or spec.name}: awg {bench}{at}"
+                    raise protocol.located(err, f" ({where})") from None
                 raise BenchError(
-                    f"protocol {protocol.name!r}{at} does not fit this AWG ({config.driver}, "
-                    f"{model.memory} samples of memory, {rate:g} Sa/s): "
+                    f"protocol {protocol.name!r}{at} does not fit this AWG ({bench}): "
                     + (f"{err.key}: {err.message}" if err.key else err.message),
                     file=spec.source or spec.name,
                     key="awg",

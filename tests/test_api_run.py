@@ -11,7 +11,6 @@ import pytest
 import xarray as xr
 
 import spin_echo as se
-from spin_echo.drivers.interface import BenchError
 from spin_echo.echo.cli.main import main
 from spin_echo.echo.output import OutputPathError
 from spin_echo.echo.record import read_record
@@ -102,7 +101,7 @@ def test_run_returns_the_record_of_the_command_line(small, tmp_path):
 
 def test_run_refuses_a_protocol_the_awg_cannot_play_before_connecting(small):
     too_short = SMALL_HAHN.replace("t_pi2: 500 ns", "t_pi2: 1 ns") + "full_scale_rabi: 1 GHz\n"
-    with pytest.raises(BenchError, match="does not fit this AWG"):
+    with pytest.raises(InputError, match=r"shorter than one sample .*\(bench virtual: awg"):
         se.run(too_short, "virtual", sample="bare")
 
 

@@ -18,6 +18,7 @@ from spin_echo.drivers.interface import BenchError
 from spin_echo.drivers.preflight import MAX_TRACE_SAMPLES, drive_frequency_hz
 from spin_echo.echo.cli.main import main
 from spin_echo.sequences import Protocol
+from spin_echo.sequences.errors import InputError
 from spin_echo.sequences.protocol_files import LIBRARY_DIR, load_protocol
 
 RATE = 250e6  # the virtual bench's AWG, Sa/s
@@ -61,12 +62,12 @@ def test_a_drive_at_or_above_the_awgs_nyquist_frequency_is_refused(
     seq = p.sequence(dict(next(iter(p.iter_points()))[1]), 0)
     assert drive_frequency_hz(seq.carrier_hz, seq.elements[0]) == pytest.approx(top_hz, rel=1e-12)
     with pytest.raises(
-        BenchError,
-        match=r"sequence\[0\]\.pulse: drives at up to .* at or above the AWG's Nyquist "
-        r"frequency 1\.25e\+08",
+        InputError,
+        match=r"drives at up to .* at or above the AWG's Nyquist frequency 1\.25e\+08 .*"
+        r"\(bench virtual: awg virtual-awg, 64000000 samples of memory, 2\.5e\+08 Sa/s\)",
     ) as info:
         check_protocol_fits(virtual, p)
-    assert info.value.key == "awg"
+    assert (info.value.line, info.value.key) == (4, "sequence[0]")  # at the pulse
 
 
 def test_just_below_the_nyquist_frequency_is_played(virtual):
@@ -82,9 +83,10 @@ def test_a_pulse_below_half_a_dac_step_is_refused(virtual):
     steps = 2**15 - 1
     limit_hz = 0.5e6 * steps / 0.5  # amplitude x steps = 1/2 at this full scale
     with pytest.raises(
-        BenchError, match=r"below half a DAC step \(1/32767 at 16 bits\): the AWG would"
-    ):
+        InputError, match=r"below half a DAC step \(1/32767 at 16 bits\): the AWG would"
+    ) as info:
         check_protocol_fits(virtual, protocol(rabi=f"{limit_hz * 1.01} Hz"))
+    assert (info.value.line, info.value.key) == (4, "sequence[0]")
     check_protocol_fits(virtual, protocol(rabi=f"{limit_hz * 0.99} Hz"))
 
 
@@ -131,4 +133,16 @@ def test_the_command_line_exits_2_and_writes_nothing(tmp_path, capsys):
     assert main(["run", str(path), "--bench", "virtual", "--sample", "bare", "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "cannot be detected on this bench: a shot's trace needs 40000004" in err
+
+
+def test_the_command_line_names_the_pulse_line_and_the_bench(tmp_path, capsys):
+    path = tmp_path / "alias.yaml"
+    path.write_text(protocol_text(pulse="{angle: pi/2, duration: 500 ns, frequency: 1e15 Hz}"))
+    out = tmp_path / "out.nc"
+    assert main(["run", str(path), "--bench", "virtual", "--sample", "bare", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"spin-echo: error: {path}:4: sequence[0]: drives at up to 1e+15 Hz")
+    assert err.rstrip().endswith("(bench virtual: awg virtual-awg, 64000000 samples of memory, "
+                                 "2.5e+08 Sa/s)")  # fmt: skip
+    assert list(tmp_path.iterdir()) == [path]
     assert list(tmp_path.iterdir()) == [path]
