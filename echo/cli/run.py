@@ -19,8 +19,8 @@ from spin_echo.echo.cli.options import (
 )
 from spin_echo.echo.runs.lab_run import run_protocol
 from spin_echo.echo.runs.progress import Progress
-from spin_echo.echo.runs.simulation import check_drift_work
-from spin_echo.sequences import compile_timeline, load_protocol
+from spin_echo.echo.runs.simulation import check_protocol_drift
+from spin_echo.sequences import load_protocol
 from spin_echo.simulator import load_sample
 
 __all__ = ["register", "run"]
@@ -69,13 +69,7 @@ def run(args: argparse.Namespace) -> int:
     check_protocol_fits(spec, protocol)
     sample = load_sample(args.sample) if args.sample is not None else None
     if sample is not None and spec.is_virtual:  # the simulator plays every waveform
-        points = list(protocol.iter_points())
-        for _, values in points:
-            steps = [
-                compile_timeline(protocol.sequence(values, k))
-                for k in range(len(protocol.phase_cycle))
-            ]
-            check_drift_work(sample, steps, sample.packets, runs=len(points))
+        check_protocol_drift(protocol, sample, sample.packets)
     if args.dry_run:
         with open_bench(spec, sample=sample, dry_run=print) as bench:
             run_protocol(protocol, bench, None, dry_run=True)

@@ -46,6 +46,7 @@ __all__ = [
     "PointResult",
     "StepsJob",
     "check_drift_work",
+    "check_protocol_drift",
     "simulate_point",
     "simulate_protocol",
     "simulate_steps",
@@ -154,9 +155,7 @@ def simulate_steps(job: StepsJob) -> PointSignal:
         return simulation.run_point(job.steps, job.phase_cycle, replicas=job.replicas)
 
 
-def check_drift_work(
-    sample: Sample, timelines: Iterable[Timeline], packets: int, *, runs: int = 1
-) -> None:
+def check_drift_work(sample: Sample, timelines: Iterable[Timeline], packets: int) -> None:
     """Refuse a spin-diffusion simulation too long to run (:func:`~.limits.check_diffusion_work`).
 
     Parameters
@@ -164,18 +163,41 @@ def check_drift_work(
     sample
         The sample (nothing is checked without ``environment.spin_diffusion``).
     timelines
-        The phase steps of one sweep point.
+        Every run of the simulation (phase steps of the sweep points it simulates).
     packets
         Packets of the ensemble.
-    runs
-        Sweep points with these phase steps.
     """
     if sample.diffusion is None:
         return
+    timelines = list(timelines)
     t2_s, width_hz = sample.diffusion.t2_s, sample.diffusion.width_hz
     process = OrnsteinUhlenbeck(t2_s, width_hz)
     steps = sum(diffusion_steps(timeline, process) for timeline in timelines)
-    check_diffusion_work(steps, packets, runs, t2_s=t2_s, width_hz=width_hz, file=sample.source)
+    check_diffusion_work(
+        steps / len(timelines),
+        packets,
+        len(timelines),
+        t2_s=t2_s,
+        width_hz=width_hz,
+        file=sample.source,
+    )
+
+
+def check_protocol_drift(protocol: Protocol, sample: Sample, packets: int) -> None:
+    """:func:`check_drift_work` over every sweep point and phase step of ``protocol``.
+
+    Called before a record is opened (``simulate``, a virtual-bench ``run``); compiles the
+    timelines only when the sample has spin diffusion.
+    """
+    if sample.diffusion is None:
+        return
+    steps = range(len(protocol.phase_cycle))
+    timelines = (
+        compile_timeline(protocol.sequence(values, k))
+        for _, values in protocol.iter_points()
+        for k in steps
+    )
+    check_drift_work(sample, timelines, packets)
 
 
 def simulate_point(job: _PointJob) -> PointResult:
@@ -267,7 +289,7 @@ def simulate_protocol(
     first = compile_timeline(protocol.sequence(jobs[0].values, 0))
     detection_points = sum(w.points for w in first.detect)
     check_simulation_size(count, detection_points, len(jobs), file=protocol.source)
-    check_drift_work(sample, [first] * len(protocol.phase_cycle), count, runs=len(jobs))
+    check_protocol_drift(protocol, sample, count)
     time_s, window = record_time_axis(first.detect)
     axes = [(axis.name, axis.values, axis.kind) for axis in protocol.sweep_axes]
     attrs = {}

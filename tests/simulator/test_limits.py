@@ -112,17 +112,10 @@ def test_an_unbounded_spin_diffusion_run_exits_2_before_the_record(
 
 
 def test_the_built_in_protocols_on_ferritin_stay_within_the_bound():
-    from spin_echo.echo.runs.simulation import check_drift_work
-    from spin_echo.sequences import compile_timeline
+    from spin_echo.echo.runs.simulation import check_protocol_drift
     from spin_echo.sequences.protocol_files import LIBRARY_DIR, load_protocol
     from spin_echo.simulator.sample import load_sample
 
     sample = load_sample("ferritin")
     for path in sorted(LIBRARY_DIR.glob("*.yaml")):
-        protocol = load_protocol(path.stem)
-        for _, values in protocol.iter_points():
-            steps = [
-                compile_timeline(protocol.sequence(values, k))
-                for k in range(len(protocol.phase_cycle))
-            ]
-            check_drift_work(sample, steps, sample.packets, runs=len(list(protocol.iter_points())))
+        check_protocol_drift(load_protocol(path.stem), sample, sample.packets)
