@@ -61,7 +61,7 @@ def environment_rates(sample: Sample) -> tuple[float, float]:
     return extra1, extra2
 
 
-def check_frame(sample: Sample, frame: str) -> None:
+def check_frame(frame: str) -> None:
     """Refuse a frame that is unknown.
 
     Both frames carry spin diffusion and the dynamic bath (:mod:`simulator.simulation`), but

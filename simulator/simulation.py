@@ -171,7 +171,8 @@ class Simulation:
     Raises
     ------
     InputError
-        For a frame that cannot carry the sample's environment (:func:`check_frame`).
+        For an unknown frame (:func:`check_frame`); the sample refuses an environment no frame
+        carries.
     """
 
     def __init__(
@@ -182,7 +183,7 @@ class Simulation:
         packets: int | None = None,
         frame: str = "rotating",
     ) -> None:
-        check_frame(sample, frame)
+        check_frame(frame)
         self.sample = sample
         self.frame = frame
         self.seed = int(sample.seed if seed is None else seed)
@@ -213,7 +214,6 @@ class Simulation:
             return Simulation(sample, seed=self.seed, packets=self._packets_asked, frame=self.frame)
         other = Simulation.__new__(Simulation)
         other.__dict__.update(self.__dict__)
-        check_frame(sample, self.frame)
         extra1, extra2 = environment_rates(sample)
         other.sample = sample
         other.relaxation = Relaxation.from_times(
