@@ -236,12 +236,12 @@ def bath_log_density(bath: NuclearBath, x_hz: np.ndarray) -> np.ndarray:
     reach = math.ceil(9.0 * s / (2.0 * bath.omega0_hz)) + 1
     half = math.ceil(20.0 * math.sqrt(n)) + 1
     lo, hi = max(0, n // 2 - half), min(n, n // 2 + half)
-    if min(2 * reach + 1, hi - lo + 1) > MAX_GROUP_TERMS:
+    terms = min(2 * reach + 1, hi - lo + 1)
+    if terms > MAX_GROUP_TERMS:
         variance = s * s + n * bath.omega0_hz**2
         return -0.5 * x * x / variance - 0.5 * math.log(2.0 * math.pi * variance)
     flat = x.reshape(-1)
     out = np.empty(flat.shape)
-    terms = min(2 * reach + 1, hi - lo + 1)
     size = max(1, _CHUNK_ELEMENTS // terms)
     for start in range(0, len(flat), size):
         out[start : start + size] = _group_sum(bath, flat[start : start + size], reach, lo, hi)

@@ -107,31 +107,18 @@ class NoiseEstimate:
     bandwidth_hz: float | None
     monte_carlo: bool = False
 
-    def correlation(self, time_s: np.ndarray, window: np.ndarray | None = None) -> np.ndarray:
-        """Return the noise correlation matrix over ``time_s`` (see :func:`correlation_matrix`).
-
-        For a Monte-Carlo error, 1 between any two times of one window. N x N: for its sums
-        use :meth:`correlation_sum`.
-        """
-        if self.monte_carlo:
-            size = len(np.asarray(time_s))
-            if window is None:
-                return np.ones((size, size))
-            window = np.asarray(window)
-            return np.equal.outer(window, window).astype(float)
-        return correlation_matrix(time_s, self.bandwidth_hz, window=window)
-
     def correlation_sum(
         self, time_s: np.ndarray, window: np.ndarray | None = None, *, squared: bool = False
     ) -> float:
-        """Return the sum of :meth:`correlation`'s elements (squared) by :func:`correlation_sum`.
+        """Return the sum of the noise correlation's elements (squared) over ``time_s``.
 
-        For a Monte-Carlo error: the sum of the windows' squared sizes.
+        The receiver's correlation by :func:`correlation_sum`; for a Monte-Carlo error, which
+        is 1 between any two times of one window, the sum of the windows' squared sizes.
 
         Parameters
         ----------
         time_s, window
-            Record times (seconds) and their detection windows, as for :meth:`correlation`.
+            Record times (seconds) and their detection windows (None: one window).
         squared
             Sum the squared elements.
         """
